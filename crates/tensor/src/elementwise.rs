@@ -1,0 +1,305 @@
+//! Elementwise unary ops: arithmetic, exponentials, trigonometry and activations.
+//!
+//! The activations are written to stay finite for large inputs: sigmoid(x) = 1 / (1 + e^-x) for x ≥ 0 and
+//! e^x / (1 + e^x) below; softplus(x) = max(x, 0) + ln(1 + e^-|x|); gelu(x) = x Φ(x) with the exact erf.
+
+use crate::float::{Float, lit};
+use crate::kernel::map;
+use crate::tensor::Tensor;
+
+impl<F: Float> Tensor<F> {
+    /// Applies `f` to every element (serially for small tensors, on rayon for large ones).
+    pub fn map(&self, f: impl Fn(F) -> F + Sync + Send) -> Self {
+        map(self, f)
+    }
+
+    /// Negation, `-x`.
+    pub fn neg(&self) -> Self {
+        map(self, |x| -x)
+    }
+
+    /// Absolute value, `|x|`.
+    pub fn abs(&self) -> Self {
+        map(self, |x| x.abs())
+    }
+
+    /// Sign: -1, 0 or 1 (0 for ±0; NaN stays NaN).
+    pub fn sign(&self) -> Self {
+        map(self, sign)
+    }
+
+    /// `e^x`.
+    pub fn exp(&self) -> Self {
+        map(self, |x| x.exp())
+    }
+
+    /// Natural logarithm, `ln x`.
+    pub fn ln(&self) -> Self {
+        map(self, |x| x.ln())
+    }
+
+    /// `ln(1 + x)`, accurate near 0.
+    pub fn log1p(&self) -> Self {
+        map(self, |x| x.ln_1p())
+    }
+
+    /// `e^x - 1`, accurate near 0.
+    pub fn expm1(&self) -> Self {
+        map(self, |x| x.exp_m1())
+    }
+
+    /// Square root.
+    pub fn sqrt(&self) -> Self {
+        map(self, |x| x.sqrt())
+    }
+
+    /// `x²`.
+    pub fn square(&self) -> Self {
+        map(self, |x| x * x)
+    }
+
+    /// Reciprocal, `1 / x`.
+    pub fn recip(&self) -> Self {
+        map(self, |x| x.recip())
+    }
+
+    /// `x^p` for a scalar exponent `p`.
+    pub fn powf(&self, p: F) -> Self {
+        map(self, |x| x.powf(p))
+    }
+
+    /// Sine.
+    pub fn sin(&self) -> Self {
+        map(self, |x| x.sin())
+    }
+
+    /// Cosine.
+    pub fn cos(&self) -> Self {
+        map(self, |x| x.cos())
+    }
+
+    /// Hyperbolic tangent.
+    pub fn tanh(&self) -> Self {
+        map(self, |x| x.tanh())
+    }
+
+    /// Logistic sigmoid `1 / (1 + e^-x)`, finite for every finite input.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let y = Tensor::<f32>::from_vec(vec![-1e4, 0.0, 1e4], &[3]).unwrap().sigmoid();
+    /// assert_eq!(y.to_vec(), vec![0.0, 0.5, 1.0]);
+    /// ```
+    pub fn sigmoid(&self) -> Self {
+        map(self, sigmoid)
+    }
+
+    /// `max(x, 0)`.
+    pub fn relu(&self) -> Self {
+        map(self, |x| if x > F::zero() { x } else { F::zero() })
+    }
+
+    /// `x` for `x > 0`, `slope · x` otherwise.
+    pub fn leaky_relu(&self, slope: F) -> Self {
+        map(self, |x| if x > F::zero() { x } else { slope * x })
+    }
+
+    /// Gaussian error linear unit `x Φ(x)` with the exact error function (PyTorch's default GELU).
+    pub fn gelu(&self) -> Self {
+        map(self, gelu)
+    }
+
+    /// `ln(1 + e^x)`, finite for every finite input.
+    pub fn softplus(&self) -> Self {
+        map(self, softplus)
+    }
+
+    /// Limits every element to `[min, max]`.
+    pub fn clamp(&self, min: F, max: F) -> Self {
+        map(self, |x| x.max(min).min(max))
+    }
+
+    /// Rounds down. Not differentiable: the tape treats it as a constant.
+    pub fn floor(&self) -> Self {
+        map(self, |x| x.floor())
+    }
+
+    /// Rounds up. Not differentiable: the tape treats it as a constant.
+    pub fn ceil(&self) -> Self {
+        map(self, |x| x.ceil())
+    }
+
+    /// Rounds to nearest, ties to even (as `torch.round`). Not differentiable.
+    pub fn round(&self) -> Self {
+        map(self, |x| x.round_half_even())
+    }
+}
+
+/// -1, 0 or 1.
+pub(crate) fn sign<F: Float>(x: F) -> F {
+    if x > F::zero() {
+        F::one()
+    } else if x < F::zero() {
+        -F::one()
+    } else {
+        x
+    }
+}
+
+/// Stable logistic sigmoid.
+pub(crate) fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+/// Stable softplus.
+pub(crate) fn softplus<F: Float>(x: F) -> F {
+    x.max(F::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// Exact GELU, `0.5 x (1 + erf(x / √2))`.
+pub(crate) fn gelu<F: Float>(x: F) -> F {
+    let v = x.to_f64();
+    F::from_f64(0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2)))
+}
+
+/// The standard normal density `φ(x)`, the derivative of `Φ`; used by GELU's gradient.
+pub fn normal_pdf<F: Float>(x: F) -> F {
+    let v = x.to_f64();
+    lit::<F>((-0.5 * v * v).exp() / (2.0 * std::f64::consts::PI).sqrt())
+}
+
+/// The standard normal distribution function `Φ(x) = (1 + erf(x / √2)) / 2`.
+pub fn normal_cdf<F: Float>(x: F) -> F {
+    F::from_f64(0.5 * (1.0 + erf(x.to_f64() / std::f64::consts::SQRT_2)))
+}
+
+/// The error function to about 1e-15: a positive series below 3, a continued fraction for erfc above.
+pub fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    let a = x.abs();
+    let r = if a < 3.0 {
+        // erf a = 2/√π e^{-a²} Σ 2ⁿ a^{2n+1} / (2n+1)!!  — every term positive, no cancellation.
+        let (mut term, mut sum, mut n) = (a, a, 0.0);
+        while term > sum * 1e-17 {
+            n += 1.0;
+            term *= 2.0 * a * a / (2.0 * n + 1.0);
+            sum += term;
+        }
+        2.0 / std::f64::consts::PI.sqrt() * (-a * a).exp() * sum
+    } else if a < 6.5 {
+        // erfc a = e^{-a²}/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))), evaluated from the tail.
+        let mut t = a;
+        for k in (1..=80).rev() {
+            t = a + (k as f64 / 2.0) / t;
+        }
+        1.0 - (-a * a).exp() / (std::f64::consts::PI.sqrt() * t)
+    } else {
+        1.0
+    };
+    if x < 0.0 { -r } else { r }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: &[f64]) -> Tensor<f64> {
+        Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
+    }
+
+    fn close(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_ops_are_hand_checked() {
+        let x = t(&[-2.0, 0.0, 3.0]);
+        assert_eq!(x.neg().to_vec(), vec![2.0, 0.0, -3.0]);
+        assert_eq!(x.abs().to_vec(), vec![2.0, 0.0, 3.0]);
+        assert_eq!(x.sign().to_vec(), vec![-1.0, 0.0, 1.0]);
+        assert_eq!(x.square().to_vec(), vec![4.0, 0.0, 9.0]);
+        assert_eq!(t(&[2.0, 4.0]).recip().to_vec(), vec![0.5, 0.25]);
+        assert_eq!(t(&[4.0, 9.0]).sqrt().to_vec(), vec![2.0, 3.0]);
+        assert_eq!(t(&[2.0, 3.0]).powf(3.0).to_vec(), vec![8.0, 27.0]);
+        assert_eq!(x.clamp(-1.0, 1.0).to_vec(), vec![-1.0, 0.0, 1.0]);
+        assert_eq!(x.map(|v| v + 1.0).to_vec(), vec![-1.0, 1.0, 4.0]);
+    }
+
+    #[test]
+    fn transcendental_ops_are_hand_checked() {
+        close(&t(&[0.0, 1.0]).exp().to_vec(), &[1.0, std::f64::consts::E]);
+        close(&t(&[1.0, std::f64::consts::E]).ln().to_vec(), &[0.0, 1.0]);
+        close(&t(&[1e-10]).log1p().to_vec(), &[1e-10 - 5e-21]);
+        close(&t(&[1e-10]).expm1().to_vec(), &[1e-10 + 5e-21]);
+        close(&t(&[0.0, std::f64::consts::FRAC_PI_2]).sin().to_vec(), &[0.0, 1.0]);
+        close(&t(&[0.0, std::f64::consts::PI]).cos().to_vec(), &[1.0, -1.0]);
+        close(&t(&[0.0, 1.0]).tanh().to_vec(), &[0.0, 1f64.tanh()]);
+    }
+
+    #[test]
+    fn activations_are_hand_checked() {
+        let x = t(&[-2.0, 0.0, 3.0]);
+        assert_eq!(x.relu().to_vec(), vec![0.0, 0.0, 3.0]);
+        assert_eq!(x.leaky_relu(0.1).to_vec(), vec![-0.2, 0.0, 3.0]);
+        close(&x.sigmoid().to_vec(), &[1.0 / (1.0 + 2f64.exp()), 0.5, 1.0 / (1.0 + (-3f64).exp())]);
+        close(&t(&[0.0, 1.0]).softplus().to_vec(), &[2f64.ln(), (1.0 + 1f64.exp()).ln()]);
+        // gelu(1) = Φ(1) = 0.841344746068543 (tables of the normal distribution).
+        close(&t(&[0.0, 1.0, -1.0]).gelu().to_vec(), &[0.0, 0.841344746068543, -0.158655253931457]);
+    }
+
+    #[test]
+    fn erf_matches_reference_values() {
+        // Reference values from a libm erf (CPython's math.erf).
+        for (x, want) in [
+            (0.5, 0.5204998778130465),
+            (1.0, 0.8427007929497149),
+            (2.0, 0.9953222650189527),
+            (2.9, 0.9999589021219005),
+            (3.1, 0.9999883513426328),
+            (4.0, 0.9999999845827421),
+        ] {
+            assert!((erf(x) - want).abs() < 1e-14, "erf({x}) = {} not {want}", erf(x));
+            assert!((erf(-x) + want).abs() < 1e-14);
+        }
+        assert_eq!(erf(10.0), 1.0);
+        assert!(erf(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn rounding_ops_round_like_torch() {
+        let x = t(&[-1.5, -0.5, 0.5, 1.5, 2.5, 1.2]);
+        assert_eq!(x.round().to_vec(), vec![-2.0, -0.0, 0.0, 2.0, 2.0, 1.0]);
+        assert_eq!(x.floor().to_vec(), vec![-2.0, -1.0, 0.0, 1.0, 2.0, 1.0]);
+        assert_eq!(x.ceil().to_vec(), vec![-1.0, -0.0, 1.0, 2.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn sigmoid_and_softplus_are_finite_at_extremes_in_f32() {
+        let x = Tensor::<f32>::from_vec(vec![-1e4, -100.0, 100.0, 1e4], &[4]).unwrap();
+        let s = x.sigmoid().to_vec();
+        assert!(s.iter().all(|v| v.is_finite()));
+        // sigmoid(-100) = e^-100 = 3.7e-44 is a subnormal f32, not 0.
+        assert!(s[0] == 0.0 && s[1] > 0.0 && s[1] < 1e-40 && s[2] == 1.0 && s[3] == 1.0, "{s:?}");
+        let sp = x.softplus().to_vec();
+        assert!(sp.iter().all(|v| v.is_finite()));
+        assert!(sp[0] == 0.0 && sp[1] < 1e-40 && sp[2] == 100.0 && sp[3] == 1e4, "{sp:?}");
+    }
+
+    #[test]
+    fn large_tensors_take_the_parallel_path_and_agree() {
+        let n = crate::PAR_THRESHOLD * 2 + 3;
+        let x = Tensor::<f32>::arange(0.0, n as f32, 1.0);
+        let y = x.map(|v| v * 2.0).to_vec();
+        assert!(y.iter().enumerate().all(|(i, &v)| v == 2.0 * i as f32));
+    }
+}

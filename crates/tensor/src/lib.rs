@@ -1,0 +1,40 @@
+//! N-dimensional tensors for Wengert: NumPy broadcasting, reductions, shape and index ops,
+//! and a matmul through a real GEMM kernel. This crate knows nothing of gradients.
+//!
+//! ```
+//! use wengert_tensor::Tensor;
+//! let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+//! let w = Tensor::<f32>::ones(&[3, 1]);
+//! let y = x.matmul(&w) + 1.0;            // [2, 1]
+//! assert_eq!(y.to_vec(), vec![7.0, 16.0]);
+//! assert_eq!(x.sum_axes(&[0], false).to_vec(), vec![5.0, 7.0, 9.0]);
+//! assert_eq!(x.softmax(1).shape(), &[2, 3]);
+//! ```
+
+mod binary;
+mod broadcast;
+mod create;
+mod display;
+mod elementwise;
+mod error;
+mod float;
+mod index;
+mod join;
+mod kernel;
+mod matmul;
+mod reduce;
+mod serialize;
+mod shape;
+mod shape_ops;
+mod softmax;
+mod tensor;
+
+pub use elementwise::{erf, normal_cdf, normal_pdf};
+pub use error::TensorError;
+pub use float::Float;
+pub use kernel::PAR_THRESHOLD;
+pub use matmul::{matmul_into, matmul_shape};
+pub use ndarray;
+pub use ndarray::s;
+pub use shape::{Shape, broadcast_shapes};
+pub use tensor::Tensor;

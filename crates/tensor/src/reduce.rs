@@ -1,0 +1,525 @@
+//! Reductions over all elements or over given axes, with `keepdim`: sum, mean, max, min, arg-max/min,
+//! var/std with a correction, a stable logsumexp (m + ln Σ e^(x - m), m the max) and the L2 norm.
+//!
+//! Results do not depend on the size of the thread pool: each output element is reduced serially in a
+//! fixed order, and long sums add fixed-size blocks in order.
+
+use ndarray::{ArrayD, Axis, IxDyn};
+use rayon::prelude::*;
+
+use crate::error::{OrPanic, TensorError, fail};
+use crate::float::Float;
+use crate::kernel::{PAR_THRESHOLD, from_vec_shaped};
+use crate::shape::{Shape, reduced_shape};
+use crate::tensor::Tensor;
+
+/// Block length for long sums: partial sums of blocks are added in order.
+const BLOCK: usize = 4096;
+
+impl<F: Float> Tensor<F> {
+    /// Sum of all elements, as a 0-D tensor.
+    pub fn sum(&self) -> Self {
+        Tensor::scalar(sum_slice(&self.contiguous_data()))
+    }
+
+    /// Sum over `axes`; with `keepdim` the reduced axes stay as size 1.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// assert_eq!(x.sum_axes(&[1], true).shape(), &[2, 1]);
+    /// assert_eq!(x.sum_axes(&[0, 1], false).item(), 10.0);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated: `sum_axes: axis 2 is out of range for shape [2, 2] (2 dims)`.
+    #[track_caller]
+    pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let axes = checked_axes("sum_axes", axes, self.shape());
+        if axes.is_empty() {
+            return self.clone();
+        }
+        let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let outer = self.len().checked_div(inner).unwrap_or(0);
+        if outer <= 1 || axes.iter().all(|&a| a + axes.len() >= self.ndim()) {
+            // Reduced axes are trailing (or the output is tiny): reduce contiguous rows.
+            self.reduce_rows("sum_axes", &axes, keepdim, sum_slice)
+        } else {
+            // Outer reduced axes: ndarray adds whole lanes at a time, which vectorizes.
+            let mut a: ArrayD<F> = self.data.sum_axis(Axis(axes[axes.len() - 1]));
+            for &ax in axes.iter().rev().skip(1) {
+                a = a.sum_axis(Axis(ax));
+            }
+            let shape = reduced_shape(self.shape(), &axes, keepdim);
+            Tensor::from_array(a.into_shape_with_order(IxDyn(&shape)).expect("same length"))
+        }
+    }
+
+    /// Mean of all elements (NaN for an empty tensor).
+    pub fn mean(&self) -> Self {
+        Tensor::scalar(sum_slice(&self.contiguous_data()) / F::from_usize(self.len()))
+    }
+
+    /// Mean over `axes`.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn mean_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let checked = checked_axes("mean_axes", axes, self.shape());
+        let n: usize = checked.iter().map(|&a| self.shape()[a]).product();
+        let s = self.sum_axes(&checked, keepdim);
+        &s * (F::one() / F::from_usize(n))
+    }
+
+    /// Largest element (NaN if any is NaN).
+    ///
+    /// # Panics
+    ///
+    /// When the tensor is empty.
+    #[track_caller]
+    pub fn max(&self) -> Self {
+        self.reduce_all_nonempty("max", max_slice)
+    }
+
+    /// Largest element over `axes` (NaN if any is NaN).
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated, or a reduced axis has size 0.
+    #[track_caller]
+    pub fn max_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let axes = checked_nonempty_axes("max_axes", axes, self.shape());
+        self.reduce_rows("max_axes", &axes, keepdim, max_slice)
+    }
+
+    /// Smallest element (NaN if any is NaN).
+    ///
+    /// # Panics
+    ///
+    /// When the tensor is empty.
+    #[track_caller]
+    pub fn min(&self) -> Self {
+        self.reduce_all_nonempty("min", min_slice)
+    }
+
+    /// Smallest element over `axes`.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated, or a reduced axis has size 0.
+    #[track_caller]
+    pub fn min_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let axes = checked_nonempty_axes("min_axes", axes, self.shape());
+        self.reduce_rows("min_axes", &axes, keepdim, min_slice)
+    }
+
+    /// Row-major index of the largest element (the first on ties; a NaN counts as largest).
+    ///
+    /// # Panics
+    ///
+    /// When the tensor is empty.
+    #[track_caller]
+    pub fn argmax(&self) -> usize {
+        self.check_nonempty("argmax");
+        arg_best(&self.contiguous_data(), |a, b| a > b)
+    }
+
+    /// Row-major index of the smallest element (the first on ties; a NaN counts as smallest).
+    ///
+    /// # Panics
+    ///
+    /// When the tensor is empty.
+    #[track_caller]
+    pub fn argmin(&self) -> usize {
+        self.check_nonempty("argmin");
+        arg_best(&self.contiguous_data(), |a, b| a < b)
+    }
+
+    /// Indices of the largest elements along `axis` (the first on ties). Not differentiable.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f32>::from_vec(vec![1.0, 5.0, 5.0, 0.0, 2.0, 9.0], &[2, 3]).unwrap();
+    /// assert_eq!(x.argmax_axis(1, false).into_raw_vec_and_offset().0, vec![1, 2]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range or has size 0.
+    #[track_caller]
+    pub fn argmax_axis(&self, axis: usize, keepdim: bool) -> ArrayD<usize> {
+        self.arg_axis("argmax_axis", axis, keepdim, |a, b| a > b)
+    }
+
+    /// Indices of the smallest elements along `axis` (the first on ties). Not differentiable.
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range or has size 0.
+    #[track_caller]
+    pub fn argmin_axis(&self, axis: usize, keepdim: bool) -> ArrayD<usize> {
+        self.arg_axis("argmin_axis", axis, keepdim, |a, b| a < b)
+    }
+
+    /// Variance of all elements, dividing by `n - correction` (1 gives the unbiased estimate, as
+    /// `torch.var`'s default; 0 the population variance).
+    pub fn var(&self, correction: usize) -> Self {
+        let all: Vec<usize> = (0..self.ndim()).collect();
+        self.var_axes(&all, correction, false)
+    }
+
+    /// Variance over `axes`, dividing by `n - correction`; where that is 0 the result is inf or NaN, as in
+    /// PyTorch.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn var_axes(&self, axes: &[usize], correction: usize, keepdim: bool) -> Self {
+        let axes = checked_axes("var_axes", axes, self.shape());
+        self.reduce_rows("var_axes", &axes, keepdim, |row| {
+            let n = row.len();
+            let mean = sum_slice(row) / F::from_usize(n);
+            let ss = row.iter().map(|&x| (x - mean) * (x - mean)).sum::<F>();
+            ss / F::from_f64(n as f64 - correction as f64)
+        })
+    }
+
+    /// Standard deviation of all elements with a correction (see [`Tensor::var`]).
+    pub fn std(&self, correction: usize) -> Self {
+        self.var(correction).sqrt()
+    }
+
+    /// Standard deviation over `axes` with a correction.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn std_axes(&self, axes: &[usize], correction: usize, keepdim: bool) -> Self {
+        self.var_axes(axes, correction, keepdim).sqrt()
+    }
+
+    /// `ln Σ e^x` over all elements, computed stably (finite for logits of ±1e4).
+    pub fn logsumexp(&self) -> Self {
+        Tensor::scalar(logsumexp_slice(&self.contiguous_data()))
+    }
+
+    /// `ln Σ e^x` over `axes`, computed stably.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn logsumexp_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let axes = checked_axes("logsumexp_axes", axes, self.shape());
+        self.reduce_rows("logsumexp_axes", &axes, keepdim, logsumexp_slice)
+    }
+
+    /// The L2 (Frobenius) norm of all elements.
+    pub fn norm(&self) -> Self {
+        Tensor::scalar(norm_slice(&self.contiguous_data()))
+    }
+
+    /// The L2 norm over `axes`.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn norm_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let axes = checked_axes("norm_axes", axes, self.shape());
+        self.reduce_rows("norm_axes", &axes, keepdim, norm_slice)
+    }
+
+    /// The elements in row-major order, borrowed when already contiguous.
+    fn contiguous_data(&self) -> std::borrow::Cow<'_, [F]> {
+        match self.data.as_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(self.data.iter().copied().collect()),
+        }
+    }
+
+    #[track_caller]
+    fn check_nonempty(&self, op: &'static str) {
+        if self.is_empty() {
+            fail(TensorError::InvalidArgument {
+                op,
+                reason: format!("cannot reduce an empty tensor of shape {:?}", self.shape()),
+            });
+        }
+    }
+
+    #[track_caller]
+    fn reduce_all_nonempty(&self, op: &'static str, f: fn(&[F]) -> F) -> Self {
+        self.check_nonempty(op);
+        Tensor::scalar(f(&self.contiguous_data()))
+    }
+
+    /// Moves `axes` (sorted) last, lays the result out in rows, and reduces each row with `f`.
+    fn reduce_rows(
+        &self,
+        _op: &'static str,
+        axes: &[usize],
+        keepdim: bool,
+        f: impl Fn(&[F]) -> F + Sync,
+    ) -> Self {
+        let shape = reduced_shape(self.shape(), axes, keepdim);
+        let inner: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let outer: usize = shape.iter().product();
+        let mut order: Vec<usize> = (0..self.ndim()).filter(|a| !axes.contains(a)).collect();
+        order.extend_from_slice(axes);
+        let moved = self.data.view().permuted_axes(IxDyn(&order));
+        let rows = moved.as_standard_layout();
+        let data = rows.as_slice().expect("standard layout is contiguous");
+        let out: Vec<F> = if inner == 0 {
+            (0..outer).map(|_| f(&[])).collect()
+        } else if outer > 1 && data.len() >= PAR_THRESHOLD {
+            data.par_chunks_exact(inner).map(&f).collect()
+        } else {
+            data.chunks_exact(inner).map(&f).collect()
+        };
+        from_vec_shaped(out, &shape)
+    }
+
+    #[track_caller]
+    fn arg_axis(
+        &self,
+        op: &'static str,
+        axis: usize,
+        keepdim: bool,
+        better: fn(F, F) -> bool,
+    ) -> ArrayD<usize> {
+        let axes = checked_nonempty_axes(op, &[axis], self.shape());
+        let idx = self.reduce_rows(op, &axes, keepdim, |row| F::from_usize(arg_best(row, better)));
+        idx.data.mapv(|v| v.to_f64() as usize)
+    }
+}
+
+#[track_caller]
+fn checked_axes(op: &'static str, axes: &[usize], shape: &[usize]) -> Vec<usize> {
+    Shape::check_axes(op, axes, shape).or_panic()
+}
+
+#[track_caller]
+fn checked_nonempty_axes(op: &'static str, axes: &[usize], shape: &[usize]) -> Vec<usize> {
+    let axes = checked_axes(op, axes, shape);
+    if let Some(&a) = axes.iter().find(|&&a| shape[a] == 0) {
+        fail(TensorError::InvalidArgument { op, reason: format!("axis {a} of shape {shape:?} is empty") });
+    }
+    axes
+}
+
+/// Sum in fixed blocks added in order: deterministic, and more accurate than one running sum.
+fn sum_slice<F: Float>(s: &[F]) -> F {
+    if s.len() <= BLOCK {
+        return s.iter().copied().sum();
+    }
+    let partial: Vec<F> = if s.len() >= PAR_THRESHOLD {
+        s.par_chunks(BLOCK).map(|c| c.iter().copied().sum()).collect()
+    } else {
+        s.chunks(BLOCK).map(|c| c.iter().copied().sum()).collect()
+    };
+    partial.into_iter().sum()
+}
+
+fn max_slice<F: Float>(s: &[F]) -> F {
+    s.iter()
+        .copied()
+        .fold(F::neg_infinity(), |m, x| if x.is_nan() || m.is_nan() { F::nan() } else { m.max(x) })
+}
+
+fn min_slice<F: Float>(s: &[F]) -> F {
+    s.iter().copied().fold(F::infinity(), |m, x| if x.is_nan() || m.is_nan() { F::nan() } else { m.min(x) })
+}
+
+/// Index of the first element that no later element beats; NaN beats everything.
+fn arg_best<F: Float>(s: &[F], better: fn(F, F) -> bool) -> usize {
+    let mut best = 0;
+    for (i, &x) in s.iter().enumerate().skip(1) {
+        if s[best].is_nan() {
+            break;
+        }
+        if x.is_nan() || better(x, s[best]) {
+            best = i;
+        }
+    }
+    best
+}
+
+fn logsumexp_slice<F: Float>(s: &[F]) -> F {
+    let m = max_slice(s);
+    if !m.is_finite() {
+        // All -inf gives -inf; any +inf gives +inf; NaN stays NaN.
+        return if s.is_empty() { F::neg_infinity() } else { m };
+    }
+    m + s.iter().map(|&x| (x - m).exp()).sum::<F>().ln()
+}
+
+fn norm_slice<F: Float>(s: &[F]) -> F {
+    s.iter().map(|&x| x * x).sum::<F>().sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(v: &[f64], shape: &[usize]) -> Tensor<f64> {
+        Tensor::from_vec(v.to_vec(), shape).unwrap()
+    }
+
+    fn x23() -> Tensor<f64> {
+        t(&[1.0, 5.0, 3.0, 4.0, 2.0, 6.0], &[2, 3])
+    }
+
+    #[test]
+    fn sums_and_means_are_hand_checked() {
+        let x = x23();
+        assert_eq!(x.sum().item(), 21.0);
+        assert_eq!(x.sum().shape(), &[] as &[usize]);
+        assert_eq!(x.sum_axes(&[0], false).to_vec(), vec![5.0, 7.0, 9.0]);
+        assert_eq!(x.sum_axes(&[1], true).to_vec(), vec![9.0, 12.0]);
+        assert_eq!(x.sum_axes(&[1], true).shape(), &[2, 1]);
+        assert_eq!(x.sum_axes(&[], false), x);
+        assert_eq!(x.mean().item(), 3.5);
+        assert_eq!(x.mean_axes(&[0], false).to_vec(), vec![2.5, 3.5, 4.5]);
+        assert_eq!(x.t().sum_axes(&[0], false).to_vec(), vec![9.0, 12.0]);
+    }
+
+    #[test]
+    fn extrema_are_hand_checked() {
+        let x = x23();
+        assert_eq!(x.max().item(), 6.0);
+        assert_eq!(x.min().item(), 1.0);
+        assert_eq!(x.max_axes(&[1], false).to_vec(), vec![5.0, 6.0]);
+        assert_eq!(x.min_axes(&[0], true).to_vec(), vec![1.0, 2.0, 3.0]);
+        assert_eq!(x.argmax(), 5);
+        assert_eq!(x.argmin(), 0);
+        assert_eq!(x.argmax_axis(0, false).into_raw_vec_and_offset().0, vec![1, 0, 1]);
+        assert_eq!(x.argmin_axis(1, true).shape(), &[2, 1]);
+        assert_eq!(t(&[2.0, 7.0, 7.0], &[3]).argmax(), 1);
+        assert!(t(&[1.0, f64::NAN], &[2]).max().item().is_nan());
+    }
+
+    #[test]
+    fn spread_and_norms_are_hand_checked() {
+        let x = t(&[1.0, 2.0, 3.0, 4.0], &[4]);
+        assert_eq!(x.var(1).item(), 5.0 / 3.0);
+        assert_eq!(x.var(0).item(), 1.25);
+        assert_eq!(x.std(0).item(), 1.25f64.sqrt());
+        let y = t(&[1.0, 3.0, 2.0, 6.0], &[2, 2]);
+        assert_eq!(y.var_axes(&[1], 1, false).to_vec(), vec![2.0, 8.0]);
+        assert_eq!(y.std_axes(&[0], 0, true).to_vec(), vec![0.5, 1.5]);
+        assert_eq!(t(&[3.0, 4.0], &[2]).norm().item(), 5.0);
+        assert_eq!(t(&[3.0, 4.0, 0.0, 1.0], &[2, 2]).norm_axes(&[1], false).to_vec(), vec![5.0, 1.0]);
+    }
+
+    #[test]
+    fn logsumexp_is_stable() {
+        let x = t(&[1000.0, 1000.0], &[2]);
+        assert_eq!(x.logsumexp().item(), 1000.0 + 2f64.ln());
+        let y = Tensor::<f32>::from_vec(vec![-1e4, 1e4, 0.0, -1e4], &[2, 2]).unwrap();
+        let l = y.logsumexp_axes(&[1], false).to_vec();
+        assert_eq!(l, vec![1e4, 0.0]);
+        assert_eq!(t(&[f64::NEG_INFINITY; 2], &[2]).logsumexp().item(), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn empty_reductions_follow_torch() {
+        let e = Tensor::<f64>::zeros(&[0, 3]);
+        assert_eq!(e.sum().item(), 0.0);
+        assert_eq!(e.sum_axes(&[0], false).to_vec(), vec![0.0; 3]);
+        assert!(e.mean().item().is_nan());
+    }
+
+    #[test]
+    #[should_panic(expected = "sum_axes: axis 2 is out of range for shape [2, 3] (2 dims)")]
+    fn sum_axes_names_a_bad_axis() {
+        x23().sum_axes(&[2], false);
+    }
+
+    #[test]
+    #[should_panic(expected = "max: cannot reduce an empty tensor of shape [0]")]
+    fn max_of_empty_panics() {
+        Tensor::<f32>::zeros(&[0]).max();
+    }
+
+    #[test]
+    #[should_panic(expected = "argmax_axis: axis 0 of shape [0, 2] is empty")]
+    fn argmax_over_empty_axis_panics() {
+        Tensor::<f32>::zeros(&[0, 2]).argmax_axis(0, false);
+    }
+
+    #[test]
+    fn long_sums_do_not_depend_on_the_pool_size() {
+        let x = Tensor::<f32>::arange(0.0, 100_000.0, 1.0).map(|v| (v * 0.001).sin());
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| x.sum().item());
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| x.sum().item());
+        assert_eq!(one.to_bits(), two.to_bits());
+    }
+
+    /// Naive reference: for every output index, loop over every input element that maps to it.
+    fn naive_reduce(x: &Tensor<f64>, axes: &[usize], keepdim: bool, f: fn(&[f64]) -> f64) -> Tensor<f64> {
+        let shape = x.shape().to_vec();
+        let out_keep: Vec<usize> =
+            shape.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
+        let n_out: usize = out_keep.iter().product();
+        let mut groups = vec![Vec::new(); n_out];
+        for (lin, v) in x.to_vec().into_iter().enumerate() {
+            let mut r = lin;
+            let mut idx = vec![0; shape.len()];
+            for i in (0..shape.len()).rev() {
+                idx[i] = r % shape[i];
+                r /= shape[i];
+            }
+            let mut o = 0;
+            for i in 0..shape.len() {
+                o = o * out_keep[i] + if axes.contains(&i) { 0 } else { idx[i] };
+            }
+            groups[o].push(v);
+        }
+        let vals: Vec<f64> = groups.iter().map(|g| f(g)).collect();
+        let t = Tensor::from_vec(vals, &out_keep).unwrap();
+        if keepdim { t } else { t.reshape(&reduced_shape(&shape, axes, false)).unwrap() }
+    }
+
+    proptest! {
+        #[test]
+        fn reductions_over_every_axis_subset_match_naive(
+            shape in prop::collection::vec(1usize..4, 1..4),
+            mask in 0usize..16,
+            keepdim in any::<bool>(),
+            seed in 0u64..100,
+        ) {
+            let n: usize = shape.iter().product();
+            let x = t(&(0..n).map(|i| ((i as f64 * 7.3 + seed as f64) % 5.0) - 2.0).collect::<Vec<_>>(), &shape);
+            let axes: Vec<usize> = (0..shape.len()).filter(|i| mask & (1 << i) != 0).collect();
+            let close = |a: &Tensor<f64>, b: &Tensor<f64>| {
+                a.shape() == b.shape() && a.to_vec().iter().zip(b.to_vec()).all(|(p, q)| (p - q).abs() < 1e-9)
+            };
+            prop_assert!(close(&x.sum_axes(&axes, keepdim), &naive_reduce(&x, &axes, keepdim, |g| g.iter().sum())));
+            let mean = |g: &[f64]| g.iter().sum::<f64>() / g.len() as f64;
+            prop_assert!(close(&x.mean_axes(&axes, keepdim), &naive_reduce(&x, &axes, keepdim, mean)));
+            let max = |g: &[f64]| g.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            prop_assert!(close(&x.max_axes(&axes, keepdim), &naive_reduce(&x, &axes, keepdim, max)));
+            let min = |g: &[f64]| g.iter().copied().fold(f64::INFINITY, f64::min);
+            prop_assert!(close(&x.min_axes(&axes, keepdim), &naive_reduce(&x, &axes, keepdim, min)));
+            let lse = |g: &[f64]| g.iter().map(|v| v.exp()).sum::<f64>().ln();
+            prop_assert!(close(&x.logsumexp_axes(&axes, keepdim), &naive_reduce(&x, &axes, keepdim, lse)));
+            let var = |g: &[f64]| {
+                let m = g.iter().sum::<f64>() / g.len() as f64;
+                g.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / g.len() as f64
+            };
+            prop_assert!(close(&x.var_axes(&axes, 0, keepdim), &naive_reduce(&x, &axes, keepdim, var)));
+            let norm = |g: &[f64]| g.iter().map(|v| v * v).sum::<f64>().sqrt();
+            prop_assert!(close(&x.norm_axes(&axes, keepdim), &naive_reduce(&x, &axes, keepdim, norm)));
+            // Transposed input: same answer as its contiguous copy.
+            let xt = x.permute(&(0..shape.len()).rev().collect::<Vec<_>>());
+            prop_assert!(close(&xt.sum_axes(&axes, keepdim), &xt.to_contiguous().sum_axes(&axes, keepdim)));
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Softmax and log-softmax along an axis, stable for large logits:
+//! softmax(x) = e^(x - m) / Σ e^(x - m) and log_softmax(x) = x - m - ln Σ e^(x - m), m the max along the axis.
+
+use crate::error::OrPanic;
+use crate::float::Float;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+impl<F: Float> Tensor<F> {
+    /// Softmax along `axis`: non-negative, summing to 1 along it, finite for logits of ±1e4.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let p = Tensor::<f32>::from_vec(vec![1e4, -1e4], &[1, 2]).unwrap().softmax(1);
+    /// assert_eq!(p.to_vec(), vec![1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range.
+    #[track_caller]
+    pub fn softmax(&self, axis: usize) -> Self {
+        Shape::check_axis("softmax", axis, self.shape()).or_panic();
+        let shifted = self - &self.max_axes(&[axis], true).map(finite_or_zero);
+        let e = shifted.exp();
+        let s = e.sum_axes(&[axis], true);
+        &e / &s
+    }
+
+    /// Log-softmax along `axis`, `x - logsumexp(x)`, finite for logits of ±1e4.
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range.
+    #[track_caller]
+    pub fn log_softmax(&self, axis: usize) -> Self {
+        Shape::check_axis("log_softmax", axis, self.shape()).or_panic();
+        let shifted = self - &self.max_axes(&[axis], true).map(finite_or_zero);
+        let lse = shifted.exp().sum_axes(&[axis], true).ln();
+        &shifted - &lse
+    }
+}
+
+/// A max of ±inf (a row of -inf, say) would turn the shift into NaN; shifting by 0 keeps inf arithmetic.
+fn finite_or_zero<F: Float>(m: F) -> F {
+    if m.is_finite() { m } else { F::zero() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 0.0, 0.0, 0.0], &[2, 3]).unwrap();
+        let p = x.softmax(1);
+        let e: Vec<f64> = [1f64, 2.0, 3.0].iter().map(|v| v.exp()).collect();
+        let z: f64 = e.iter().sum();
+        let want = [e[0] / z, e[1] / z, e[2] / z, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
+        for (a, b) in p.to_vec().iter().zip(want) {
+            assert!((a - b).abs() < 1e-15);
+        }
+        let col = x.softmax(0).sum_axes(&[0], false).to_vec();
+        assert!(col.iter().all(|s| (s - 1.0).abs() < 1e-15));
+    }
+
+    #[test]
+    fn log_softmax_is_stable_for_huge_logits() {
+        let x = Tensor::<f32>::from_vec(vec![1e4, -1e4, 0.0], &[3]).unwrap();
+        assert_eq!(x.log_softmax(0).to_vec(), vec![0.0, -2e4, -1e4]);
+        let y = Tensor::<f64>::from_vec(vec![1000.0, 1000.0], &[2]).unwrap();
+        assert_eq!(y.log_softmax(0).to_vec(), vec![-(2f64.ln()); 2]);
+        assert!(
+            Tensor::<f32>::from_vec(vec![-1e4, 1e4], &[2])
+                .unwrap()
+                .softmax(0)
+                .to_vec()
+                .iter()
+                .all(|v| v.is_finite())
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "softmax: axis 1 is out of range for shape [3] (1 dims)")]
+    fn softmax_names_a_bad_axis() {
+        Tensor::<f32>::zeros(&[3]).softmax(1);
+    }
+}
