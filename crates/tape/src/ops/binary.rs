@@ -1,0 +1,203 @@
+//! Broadcasting binary ops on Vars and their rules (`g` the incoming gradient, `a`, `b` the inputs, `y` the
+//! output); the backward sweep sums each gradient back to its input's shape:
+//!
+//! add: (g, g) · sub: (g, -g) · mul: (g·b, g·a) · div: (g/b, -g·y/b) · pow: (g·b·a^(b-1), g·y·ln a) ·
+//! maximum / minimum: g to the larger / smaller, split equally on ties · where_cond: g where the mask
+//! holds to `a`, elsewhere to `b`.
+
+use wengert_tensor::{Float, Tensor};
+
+use crate::op::{Ctx, Grads, Op};
+use crate::var::Var;
+
+/// A binary op; `Where` keeps its (constant) mask.
+#[derive(Clone)]
+pub(crate) enum Binary<F: Float> {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+    Where(Tensor<F>),
+}
+
+impl<'t, F: Float> Var<'t, F> {
+    #[track_caller]
+    fn binary(self, other: Self, op: Binary<F>, f: impl FnOnce(&Tensor<F>, &Tensor<F>) -> Tensor<F>) -> Self {
+        self.tape.check_same(op.name(), &[other]);
+        let y = {
+            let nodes = self.tape.nodes.borrow();
+            f(&nodes[self.id].value, &nodes[other.id].value)
+        };
+        self.tape.push(Op::Binary(op), &[self.id, other.id], y)
+    }
+
+    /// Elementwise `a + b` with broadcasting; also the `+` operator.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    #[allow(clippy::should_implement_trait)] // the operator is implemented too and forwards here
+    pub fn add(self, other: Self) -> Self {
+        self.binary(other, Binary::Add, Tensor::add)
+    }
+
+    /// Elementwise `a - b` with broadcasting; also the `-` operator.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    #[allow(clippy::should_implement_trait)] // the operator is implemented too and forwards here
+    pub fn sub(self, other: Self) -> Self {
+        self.binary(other, Binary::Sub, Tensor::sub)
+    }
+
+    /// Elementwise `a · b` with broadcasting; also the `*` operator.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    #[allow(clippy::should_implement_trait)] // the operator is implemented too and forwards here
+    pub fn mul(self, other: Self) -> Self {
+        self.binary(other, Binary::Mul, Tensor::mul)
+    }
+
+    /// Elementwise `a / b` with broadcasting; also the `/` operator.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    #[allow(clippy::should_implement_trait)] // the operator is implemented too and forwards here
+    pub fn div(self, other: Self) -> Self {
+        self.binary(other, Binary::Div, Tensor::div)
+    }
+
+    /// Elementwise `a^b` with broadcasting (the gradient in `b` needs `a > 0`).
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn pow(self, other: Self) -> Self {
+        self.binary(other, Binary::Pow, Tensor::pow)
+    }
+
+    /// Elementwise maximum; on ties the gradient is split equally between `a` and `b`.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn maximum(self, other: Self) -> Self {
+        self.binary(other, Binary::Maximum, Tensor::maximum)
+    }
+
+    /// Elementwise minimum; on ties the gradient is split equally between `a` and `b`.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn minimum(self, other: Self) -> Self {
+        self.binary(other, Binary::Minimum, Tensor::minimum)
+    }
+
+    /// `a` where `mask` is non-zero, `b` elsewhere, broadcasting all three. The mask is a constant.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn where_cond(mask: &Tensor<F>, a: Self, b: Self) -> Self {
+        let m = mask.ne_mask(&Tensor::scalar(F::zero()));
+        a.binary(b, Binary::Where(m.clone()), |x, y| Tensor::where_cond(&m, x, y))
+    }
+
+    /// 1 where `a > b`, else 0, as a constant. Not differentiable.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn gt_mask(self, other: Self) -> Self {
+        self.constant(self.value().gt_mask(&other.value()))
+    }
+
+    /// 1 where `a < b`, else 0, as a constant. Not differentiable.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn lt_mask(self, other: Self) -> Self {
+        self.constant(self.value().lt_mask(&other.value()))
+    }
+
+    /// 1 where `a == b`, else 0, as a constant. Not differentiable.
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast.
+    #[track_caller]
+    pub fn eq_mask(self, other: Self) -> Self {
+        self.constant(self.value().eq_mask(&other.value()))
+    }
+}
+
+impl<F: Float> Binary<F> {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Binary::Add => "add",
+            Binary::Sub => "sub",
+            Binary::Mul => "mul",
+            Binary::Div => "div",
+            Binary::Pow => "pow",
+            Binary::Maximum => "maximum",
+            Binary::Minimum => "minimum",
+            Binary::Where(_) => "where_cond",
+        }
+    }
+
+    pub(crate) fn backward<'t>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
+        let (g, a, b, y) = (ctx.g, ctx.x(0), ctx.x(1), ctx.y);
+        let (ga, gb) = match self {
+            Binary::Add => (Some(g), Some(g)),
+            Binary::Sub => (Some(g), ctx.when(1, || -g)),
+            Binary::Mul => (ctx.when(0, || g * b), ctx.when(1, || g * a)),
+            Binary::Div => (ctx.when(0, || g / b), ctx.when(1, || -(g * y / b))),
+            Binary::Pow => {
+                (ctx.when(0, || g * b * a.pow(b.sub_scalar(F::one()))), ctx.when(1, || g * y * a.ln()))
+            }
+            Binary::Maximum | Binary::Minimum => {
+                // Share of `a`: 1 where it wins, 1/2 on a tie, 0 where it loses.
+                let max = matches!(self, Binary::Maximum);
+                let half = F::from_f64(0.5);
+                let share = a.value().zip_with(&b.value(), "maximum_backward", |p, q| {
+                    if p == q {
+                        half
+                    } else if (p > q) == max {
+                        F::one()
+                    } else {
+                        F::zero()
+                    }
+                });
+                let sa = a.constant(share);
+                (ctx.when(0, || g * sa), ctx.when(1, || g * sa.rsub_scalar(F::one())))
+            }
+            Binary::Where(m) => {
+                let m = a.constant(m.clone());
+                (ctx.when(0, || g * m), ctx.when(1, || g * m.rsub_scalar(F::one())))
+            }
+        };
+        let mut out = Grads::new();
+        out.push(ga);
+        out.push(gb);
+        out
+    }
+}

@@ -1,0 +1,246 @@
+//! Reductions on Vars and their rules. With `gk` the incoming gradient reshaped to keep the reduced
+//! axes as size 1 and `yk` the output likewise:
+//!
+//! sum: gk broadcast to x · max / min: gk · [x = yk] / (number of ties), so ties share equally ·
+//! logsumexp: gk · e^(x - yk) · norm: gk · x / yk (0 where yk = 0).
+//! mean, var and std are composed of these and need no rule of their own.
+
+use smallvec::SmallVec;
+use wengert_tensor::ndarray::ArrayD;
+use wengert_tensor::{Float, Shape, Tensor};
+
+use crate::op::{Ctx, Grads, Op};
+use crate::var::Var;
+
+/// Which reduction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ReduceKind {
+    Sum,
+    Max,
+    Min,
+    LogSumExp,
+    Norm,
+}
+
+/// A reduction over `axes` (sorted), keeping them as size 1 or not.
+#[derive(Clone, Debug)]
+pub(crate) struct Reduce {
+    kind: ReduceKind,
+    axes: SmallVec<[usize; 4]>,
+    keepdim: bool,
+}
+
+impl<'t, F: Float> Var<'t, F> {
+    #[track_caller]
+    fn reduce(self, kind: ReduceKind, axes: &[usize], keepdim: bool) -> Self {
+        let op_name = match kind {
+            ReduceKind::Sum => "sum_axes",
+            ReduceKind::Max => "max_axes",
+            ReduceKind::Min => "min_axes",
+            ReduceKind::LogSumExp => "logsumexp_axes",
+            ReduceKind::Norm => "norm_axes",
+        };
+        let axes = match Shape::check_axes(op_name, axes, &self.shape()) {
+            Ok(axes) => axes,
+            Err(e) => panic!("{e}"),
+        };
+        let y = {
+            let x = &self.tape.node(self.id).value;
+            match kind {
+                ReduceKind::Sum => x.sum_axes(&axes, keepdim),
+                ReduceKind::Max => x.max_axes(&axes, keepdim),
+                ReduceKind::Min => x.min_axes(&axes, keepdim),
+                ReduceKind::LogSumExp => x.logsumexp_axes(&axes, keepdim),
+                ReduceKind::Norm => x.norm_axes(&axes, keepdim),
+            }
+        };
+        let op = Reduce { kind, axes: SmallVec::from_slice(&axes), keepdim };
+        self.tape.push(Op::Reduce(op), &[self.id], y)
+    }
+
+    fn all_axes(self) -> Vec<usize> {
+        (0..self.ndim()).collect()
+    }
+
+    /// Sum of all elements, as a 0-D Var.
+    pub fn sum(self) -> Self {
+        self.reduce(ReduceKind::Sum, &self.all_axes(), false)
+    }
+
+    /// Sum over `axes`, keeping them as size 1 with `keepdim`.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        self.reduce(ReduceKind::Sum, axes, keepdim)
+    }
+
+    /// Mean of all elements.
+    pub fn mean(self) -> Self {
+        let n = self.len();
+        self.sum() * (F::one() / F::from_usize(n))
+    }
+
+    /// Mean over `axes`.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn mean_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        let shape = self.shape();
+        let s = self.sum_axes(axes, keepdim);
+        let n: usize = axes.iter().map(|&a| shape[a]).product();
+        s * (F::one() / F::from_usize(n))
+    }
+
+    /// Largest element; ties share the gradient equally.
+    pub fn max(self) -> Self {
+        self.reduce(ReduceKind::Max, &self.all_axes(), false)
+    }
+
+    /// Largest elements over `axes`; ties share the gradient equally.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range, repeated or empty.
+    #[track_caller]
+    pub fn max_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        self.reduce(ReduceKind::Max, axes, keepdim)
+    }
+
+    /// Smallest element; ties share the gradient equally.
+    pub fn min(self) -> Self {
+        self.reduce(ReduceKind::Min, &self.all_axes(), false)
+    }
+
+    /// Smallest elements over `axes`; ties share the gradient equally.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range, repeated or empty.
+    #[track_caller]
+    pub fn min_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        self.reduce(ReduceKind::Min, axes, keepdim)
+    }
+
+    /// Variance of all elements, dividing by `n - correction`.
+    pub fn var(self, correction: usize) -> Self {
+        self.var_axes(&self.all_axes(), correction, false)
+    }
+
+    /// Variance over `axes`, dividing by `n - correction`.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn var_axes(self, axes: &[usize], correction: usize, keepdim: bool) -> Self {
+        let shape = self.shape();
+        let n: usize = axes.iter().map(|&a| shape[a]).product();
+        let d = self - self.mean_axes(axes, true);
+        (d * d).sum_axes(axes, keepdim) * (F::one() / F::from_f64(n as f64 - correction as f64))
+    }
+
+    /// Standard deviation of all elements with a correction.
+    pub fn std(self, correction: usize) -> Self {
+        self.var(correction).sqrt()
+    }
+
+    /// Standard deviation over `axes` with a correction.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn std_axes(self, axes: &[usize], correction: usize, keepdim: bool) -> Self {
+        self.var_axes(axes, correction, keepdim).sqrt()
+    }
+
+    /// `ln Σ e^x` over all elements, stably.
+    pub fn logsumexp(self) -> Self {
+        self.reduce(ReduceKind::LogSumExp, &self.all_axes(), false)
+    }
+
+    /// `ln Σ e^x` over `axes`, stably.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn logsumexp_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        self.reduce(ReduceKind::LogSumExp, axes, keepdim)
+    }
+
+    /// The L2 norm of all elements; its gradient at 0 is 0.
+    pub fn norm(self) -> Self {
+        self.reduce(ReduceKind::Norm, &self.all_axes(), false)
+    }
+
+    /// The L2 norm over `axes`; its gradient where the norm is 0 is 0.
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn norm_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        self.reduce(ReduceKind::Norm, axes, keepdim)
+    }
+
+    /// Indices of the largest elements along `axis`. Not differentiable: a plain index array.
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range or empty.
+    #[track_caller]
+    pub fn argmax_axis(self, axis: usize, keepdim: bool) -> ArrayD<usize> {
+        self.value().argmax_axis(axis, keepdim)
+    }
+
+    /// Indices of the smallest elements along `axis`. Not differentiable: a plain index array.
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range or empty.
+    #[track_caller]
+    pub fn argmin_axis(self, axis: usize, keepdim: bool) -> ArrayD<usize> {
+        self.value().argmin_axis(axis, keepdim)
+    }
+}
+
+impl Reduce {
+    pub(crate) fn name(&self) -> String {
+        let kind = match self.kind {
+            ReduceKind::Sum => "sum",
+            ReduceKind::Max => "max",
+            ReduceKind::Min => "min",
+            ReduceKind::LogSumExp => "logsumexp",
+            ReduceKind::Norm => "norm",
+        };
+        format!("{kind}(axes {:?}{})", self.axes.as_slice(), if self.keepdim { ", keepdim" } else { "" })
+    }
+
+    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
+        let (x, g, y) = (ctx.x(0), ctx.g, ctx.y);
+        let shape = x.shape();
+        let keep: Vec<usize> =
+            shape.iter().enumerate().map(|(i, &d)| if self.axes.contains(&i) { 1 } else { d }).collect();
+        let (gk, yk) = if self.keepdim { (g, y) } else { (g.reshape(&keep), y.reshape(&keep)) };
+        let gx = match self.kind {
+            ReduceKind::Sum => gk.broadcast_to(&shape),
+            ReduceKind::Max | ReduceKind::Min => {
+                let ties = x.value().eq_mask(&yk.value());
+                let count = ties.sum_axes(&self.axes, true);
+                gk * x.constant(&ties / &count)
+            }
+            ReduceKind::LogSumExp => gk * (x - yk).exp(),
+            ReduceKind::Norm => {
+                let zero: Tensor<F> = yk.value().eq_mask(&Tensor::scalar(F::zero()));
+                gk * x / (yk + x.constant(zero))
+            }
+        };
+        Grads::from_elem(Some(gx), 1)
+    }
+}

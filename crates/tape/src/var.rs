@@ -1,0 +1,162 @@
+//! `Var`: a Copy handle to a value recorded on a tape, and the arithmetic operators on it.
+
+use std::fmt;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use wengert_tensor::{Float, Tensor};
+
+use crate::tape::Tape;
+
+/// A value recorded on a [`Tape`]: the tape's reference plus an index. `Copy`, so it is passed by
+/// value like a number; ops on it record new nodes on the same tape.
+///
+/// ```
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Tensor::scalar(3.0));
+/// let y = x * x + 2.0 * x;                 // y = x² + 2x
+/// assert_eq!(y.value().item(), 15.0);
+/// assert_eq!(y.backward()[x].item(), 8.0); // dy/dx = 2x + 2
+/// ```
+pub struct Var<'t, F: Float = f32> {
+    pub(crate) tape: &'t Tape<F>,
+    pub(crate) id: usize,
+}
+
+impl<F: Float> Clone for Var<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F: Float> Copy for Var<'_, F> {}
+
+impl<'t, F: Float> Var<'t, F> {
+    pub(crate) fn new(tape: &'t Tape<F>, id: usize) -> Self {
+        Var { tape, id }
+    }
+
+    /// The value, as a tensor (an O(1) clone of the shared storage).
+    pub fn value(self) -> Tensor<F> {
+        self.tape.value(self.id)
+    }
+
+    /// The shape of the value.
+    pub fn shape(self) -> Vec<usize> {
+        self.tape.node(self.id).value.shape().to_vec()
+    }
+
+    /// The number of dimensions of the value.
+    pub fn ndim(self) -> usize {
+        self.tape.node(self.id).value.ndim()
+    }
+
+    /// The number of elements of the value.
+    pub fn len(self) -> usize {
+        self.tape.node(self.id).value.len()
+    }
+
+    /// True when the value holds no element.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The one element of a one-element value.
+    ///
+    /// # Panics
+    ///
+    /// When the value holds other than one element.
+    #[track_caller]
+    pub fn item(self) -> F {
+        self.tape.node(self.id).value.item()
+    }
+
+    /// A constant copy of this value, off the graph: no gradient flows through it.
+    pub fn detach(self) -> Self {
+        self.tape.constant(self.value())
+    }
+
+    /// The tape this Var lives on.
+    pub fn tape(self) -> &'t Tape<F> {
+        self.tape
+    }
+
+    /// The index of this Var's node on its tape.
+    pub fn id(self) -> usize {
+        self.id
+    }
+
+    /// True when a gradient can flow from this value back to a leaf made by [`Tape::var`].
+    pub fn requires_grad(self) -> bool {
+        self.tape.node(self.id).requires_grad
+    }
+
+    /// A constant on the same tape (for mixing tensors into Var expressions).
+    pub fn constant(self, value: Tensor<F>) -> Self {
+        self.tape.constant(value)
+    }
+}
+
+impl<F: Float> fmt::Debug for Var<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Var(#{}, {:?})", self.id, self.value())
+    }
+}
+
+impl<F: Float> fmt::Display for Var<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.value(), f)
+    }
+}
+
+// Operators on Vars, with Vars, tensors and scalars on either side. A macro writes these trait impls
+// because they differ only in the operator; each forwards to a documented method.
+macro_rules! var_operator {
+    ($trait:ident, $method:ident, $scalar:ident, $rscalar:ident) => {
+        impl<'t, F: Float> $trait<Var<'t, F>> for Var<'t, F> {
+            type Output = Var<'t, F>;
+            #[track_caller]
+            fn $method(self, rhs: Var<'t, F>) -> Var<'t, F> {
+                Var::$method(self, rhs)
+            }
+        }
+        impl<'t, F: Float> $trait<F> for Var<'t, F> {
+            type Output = Var<'t, F>;
+            fn $method(self, rhs: F) -> Var<'t, F> {
+                self.$scalar(rhs)
+            }
+        }
+        impl<'t, F: Float> $trait<&Tensor<F>> for Var<'t, F> {
+            type Output = Var<'t, F>;
+            #[track_caller]
+            fn $method(self, rhs: &Tensor<F>) -> Var<'t, F> {
+                Var::$method(self, self.constant(rhs.clone()))
+            }
+        }
+        impl<'t> $trait<Var<'t, f32>> for f32 {
+            type Output = Var<'t, f32>;
+            fn $method(self, rhs: Var<'t, f32>) -> Var<'t, f32> {
+                rhs.$rscalar(self)
+            }
+        }
+        impl<'t> $trait<Var<'t, f64>> for f64 {
+            type Output = Var<'t, f64>;
+            fn $method(self, rhs: Var<'t, f64>) -> Var<'t, f64> {
+                rhs.$rscalar(self)
+            }
+        }
+    };
+}
+
+var_operator!(Add, add, add_scalar, add_scalar);
+var_operator!(Sub, sub, sub_scalar, rsub_scalar);
+var_operator!(Mul, mul, mul_scalar, mul_scalar);
+var_operator!(Div, div, div_scalar, rdiv_scalar);
+
+impl<'t, F: Float> Neg for Var<'t, F> {
+    type Output = Var<'t, F>;
+    fn neg(self) -> Var<'t, F> {
+        Var::neg(self)
+    }
+}
