@@ -15,10 +15,15 @@ use crate::var::Var;
 
 /// Gradients from a backward pass, looked up by the Var they belong to.
 ///
-/// `grads[x]` panics when `x` got no gradient; `grads.get(x)` returns `None` then. A Var gets no
-/// gradient when it does not reach the output or is a constant: never a silent zero.
+/// They hold the gradients of the leaves made by [`Tape::var`] (and parameters bound with
+/// [`Tape::bind`]), as PyTorch keeps `.grad` of leaves only; for an intermediate Var use
+/// [`Tape::grad`]. `grads[x]` panics when `x` got no gradient; `grads.get(x)` returns `None` then. A
+/// Var gets no gradient when it does not reach the output, is a constant or is not a leaf: never a
+/// silent zero.
 pub struct Gradients<F: Float = f32> {
     grads: Vec<Option<Tensor<F>>>,
+    /// The keys bound with [`Tape::bind`] and their nodes, as they were at the backward pass.
+    bound: Vec<(u64, usize)>,
     tape: usize,
 }
 
@@ -32,6 +37,11 @@ impl<F: Float> Gradients<F> {
     /// The gradient of the node with index `id`, or `None`.
     pub fn get_id(&self, id: usize) -> Option<&Tensor<F>> {
         self.grads.get(id).and_then(Option::as_ref)
+    }
+
+    /// The gradient of the leaf bound to `key` by [`Tape::bind`] (a parameter, say), or `None`.
+    pub fn bound(&self, key: u64) -> Option<&Tensor<F>> {
+        self.bound.iter().find(|(k, _)| *k == key).and_then(|&(_, id)| self.get_id(id))
     }
 
     /// Takes the gradient of `x` out, leaving `None`.
@@ -77,7 +87,7 @@ impl<F: Float> Index<Var<'_, F>> for Gradients<F> {
 }
 
 impl<'t, F: Float> Var<'t, F> {
-    /// Gradients of this one-element value with respect to every Var that reaches it.
+    /// Gradients of this one-element value with respect to every leaf that reaches it.
     ///
     /// # Panics
     ///
@@ -93,7 +103,7 @@ impl<'t, F: Float> Var<'t, F> {
         self.backward_with(&Tensor::ones(&shape))
     }
 
-    /// The vector-Jacobian product `seedᵀ J`: gradients of `Σ seed ⊙ self` with respect to every Var
+    /// The vector-Jacobian product `seedᵀ J`: gradients of `Σ seed ⊙ self` with respect to every leaf
     /// that reaches this one.
     ///
     /// # Panics
@@ -103,11 +113,8 @@ impl<'t, F: Float> Var<'t, F> {
     pub fn backward_with(self, seed: &Tensor<F>) -> Gradients<F> {
         let tape = self.tape;
         check_seed("backward_with", self, seed);
-        let len = tape.len();
-        let slots = sweep(tape, self, seed, None, false);
-        let grads = slots.iter().map(|s| s.map(|id| tape.value(id))).collect();
-        tape.truncate(len);
-        Gradients { grads, tape: std::ptr::from_ref(tape) as usize }
+        let grads = sweep_values(tape, self, seed, None);
+        Gradients { grads, bound: tape.bound.borrow().clone(), tape: std::ptr::from_ref(tape) as usize }
     }
 }
 
@@ -130,12 +137,9 @@ impl<F: Float> Tape<F> {
     #[track_caller]
     pub fn grad_opt(&self, y: Var<'_, F>, xs: &[Var<'_, F>]) -> Vec<Option<Tensor<F>>> {
         let seed = scalar_seed("grad", y);
-        let len = self.len();
         let wanted: Vec<usize> = xs.iter().map(|x| x.id).collect();
-        let slots = sweep(self, y, &seed, Some(&wanted), false);
-        let out = wanted.iter().map(|&x| slots.get(x).copied().flatten().map(|id| self.value(id))).collect();
-        self.truncate(len);
-        out
+        let mut grads = sweep_values(self, y, &seed, Some(&wanted));
+        wanted.iter().map(|&x| grads.get_mut(x).and_then(|g| g.clone())).collect()
     }
 
     /// Gradients of the one-element `y` with respect to `xs`, recorded on this tape as Vars, so they
@@ -186,7 +190,7 @@ impl<F: Float> Tape<F> {
     ) -> Vec<Option<Var<'t, F>>> {
         check_seed("vjp_graph", y, seed);
         let wanted: Vec<usize> = xs.iter().map(|x| x.id).collect();
-        let slots = sweep(self, y, seed, Some(&wanted), true);
+        let slots = sweep_graph(self, y, seed, &wanted);
         wanted.iter().map(|&x| slots.get(x).copied().flatten().map(|id| Var::new(self, id))).collect()
     }
 }
@@ -220,61 +224,124 @@ fn unwrap_all<T>(op: &str, gs: Vec<Option<T>>) -> Vec<T> {
         .collect()
 }
 
-/// The reverse sweep from `y` with gradient `seed`. Returns, for each node up to `y`, the node holding
-/// its gradient. With `graph`, the rules are recorded (differentiable); otherwise they run without
-/// recording, and the caller truncates the tape afterwards.
-fn sweep<F: Float>(
+/// The first-order reverse sweep from `y` with gradient `seed`: rules run without recording, each
+/// node's temporaries are cut from the tape as soon as its rule has run, and gradients accumulate as
+/// tensors (in place when their buffer is not shared). Returns, for each node before `y`'s successor,
+/// its gradient when it is kept: the wanted nodes, or (with `wanted` `None`) every differentiable leaf.
+fn sweep_values<F: Float>(
     tape: &Tape<F>,
     y: Var<'_, F>,
     seed: &Tensor<F>,
     wanted: Option<&[usize]>,
-    graph: bool,
-) -> Vec<Option<usize>> {
+) -> Vec<Option<Tensor<F>>> {
     let n = y.id + 1;
     let needed = needed_nodes(tape, n, wanted);
+    let keep: Vec<bool> = {
+        let nodes = tape.nodes.borrow();
+        (0..n)
+            .map(|i| match wanted {
+                Some(w) => w.contains(&i),
+                None => nodes[i].requires_grad && nodes[i].inputs.is_empty(),
+            })
+            .collect()
+    };
+    let mut slots: Vec<Option<Tensor<F>>> = vec![None; n];
+    let mut kept: Vec<Option<Tensor<F>>> = vec![None; n];
+    if !needed[y.id] {
+        return kept;
+    }
+    let _modes = ModeGuard::set(tape, false, false);
+    slots[y.id] = Some(seed.clone());
+    for i in (0..n).rev() {
+        let Some(g) = slots[i].take() else { continue };
+        if keep[i] {
+            kept[i] = Some(g.clone());
+        }
+        let base = tape.len();
+        let gv = tape.constant(g);
+        for (j, gj) in run_rule(tape, i, gv, &needed) {
+            let t = gj.value();
+            slots[j] = Some(match slots[j].take() {
+                None => t,
+                Some(mut prev) => {
+                    prev.as_array_mut().zip_mut_with(&t.to_shared(), |a, &b| *a += b);
+                    prev
+                }
+            });
+        }
+        tape.truncate(base);
+    }
+    kept
+}
+
+/// The reverse sweep recorded on the tape (for `grad_graph`): every rule's ops become nodes, so the
+/// gradients it returns are differentiable Vars. Returns the node holding each node's gradient.
+fn sweep_graph<F: Float>(
+    tape: &Tape<F>,
+    y: Var<'_, F>,
+    seed: &Tensor<F>,
+    wanted: &[usize],
+) -> Vec<Option<usize>> {
+    let n = y.id + 1;
+    let needed = needed_nodes(tape, n, Some(wanted));
     let mut slots: Vec<Option<usize>> = vec![None; n];
     if !needed[y.id] {
         return slots;
     }
-    let _modes = ModeGuard::set(tape, graph && tape.recording.get(), graph);
+    let _modes = ModeGuard::set(tape, tape.recording.get(), true);
     slots[y.id] = Some(tape.constant(seed.clone()).id);
     for i in (0..n).rev() {
         let Some(g) = slots[i] else { continue };
-        let (op, inputs) = {
-            let node = tape.node(i);
-            if node.inputs.is_empty() {
-                continue;
-            }
-            (node.op.clone(), node.inputs.clone())
-        };
-        let needs: SmallVec<[bool; 2]> = inputs.iter().map(|&j| needed[j]).collect();
-        if !needs.iter().any(|&b| b) {
-            continue;
-        }
-        let ctx = Ctx {
-            tape,
-            inputs: inputs.iter().map(|&j| Var::new(tape, j)).collect(),
-            y: Var::new(tape, i),
-            g: Var::new(tape, g),
-            needs,
-        };
-        let grads = op.backward(&ctx);
-        for (k, gk) in grads.into_iter().enumerate() {
-            let (Some(gk), j) = (gk, inputs[k]) else { continue };
-            if !needed[j] {
-                continue;
-            }
-            let gk = reduce_to_input(gk, Var::new(tape, j));
-            if tape.anomaly.get() {
-                check_finite(tape, i, k, gk);
-            }
+        for (j, gj) in run_rule(tape, i, Var::new(tape, g), &needed) {
             slots[j] = Some(match slots[j] {
-                None => gk.id,
-                Some(prev) => (Var::new(tape, prev) + gk).id,
+                None => gj.id,
+                Some(prev) => (Var::new(tape, prev) + gj).id,
             });
         }
     }
     slots
+}
+
+/// Runs node `i`'s rule with output gradient `g` and returns the gradients of its inputs that are
+/// needed, each summed down to its input's shape (the one place broadcasting is undone) and, in
+/// anomaly mode, checked to be finite.
+fn run_rule<'t, F: Float>(
+    tape: &'t Tape<F>,
+    i: usize,
+    g: Var<'t, F>,
+    needed: &[bool],
+) -> SmallVec<[(usize, Var<'t, F>); 2]> {
+    let mut out = SmallVec::new();
+    let (op, inputs) = {
+        let node = tape.node(i);
+        if node.inputs.is_empty() {
+            return out;
+        }
+        (node.op.clone(), node.inputs.clone())
+    };
+    let needs: SmallVec<[bool; 2]> = inputs.iter().map(|&j| needed[j]).collect();
+    if !needs.iter().any(|&b| b) {
+        return out;
+    }
+    let ctx = Ctx {
+        tape,
+        inputs: inputs.iter().map(|&j| Var::new(tape, j)).collect(),
+        y: Var::new(tape, i),
+        g,
+        needs,
+    };
+    for (k, gk) in op.backward(&ctx).into_iter().enumerate() {
+        let (Some(gk), j) = (gk, inputs[k]) else { continue };
+        if !needed[j] {
+            continue;
+        }
+        let gk = reduce_to_input(gk, Var::new(tape, j));
+        if tape.anomaly.get() {
+            check_finite(tape, i, k, gk);
+        }
+        out.push((j, gk));
+    }
+    out
 }
 
 /// Sets the tape's recording modes for a sweep and restores them when dropped, also on a panic.
@@ -299,7 +366,7 @@ impl<F: Float> Drop for ModeGuard<'_, F> {
     }
 }
 
-/// Nodes on a path from a wanted leaf (or any differentiable leaf) to the output.
+/// Nodes on a path from a wanted node (or any differentiable leaf) to the output.
 fn needed_nodes<F: Float>(tape: &Tape<F>, n: usize, wanted: Option<&[usize]>) -> Vec<bool> {
     let nodes = tape.nodes.borrow();
     let mut needed = vec![false; n];

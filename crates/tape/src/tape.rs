@@ -139,16 +139,15 @@ impl<F: Float> Tape<F> {
     /// Records `value` as the result of `op` on `inputs`. When no input needs a gradient, or the tape
     /// is not recording, the node is a constant and keeps neither op nor inputs.
     pub(crate) fn push(&self, op: Op<F>, inputs: &[usize], value: Tensor<F>) -> Var<'_, F> {
-        let requires_grad = self.recording.get() && {
-            let nodes = self.nodes.borrow();
-            inputs.iter().any(|&i| nodes[i].requires_grad)
-        };
+        let mut nodes = self.nodes.borrow_mut();
+        let requires_grad = self.recording.get() && inputs.iter().any(|&i| nodes[i].requires_grad);
         let node = if requires_grad {
             Node { value, op, inputs: Inputs::from_slice(inputs), requires_grad }
         } else {
             Node { value, op: Op::Leaf, inputs: Inputs::new(), requires_grad }
         };
-        self.push_node(node)
+        nodes.push(node);
+        Var::new(self, nodes.len() - 1)
     }
 
     fn push_node(&self, node: Node<F>) -> Var<'_, F> {

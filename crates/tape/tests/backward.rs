@@ -161,3 +161,15 @@ fn summary_and_dot_describe_the_graph() {
     assert!(dot.starts_with("digraph tape {"));
     assert!(dot.contains("n0 -> n1;"));
 }
+
+#[test]
+fn backward_keeps_leaf_gradients_and_grad_reaches_intermediates() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(t(&[1.0, 2.0], &[2]));
+    let h = x * 3.0;
+    let y = (h * h).sum();
+    let g = y.backward();
+    assert_eq!(g[x].to_vec(), vec![18.0, 36.0]);
+    assert!(g.get(h).is_none(), "intermediates are not kept, as in PyTorch");
+    assert_eq!(tape.grad(y, &[h])[0].to_vec(), vec![6.0, 12.0]);
+}
