@@ -1,0 +1,260 @@
+//! `CheckpointError`: everything that can go wrong saving or loading a checkpoint or a safetensors file.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Errors from saving, loading and applying checkpoints and safetensors files.
+///
+/// Every variant read from a file names the file; `Display` says which field was wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// Opening, reading, writing or renaming the file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The file does not start with the checkpoint magic bytes.
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The first bytes of the file (at most eight).
+        found: Vec<u8>,
+    },
+    /// The file was written in a format version this build does not read.
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the header.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
+    /// The file holds tensors of another element type than the one asked for.
+    DtypeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The element type asked for (`F::DTYPE`).
+        expected: &'static str,
+        /// The element type in the file, as written there (escaped when not text).
+        found: String,
+    },
+    /// The file is shorter than its header says.
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The number of bytes the header promises (or the header's own size).
+        expected: u64,
+        /// The number of bytes in the file.
+        found: u64,
+    },
+    /// The payload's checksum differs from the one in the header.
+    ChecksumMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The CRC-32 in the header.
+        expected: u32,
+        /// The CRC-32 of the payload as read.
+        found: u32,
+    },
+    /// The file is damaged or hostile in some other way; `reason` names the field.
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong, naming the field.
+        reason: String,
+    },
+    /// A safetensors tensor has an element type other than `F32` or `F64`.
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// Its element type, as safetensors spells it (`I64`, `BF16`, ...).
+        dtype: String,
+    },
+    /// The checkpoint could not be encoded (never expected for the types a checkpoint holds).
+    Encode {
+        /// The file being written.
+        path: PathBuf,
+        /// The encoder's message.
+        reason: String,
+    },
+    /// The names or shapes in a checkpoint do not match the parameters of a store. Nothing was changed.
+    Mismatch {
+        /// Parameters of the store that the checkpoint lacks.
+        missing: Vec<String>,
+        /// Entries of the checkpoint that the store lacks (a repeated name counts as unexpected).
+        unexpected: Vec<String>,
+        /// `(name, the store's shape, the checkpoint's shape)` for every entry whose shape differs.
+        misshaped: Vec<(String, Vec<usize>, Vec<usize>)>,
+    },
+}
+
+impl fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckpointError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            CheckpointError::BadMagic { path, found } => {
+                write!(f, "{}: not a Wengert checkpoint (magic: the file starts with", path.display())?;
+                if found.is_empty() {
+                    write!(f, " nothing")?;
+                }
+                for b in found {
+                    write!(f, " {b:02x}")?;
+                }
+                write!(f, ", not `WENGERT\\0`)")
+            }
+            CheckpointError::UnsupportedVersion { path, found, supported } => write!(
+                f,
+                "{}: format version {found} is not supported (this build reads version {supported})",
+                path.display()
+            ),
+            CheckpointError::DtypeMismatch { path, expected, found } => write!(
+                f,
+                "{}: dtype: the file holds `{found}` tensors, but `{expected}` were asked for",
+                path.display()
+            ),
+            CheckpointError::Truncated { path, expected, found } => write!(
+                f,
+                "{}: truncated: the file has {found} bytes, its header needs {expected}",
+                path.display()
+            ),
+            CheckpointError::ChecksumMismatch { path, expected, found } => write!(
+                f,
+                "{}: checksum: the header says CRC-32 {expected:#010x} but the payload's is {found:#010x} \
+                 (the file is corrupted)",
+                path.display()
+            ),
+            CheckpointError::Corrupt { path, reason } => write!(f, "{}: corrupt: {reason}", path.display()),
+            CheckpointError::UnsupportedDtype { path, name, dtype } => write!(
+                f,
+                "{}: tensor `{name}` has dtype {dtype}; only F32 and F64 tensors load",
+                path.display()
+            ),
+            CheckpointError::Encode { path, reason } => {
+                write!(f, "{}: cannot encode the checkpoint: {reason}", path.display())
+            }
+            CheckpointError::Mismatch { missing, unexpected, misshaped } => {
+                write!(f, "checkpoint does not match the model:")?;
+                let mut sep = " ";
+                if !missing.is_empty() {
+                    write!(f, "{sep}missing {}", quoted(missing))?;
+                    sep = "; ";
+                }
+                if !unexpected.is_empty() {
+                    write!(f, "{sep}unexpected {}", quoted(unexpected))?;
+                    sep = "; ";
+                }
+                if !misshaped.is_empty() {
+                    write!(f, "{sep}misshaped ")?;
+                    for (i, (name, model, file)) in misshaped.iter().enumerate() {
+                        let comma = if i == 0 { "" } else { ", " };
+                        write!(f, "{comma}`{name}` (model {model:?}, checkpoint {file:?})")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+impl std::error::Error for CheckpointError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CheckpointError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> PathBuf {
+        PathBuf::from("run/model.ckpt")
+    }
+
+    #[test]
+    fn every_message_names_the_file_and_the_field() {
+        let cases = [
+            (
+                CheckpointError::Io { path: p(), source: io::Error::new(io::ErrorKind::NotFound, "gone") },
+                "run/model.ckpt: gone",
+            ),
+            (
+                CheckpointError::BadMagic { path: p(), found: vec![0x89, b'P'] },
+                "run/model.ckpt: not a Wengert checkpoint (magic: the file starts with 89 50, not `WENGERT\\0`)",
+            ),
+            (
+                CheckpointError::BadMagic { path: p(), found: vec![] },
+                "run/model.ckpt: not a Wengert checkpoint (magic: the file starts with nothing, not `WENGERT\\0`)",
+            ),
+            (
+                CheckpointError::UnsupportedVersion { path: p(), found: 9, supported: 1 },
+                "run/model.ckpt: format version 9 is not supported (this build reads version 1)",
+            ),
+            (
+                CheckpointError::DtypeMismatch { path: p(), expected: "f32", found: "f64".into() },
+                "run/model.ckpt: dtype: the file holds `f64` tensors, but `f32` were asked for",
+            ),
+            (
+                CheckpointError::Truncated { path: p(), expected: 100, found: 40 },
+                "run/model.ckpt: truncated: the file has 40 bytes, its header needs 100",
+            ),
+            (
+                CheckpointError::ChecksumMismatch { path: p(), expected: 0xdead_beef, found: 1 },
+                "run/model.ckpt: checksum: the header says CRC-32 0xdeadbeef but the payload's is 0x00000001 \
+                 (the file is corrupted)",
+            ),
+            (
+                CheckpointError::Corrupt { path: p(), reason: "payload: bad".into() },
+                "run/model.ckpt: corrupt: payload: bad",
+            ),
+            (
+                CheckpointError::UnsupportedDtype { path: p(), name: "w".into(), dtype: "I64".into() },
+                "run/model.ckpt: tensor `w` has dtype I64; only F32 and F64 tensors load",
+            ),
+            (
+                CheckpointError::Encode { path: p(), reason: "no".into() },
+                "run/model.ckpt: cannot encode the checkpoint: no",
+            ),
+            (
+                CheckpointError::Mismatch {
+                    missing: vec!["a".into(), "b".into()],
+                    unexpected: vec!["c".into()],
+                    misshaped: vec![("d".into(), vec![2, 3], vec![3, 2]), ("e".into(), vec![1], vec![])],
+                },
+                "checkpoint does not match the model: missing `a`, `b`; unexpected `c`; \
+                 misshaped `d` (model [2, 3], checkpoint [3, 2]), `e` (model [1], checkpoint [])",
+            ),
+            (
+                CheckpointError::Mismatch {
+                    missing: vec![],
+                    unexpected: vec!["c".into()],
+                    misshaped: vec![],
+                },
+                "checkpoint does not match the model: unexpected `c`",
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn io_errors_keep_their_source() {
+        use std::error::Error;
+        let err = CheckpointError::Io { path: p(), source: io::Error::other("disk") };
+        assert_eq!(err.source().unwrap().to_string(), "disk");
+        assert!(CheckpointError::Corrupt { path: p(), reason: String::new() }.source().is_none());
+    }
+}

@@ -1,0 +1,339 @@
+//! The on-disk checkpoint format, and the only place that uses bincode: a 32-byte header, then the
+//! bincode payload; atomic writes; and reads that check every header field before allocating.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic       b"WENGERT\0"
+//!      8     4  version     u32 little-endian, FORMAT_VERSION
+//!     12     4  dtype       F::DTYPE in ASCII, zero-padded (b"f32\0", b"f64\0")
+//!     16     8  length      u64 little-endian, bytes of payload
+//!     24     4  checksum    u32 little-endian, CRC-32 (IEEE) of the payload
+//!     28     4  reserved    zero
+//!     32     …  payload     bincode 2, `config::standard()`, of `Checkpoint<F>`
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bincode::config;
+use bincode::error::DecodeError;
+use wengert_tensor::Float;
+
+use super::{Checkpoint, CheckpointError};
+
+/// The first eight bytes of every checkpoint file.
+pub const MAGIC: [u8; 8] = *b"WENGERT\0";
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The size of the header before the payload, in bytes.
+pub const HEADER_LEN: usize = 32;
+
+/// Payloads larger than this are refused without reading them (1 TiB).
+const MAX_PAYLOAD: u64 = 1 << 40;
+
+/// The CRC-32 (IEEE 802.3, reflected, as zlib and PNG use) lookup table.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// The CRC-32 of `bytes` (the checksum of zlib, gzip and PNG).
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |c, &b| CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8))
+}
+
+/// The dtype field: `name` in ASCII, zero-padded to four bytes.
+fn dtype_field(name: &str) -> [u8; 4] {
+    let mut out = [0u8; 4];
+    for (o, b) in out.iter_mut().zip(name.bytes()) {
+        *o = b;
+    }
+    out
+}
+
+/// Encodes `checkpoint` as the header and the payload of a file.
+pub(super) fn encode<F: Float>(checkpoint: &Checkpoint<F>) -> Result<([u8; HEADER_LEN], Vec<u8>), String> {
+    let payload = bincode::serde::encode_to_vec(checkpoint, config::standard()).map_err(|e| e.to_string())?;
+    let mut header = [0u8; HEADER_LEN];
+    header[0..8].copy_from_slice(&MAGIC);
+    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&dtype_field(F::DTYPE));
+    header[16..24].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    header[24..28].copy_from_slice(&crc32(&payload).to_le_bytes());
+    Ok((header, payload))
+}
+
+/// Writes `checkpoint` to `path` atomically.
+pub(super) fn save<F: Float>(checkpoint: &Checkpoint<F>, path: &Path) -> Result<(), CheckpointError> {
+    let (header, payload) =
+        encode(checkpoint).map_err(|reason| CheckpointError::Encode { path: path.to_path_buf(), reason })?;
+    write_atomic(path, |file| {
+        file.write_all(&header)?;
+        file.write_all(&payload)
+    })
+}
+
+/// Distinguishes the temporary files of saves running at once in one process.
+static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
+
+/// Writes a file with `write` into a temporary sibling `.name.tmp-<pid>-<n>`, syncs it and renames it over
+/// `path`: an interrupted or failed write never leaves a partial file under `path`, and the temporary is
+/// removed on failure.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), CheckpointError> {
+    let io_err = |source| CheckpointError::Io { path: path.to_path_buf(), source };
+    let Some(name) = path.file_name() else {
+        return Err(io_err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")));
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let n = NEXT_TMP.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{}.tmp-{}-{n}", name.to_string_lossy(), std::process::id()));
+    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_err)?;
+    let written = write(&mut file).and_then(|()| file.flush()).and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err(e));
+    }
+    // Make the rename itself durable; not every platform lets a directory be opened and synced.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads and checks a checkpoint: header fields first, the length against the file's, the checksum,
+/// then the payload under an allocation limit.
+pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointError> {
+    let p = || path.to_path_buf();
+    let io_err = |source| CheckpointError::Io { path: p(), source };
+    let mut file = File::open(path).map_err(io_err)?;
+    let file_len = file.metadata().map_err(io_err)?.len();
+    let mut header = [0u8; HEADER_LEN];
+    let got = read_up_to(&mut file, &mut header).map_err(io_err)?;
+    let (length, checksum) = parse_header::<F>(&header[..got], path)?;
+    let need = HEADER_LEN as u64 + length;
+    if file_len < need {
+        return Err(CheckpointError::Truncated { path: p(), expected: need, found: file_len });
+    }
+    if file_len > need {
+        let reason =
+            format!("{} bytes follow the {length}-byte payload the header announces", file_len - need);
+        return Err(CheckpointError::Corrupt { path: p(), reason });
+    }
+    // `length` is now bounded by the file's real size.
+    let Ok(length) = usize::try_from(length) else {
+        let reason = format!("header: a payload of {length} bytes does not fit in memory here");
+        return Err(CheckpointError::Corrupt { path: p(), reason });
+    };
+    let mut payload = vec![0u8; length];
+    file.read_exact(&mut payload).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            CheckpointError::Truncated { path: p(), expected: need, found: file_len }
+        }
+        _ => io_err(e),
+    })?;
+    let found = crc32(&payload);
+    if found != checksum {
+        return Err(CheckpointError::ChecksumMismatch { path: p(), expected: checksum, found });
+    }
+    let checkpoint: Checkpoint<F> =
+        decode(&payload).map_err(|reason| CheckpointError::Corrupt { path: p(), reason })?;
+    if let Some(name) = first_repeat(checkpoint.params.iter().map(|(n, _)| n.as_str())) {
+        let reason = format!("payload: parameter `{name}` appears more than once");
+        return Err(CheckpointError::Corrupt { path: p(), reason });
+    }
+    Ok(checkpoint)
+}
+
+/// Reads until `buf` is full or the file ends; the number of bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Checks the header's fields in order (magic, version, dtype, reserved, length); the payload's length
+/// and checksum.
+fn parse_header<F: Float>(header: &[u8], path: &Path) -> Result<(u64, u32), CheckpointError> {
+    let p = || path.to_path_buf();
+    let truncated =
+        || CheckpointError::Truncated { path: p(), expected: HEADER_LEN as u64, found: header.len() as u64 };
+    let magic = &header[..header.len().min(8)];
+    if magic != &MAGIC[..magic.len()] {
+        return Err(CheckpointError::BadMagic { path: p(), found: magic.to_vec() });
+    }
+    if header.len() < 12 {
+        return Err(truncated());
+    }
+    let version = u32::from_le_bytes(header[8..12].try_into().expect("four bytes"));
+    if version != FORMAT_VERSION {
+        return Err(CheckpointError::UnsupportedVersion {
+            path: p(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if header.len() < HEADER_LEN {
+        return Err(truncated());
+    }
+    if header[12..16] != dtype_field(F::DTYPE) {
+        let text: Vec<u8> = header[12..16].iter().copied().take_while(|&b| b != 0).collect();
+        let found = text.escape_ascii().to_string();
+        return Err(CheckpointError::DtypeMismatch { path: p(), expected: F::DTYPE, found });
+    }
+    let length = u64::from_le_bytes(header[16..24].try_into().expect("eight bytes"));
+    let checksum = u32::from_le_bytes(header[24..28].try_into().expect("four bytes"));
+    let reserved = u32::from_le_bytes(header[28..32].try_into().expect("four bytes"));
+    if reserved != 0 {
+        let reason = format!("header: the reserved field holds {reserved:#010x}, not zero");
+        return Err(CheckpointError::Corrupt { path: p(), reason });
+    }
+    if length > MAX_PAYLOAD {
+        let reason = format!("header: a payload length of {length} bytes exceeds the limit of {MAX_PAYLOAD}");
+        return Err(CheckpointError::Corrupt { path: p(), reason });
+    }
+    Ok((length, checksum))
+}
+
+/// `1 << shift`, saturated to what `usize` holds.
+const fn tier(shift: u32) -> usize {
+    if shift >= usize::BITS { usize::MAX } else { 1 << shift }
+}
+
+/// Decodes a payload with bincode under an allocation limit of at most eight times its size (and at
+/// least 128 KiB): bincode counts every length-prefixed allocation against it, so a hostile length field
+/// fails instead of allocating. The limit is a const generic, hence the tiers, powers of four apart.
+pub(super) fn decode<F: Float>(payload: &[u8]) -> Result<Checkpoint<F>, String> {
+    let n = payload.len();
+    match n {
+        _ if n <= tier(16) => decode_limited::<F, { tier(17) }>(payload),
+        _ if n <= tier(18) => decode_limited::<F, { tier(19) }>(payload),
+        _ if n <= tier(20) => decode_limited::<F, { tier(21) }>(payload),
+        _ if n <= tier(22) => decode_limited::<F, { tier(23) }>(payload),
+        _ if n <= tier(24) => decode_limited::<F, { tier(25) }>(payload),
+        _ if n <= tier(26) => decode_limited::<F, { tier(27) }>(payload),
+        _ if n <= tier(28) => decode_limited::<F, { tier(29) }>(payload),
+        _ if n <= tier(30) => decode_limited::<F, { tier(31) }>(payload),
+        _ if n <= tier(32) => decode_limited::<F, { tier(33) }>(payload),
+        _ if n <= tier(34) => decode_limited::<F, { tier(35) }>(payload),
+        _ if n <= tier(36) => decode_limited::<F, { tier(37) }>(payload),
+        _ if n <= tier(38) => decode_limited::<F, { tier(39) }>(payload),
+        _ => decode_limited::<F, { tier(41) }>(payload),
+    }
+}
+
+fn decode_limited<F: Float, const LIMIT: usize>(payload: &[u8]) -> Result<Checkpoint<F>, String> {
+    let config = config::standard().with_limit::<LIMIT>();
+    let (checkpoint, used): (Checkpoint<F>, usize) =
+        bincode::serde::decode_from_slice(payload, config).map_err(describe)?;
+    if used != payload.len() {
+        return Err(format!("payload: {} bytes are left over after the checkpoint", payload.len() - used));
+    }
+    Ok(checkpoint)
+}
+
+/// Bincode's errors in words.
+fn describe(e: DecodeError) -> String {
+    match e {
+        DecodeError::OtherString(m) => format!("payload: {m}"),
+        DecodeError::Other(m) => format!("payload: {m}"),
+        DecodeError::UnexpectedEnd { additional } => {
+            format!("payload: it ends {additional} byte(s) early (a length field points past its end)")
+        }
+        DecodeError::LimitExceeded => {
+            "payload: a length field claims more memory than a payload of this size can fill".to_string()
+        }
+        DecodeError::Utf8 { inner } => format!("payload: a name is not valid UTF-8 ({inner})"),
+        e => format!("payload: {e}"),
+    }
+}
+
+/// The first name that occurs twice.
+pub(super) fn first_repeat<'a>(names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    names.into_iter().find(|n| !seen.insert(*n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SeedRng;
+    use wengert_tensor::Tensor;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn the_header_lays_out_every_field() {
+        let mut c = Checkpoint::<f64>::new();
+        c.params.push(("w".into(), Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap()));
+        c.rng = Some(SeedRng::new(3));
+        let (header, payload) = encode(&c).unwrap();
+        assert_eq!(&header[0..8], b"WENGERT\0");
+        assert_eq!(header[8..12], 1u32.to_le_bytes());
+        assert_eq!(&header[12..16], b"f64\0");
+        assert_eq!(header[16..24], (payload.len() as u64).to_le_bytes());
+        assert_eq!(header[24..28], crc32(&payload).to_le_bytes());
+        assert_eq!(header[28..32], [0; 4]);
+        assert_eq!(decode::<f64>(&payload).unwrap(), c);
+    }
+
+    #[test]
+    fn a_huge_string_length_trips_the_limit_instead_of_allocating() {
+        // params: one entry whose name claims a length of 2^40 bytes.
+        let mut payload = vec![1u8];
+        payload.push(253); // bincode varint: a u64 follows
+        payload.extend((1u64 << 40).to_le_bytes());
+        let err = decode::<f32>(&payload).unwrap_err();
+        assert!(err.contains("claims more memory"), "{err}");
+    }
+
+    #[test]
+    fn strings_as_long_as_the_payload_stay_under_the_limit() {
+        for len in [(1 << 16) - 100, 1 << 16, 3 << 17, 1 << 20] {
+            let mut c = Checkpoint::<f32>::new();
+            c.meta.push(("blob".into(), "x".repeat(len)));
+            c.meta.push(("more".into(), "y".repeat(len / 3)));
+            let (_, payload) = encode(&c).unwrap();
+            assert_eq!(decode::<f32>(&payload).unwrap(), c, "{len}");
+        }
+    }
+
+    #[test]
+    fn leftover_payload_bytes_are_an_error() {
+        let (_, mut payload) = encode(&Checkpoint::<f32>::new()).unwrap();
+        payload.push(0);
+        assert!(decode::<f32>(&payload).unwrap_err().contains("1 bytes are left over"));
+    }
+}

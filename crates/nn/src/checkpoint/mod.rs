@@ -1,0 +1,439 @@
+//! Checkpoints: a model's parameters with the optimizer's, the scheduler's and the generator's state,
+//! saved atomically in a checked binary format; and safetensors export and import of weights.
+//!
+//! ```
+//! use wengert_nn::{Init, ParamStore};
+//! use wengert_nn::checkpoint::Checkpoint;
+//!
+//! let store = ParamStore::<f32>::new(0);
+//! store.root().sub("fc").param("weight", &[2, 3], Init::GLOROT_UNIFORM);
+//! let path = std::env::temp_dir().join(format!("wengert-doc-module-{}.ckpt", std::process::id()));
+//!
+//! let mut checkpoint = Checkpoint::from_store(&store);
+//! checkpoint.epoch = 3;
+//! checkpoint.meta.push(("note".into(), "first run".into()));
+//! checkpoint.save(&path)?;
+//!
+//! let other = ParamStore::<f32>::new(1);
+//! other.root().sub("fc").param("weight", &[2, 3], Init::Zeros);
+//! let back = Checkpoint::<f32>::load(&path)?;
+//! back.apply_to_store(&other)?;
+//! assert_eq!(back.epoch, 3);
+//! assert_eq!(other.get("fc.weight").unwrap().value(), store.get("fc.weight").unwrap().value());
+//! std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # File format
+//!
+//! A 32-byte header, then the payload (bincode 2 with `config::standard()` of [`Checkpoint`]):
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic       b"WENGERT\0"
+//!      8     4  version     u32 little-endian, FORMAT_VERSION (1)
+//!     12     4  dtype       "f32" or "f64" in ASCII, zero-padded
+//!     16     8  length      u64 little-endian, bytes of payload
+//!     24     4  checksum    u32 little-endian, CRC-32 (IEEE) of the payload
+//!     28     4  reserved    zero
+//!     32     …  payload
+//! ```
+//!
+//! Loading checks every header field, the length against the file's, and the checksum before it decodes;
+//! the decoder runs under an allocation limit a small multiple of the payload's size, so a truncated,
+//! corrupted or hostile file is an error, never a panic or an unbounded allocation.
+
+mod apply;
+mod error;
+mod format;
+mod safetensors_io;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use wengert_tensor::{Float, Tensor};
+
+use crate::optim::{OptimizerState, SchedulerState};
+use crate::rng::SeedRng;
+use crate::store::ParamStore;
+
+pub use apply::LoadReport;
+use apply::assign;
+pub use error::CheckpointError;
+pub use format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use safetensors_io::{load_safetensors, save_safetensors};
+
+/// Everything needed to resume training: the parameters by name, the optimizer's, the scheduler's and
+/// the generator's state, the epoch and free-form metadata.
+///
+/// Build one with [`Checkpoint::from_store`] (or [`Checkpoint::new`]) and set the other fields:
+///
+/// ```
+/// use wengert_nn::checkpoint::Checkpoint;
+/// use wengert_nn::optim::OptimizerState;
+/// use wengert_tensor::Tensor;
+///
+/// let mut c = Checkpoint::<f64>::new();
+/// c.params.push(("w".into(), Tensor::zeros(&[2])));
+/// c.optimizer = Some(OptimizerState { kind: "sgd".into(), step: 10, lr: 0.1, slots: vec![] });
+/// c.epoch = 1;
+/// assert_eq!(c.param("w").unwrap().shape(), &[2]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+#[non_exhaustive]
+pub struct Checkpoint<F: Float = f32> {
+    /// The parameters' full names and values, in the store's order.
+    pub params: Vec<(String, Tensor<F>)>,
+    /// The optimizer's state, if saved.
+    pub optimizer: Option<OptimizerState<F>>,
+    /// The learning-rate scheduler's state, if saved.
+    pub scheduler: Option<SchedulerState>,
+    /// The store's generator, if saved: restoring it makes dropout and shuffling resume exactly.
+    pub rng: Option<SeedRng>,
+    /// The number of epochs completed.
+    pub epoch: u64,
+    /// Free-form key-value metadata (a run name, a git hash, ...).
+    pub meta: Vec<(String, String)>,
+}
+
+impl<F: Float> Default for Checkpoint<F> {
+    fn default() -> Self {
+        Checkpoint {
+            params: Vec::new(),
+            optimizer: None,
+            scheduler: None,
+            rng: None,
+            epoch: 0,
+            meta: Vec::new(),
+        }
+    }
+}
+
+impl<F: Float> Checkpoint<F> {
+    /// An empty checkpoint: no parameters, no state, epoch 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The parameters of `store` (values shared, not copied) and its generator's state.
+    pub fn from_store(store: &ParamStore<F>) -> Self {
+        let params = store.parameters().iter().map(|p| (p.name().to_string(), p.value())).collect();
+        Checkpoint { params, rng: Some(store.rng_state()), ..Self::default() }
+    }
+
+    /// The saved value of the parameter `name`, if any.
+    pub fn param(&self, name: &str) -> Option<&Tensor<F>> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    /// Writes the checkpoint to `path` atomically: into a temporary file in the same directory, synced,
+    /// then renamed over `path`, so an interrupted save never leaves a partial file under that name.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Io`] when the file cannot be written (a missing directory, a full disk, ...);
+    /// `path` is then left as it was.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
+        format::save(self, path.as_ref())
+    }
+
+    /// Reads a checkpoint written by [`Checkpoint::save`] with the same element type `F`.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Io`] when the file cannot be read; [`BadMagic`](CheckpointError::BadMagic),
+    /// [`UnsupportedVersion`](CheckpointError::UnsupportedVersion),
+    /// [`DtypeMismatch`](CheckpointError::DtypeMismatch), [`Truncated`](CheckpointError::Truncated),
+    /// [`ChecksumMismatch`](CheckpointError::ChecksumMismatch) or [`Corrupt`](CheckpointError::Corrupt)
+    /// when it is not an intact checkpoint of `F` tensors. It never panics on a bad file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, CheckpointError> {
+        format::load(path.as_ref())
+    }
+}
+
+/// Saves the parameters of `store` (the weights alone: no generator, no optimizer) to `path`, atomically.
+///
+/// ```
+/// use wengert_nn::{Init, ParamStore};
+/// use wengert_nn::checkpoint::{load_weights, save_weights};
+/// let path = std::env::temp_dir().join(format!("wengert-doc-weights-{}.ckpt", std::process::id()));
+/// let a = ParamStore::<f64>::new(0);
+/// a.root().param("w", &[3], Init::GLOROT_UNIFORM);
+/// save_weights(&a, &path)?;
+/// let b = ParamStore::<f64>::new(1);
+/// b.root().param("w", &[3], Init::Zeros);
+/// let report = load_weights(&b, &path)?;
+/// assert_eq!(report.loaded, ["w"]);
+/// assert_eq!(b.get("w").unwrap().value(), a.get("w").unwrap().value());
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`Checkpoint::save`].
+pub fn save_weights<F: Float>(store: &ParamStore<F>, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
+    Checkpoint { rng: None, ..Checkpoint::from_store(store) }.save(path)
+}
+
+/// Loads a checkpoint from `path` into the parameters of `store`, checking every name and shape first
+/// (and restoring the generator when the file holds one).
+///
+/// # Errors
+///
+/// As [`Checkpoint::load`], and [`CheckpointError::Mismatch`] when the names or shapes differ from the
+/// store's (the store is then unchanged).
+pub fn load_weights<F: Float>(
+    store: &ParamStore<F>,
+    path: impl AsRef<Path>,
+) -> Result<LoadReport, CheckpointError> {
+    Checkpoint::<F>::load(path)?.apply(store, true)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::Init;
+    use crate::optim::StateSlot;
+    use rand::RngCore;
+    use std::fs;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A fresh directory under the system's temporary directory, removed on drop.
+    pub(crate) struct TempDir(pub(crate) PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new(tag: &str) -> Self {
+            static N: AtomicU64 = AtomicU64::new(0);
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("wengert-{tag}-{}-{n}", std::process::id()));
+            fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+
+        pub(crate) fn join(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+
+        /// The names in the directory, sorted.
+        pub(crate) fn names(&self) -> Vec<String> {
+            let mut v: Vec<String> = fs::read_dir(&self.0)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into())
+                .collect();
+            v.sort();
+            v
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn store(seed: u64) -> ParamStore<f32> {
+        let s = ParamStore::new(seed);
+        s.root().sub("layers").sub(0).param("weight", &[3, 2], Init::GLOROT_UNIFORM);
+        s.root().sub("layers").sub(0).param("bias", &[3], Init::Ones);
+        s
+    }
+
+    fn full(store: &ParamStore<f32>) -> Checkpoint<f32> {
+        let mut c = Checkpoint::from_store(store);
+        let slot = |param: &str, slot: &str, shape: &[usize]| StateSlot {
+            param: param.into(),
+            slot: slot.into(),
+            value: Tensor::full(shape, 0.25),
+        };
+        c.optimizer = Some(OptimizerState {
+            kind: "adam".into(),
+            step: 7,
+            lr: 1e-3,
+            slots: vec![
+                slot("layers.0.weight", "exp_avg", &[3, 2]),
+                slot("layers.0.bias", "exp_avg_sq", &[3]),
+            ],
+        });
+        c.scheduler =
+            Some(SchedulerState { kind: "plateau".into(), count: 4, values: vec![("best".into(), 0.5)] });
+        c.epoch = 12;
+        c.meta = vec![("run".into(), "täst".into())];
+        c
+    }
+
+    fn corrupt_kind(path: &Path, edit: impl FnOnce(&mut Vec<u8>)) -> CheckpointError {
+        let mut bytes = fs::read(path).unwrap();
+        edit(&mut bytes);
+        fs::write(path, &bytes).unwrap();
+        Checkpoint::<f32>::load(path).unwrap_err()
+    }
+
+    #[test]
+    fn save_then_load_gives_back_everything() {
+        let dir = TempDir::new("ckpt");
+        let s = store(5);
+        s.with_rng(|r| r.next_u64());
+        let c = full(&s);
+        c.save(dir.join("m.ckpt")).unwrap();
+        let back = Checkpoint::<f32>::load(dir.join("m.ckpt")).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.rng, Some(s.rng_state()));
+        assert_eq!(dir.names(), ["m.ckpt"]);
+    }
+
+    #[test]
+    fn a_transposed_view_round_trips_in_logical_order() {
+        let dir = TempDir::new("ckpt");
+        let t = Tensor::<f64>::from_vec((0..6).map(f64::from).collect(), &[2, 3]).unwrap().t();
+        let mut c = Checkpoint::new();
+        c.params.push(("w".into(), t.clone()));
+        c.save(dir.join("v.ckpt")).unwrap();
+        let back = Checkpoint::<f64>::load(dir.join("v.ckpt")).unwrap();
+        assert_eq!(back.param("w").unwrap().to_vec(), t.to_vec());
+        assert_eq!(back.param("w").unwrap().shape(), &[3, 2]);
+    }
+
+    #[test]
+    fn weights_round_trip_through_a_file_without_the_generator() {
+        let dir = TempDir::new("ckpt");
+        let (a, b) = (store(3), store(4));
+        save_weights(&a, dir.join("w.ckpt")).unwrap();
+        assert_eq!(Checkpoint::<f32>::load(dir.join("w.ckpt")).unwrap().rng, None);
+        let rng = b.rng_state();
+        let report = load_weights(&b, dir.join("w.ckpt")).unwrap();
+        assert_eq!(report.loaded, ["layers.0.weight", "layers.0.bias"]);
+        assert_eq!(a.get("layers.0.weight").unwrap().value(), b.get("layers.0.weight").unwrap().value());
+        assert_eq!(b.rng_state(), rng);
+        let small = ParamStore::<f32>::new(0);
+        small.root().sub("layers").sub(0).param("weight", &[2, 2], Init::Zeros);
+        let err = load_weights(&small, dir.join("w.ckpt")).unwrap_err();
+        assert!(matches!(err, CheckpointError::Mismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn saving_into_a_missing_directory_fails_cleanly() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("no/such/dir/m.ckpt");
+        let err = full(&store(0)).save(&path).unwrap_err();
+        match &err {
+            CheckpointError::Io { path: p, source } => {
+                assert_eq!(p, &path);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(err.to_string().starts_with(&path.display().to_string()));
+        assert!(dir.names().is_empty());
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_no_temporary_file() {
+        let dir = TempDir::new("ckpt");
+        fs::create_dir(dir.join("taken")).unwrap();
+        fs::write(dir.join("taken/keep"), b"x").unwrap();
+        let err = full(&store(0)).save(dir.join("taken")).unwrap_err();
+        assert!(matches!(err, CheckpointError::Io { .. }), "{err}");
+        assert_eq!(dir.names(), ["taken"]);
+        assert_eq!(fs::read(dir.join("taken/keep")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        full(&store(0)).save(&path).unwrap();
+        let old = fs::read(&path).unwrap();
+        let err = format::write_atomic(&path, |f| {
+            std::io::Write::write_all(f, b"half a checkpoint")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), format!("{}: disk full", path.display()));
+        assert_eq!(fs::read(&path).unwrap(), old);
+        assert_eq!(dir.names(), ["m.ckpt"]);
+        // A later save replaces the file whole.
+        full(&store(9)).save(&path).unwrap();
+        assert_eq!(Checkpoint::<f32>::load(&path).unwrap(), full(&store(9)));
+    }
+
+    #[test]
+    fn a_path_without_a_file_name_is_an_error() {
+        let err = Checkpoint::<f32>::new().save("..").unwrap_err();
+        assert!(err.to_string().contains("the path names no file"), "{err}");
+    }
+
+    #[test]
+    fn header_errors_name_the_field() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        let fresh = || full(&store(0)).save(&path).unwrap();
+
+        fresh();
+        let err = corrupt_kind(&path, |b| b[0] = b'X');
+        assert!(matches!(&err, CheckpointError::BadMagic { found, .. } if found[0] == b'X'), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b[8] = 2);
+        assert!(matches!(err, CheckpointError::UnsupportedVersion { found: 2, supported: 1, .. }), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b.truncate(20));
+        assert!(matches!(err, CheckpointError::Truncated { expected: 32, found: 20, .. }), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b.truncate(b.len() - 1));
+        assert!(matches!(err, CheckpointError::Truncated { .. }), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b.push(0));
+        assert!(err.to_string().contains("1 bytes follow the"), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b[28] = 1);
+        assert!(err.to_string().contains("header: the reserved field"), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| *b.last_mut().unwrap() ^= 0x10);
+        assert!(matches!(err, CheckpointError::ChecksumMismatch { .. }), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b[16..24].copy_from_slice(&u64::MAX.to_le_bytes()));
+        assert!(err.to_string().contains("exceeds the limit"), "{err}");
+        fresh();
+        let err = corrupt_kind(&path, |b| b.clear());
+        assert!(matches!(err, CheckpointError::Truncated { expected: 32, found: 0, .. }), "{err}");
+    }
+
+    #[test]
+    fn the_wrong_dtype_is_named() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        full(&store(0)).save(&path).unwrap();
+        let err = Checkpoint::<f64>::load(&path).unwrap_err();
+        assert!(
+            matches!(&err, CheckpointError::DtypeMismatch { expected: "f64", found, .. } if found == "f32")
+        );
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[12..16].copy_from_slice(b"\xff\x01\0\0");
+        fs::write(&path, bytes).unwrap();
+        let err = Checkpoint::<f32>::load(&path).unwrap_err();
+        assert!(err.to_string().contains("the file holds `\\xff\\x01` tensors"), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_name_in_a_file_is_corrupt() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        let mut c = Checkpoint::<f32>::new();
+        c.params = vec![("w".into(), Tensor::zeros(&[1])), ("w".into(), Tensor::zeros(&[1]))];
+        c.save(&path).unwrap();
+        let err = Checkpoint::<f32>::load(&path).unwrap_err();
+        assert!(err.to_string().ends_with("corrupt: payload: parameter `w` appears more than once"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error_naming_it() {
+        let dir = TempDir::new("ckpt");
+        let err = Checkpoint::<f32>::load(dir.join("absent.ckpt")).unwrap_err();
+        assert!(
+            matches!(&err, CheckpointError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
+        assert!(err.to_string().contains("absent.ckpt"), "{err}");
+    }
+}

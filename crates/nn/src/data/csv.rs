@@ -1,0 +1,310 @@
+//! Readers for CSV files of numbers, and for the iris data set as scikit-learn ships it.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use wengert_tensor::{Float, Tensor};
+
+use super::DataError;
+
+/// How [`read_csv`] reads a file: the rows to skip first (a header) and the field delimiter.
+///
+/// ```
+/// use wengert_nn::data::CsvOptions;
+/// let options = CsvOptions::default().skip_rows(1).delimiter(';');
+/// assert_eq!((options.skip_rows, options.delimiter), (1, ';'));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CsvOptions {
+    /// Lines skipped at the start of the file, such as a header (default 0).
+    pub skip_rows: usize,
+    /// The character between fields (default `,`).
+    pub delimiter: char,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { skip_rows: 0, delimiter: ',' }
+    }
+}
+
+impl CsvOptions {
+    /// Skips `n` lines at the start of the file.
+    pub fn skip_rows(mut self, n: usize) -> Self {
+        self.skip_rows = n;
+        self
+    }
+
+    /// Skips one header line.
+    pub fn header(self) -> Self {
+        self.skip_rows(1)
+    }
+
+    /// Splits fields at `delimiter`.
+    pub fn delimiter(mut self, delimiter: char) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+}
+
+/// Reads a CSV file of numbers into a `[rows, columns]` tensor. Fields may carry spaces around them;
+/// blank lines are skipped; `\r\n` line ends are accepted. A file without data rows gives `[0, 0]`.
+///
+/// ```
+/// use wengert_nn::data::{CsvOptions, read_csv};
+/// let path = std::env::temp_dir().join(format!("wengert-doc-{}.csv", std::process::id()));
+/// std::fs::write(&path, "a,b\n1, 2.5\n-3,4e2\n")?;
+/// let x = read_csv::<f64>(&path, &CsvOptions::default().header())?;
+/// assert_eq!((x.shape(), x.to_vec()), (&[2, 2][..], vec![1.0, 2.5, -3.0, 400.0]));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`DataError::NotFound`] when the file is absent, [`DataError::Io`] when it cannot be read,
+/// [`DataError::NotANumber`] naming the line and column of a field that is not a number,
+/// [`DataError::Ragged`] for a row with another number of fields than the first, and
+/// [`DataError::Format`] for a line that is not UTF-8.
+pub fn read_csv<F: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Tensor<F>, DataError> {
+    let path = path.as_ref();
+    let text = read(path, None)?;
+    let rows = parse(path, &text, options, None)?;
+    let columns = rows.first().map_or(0, |(_, r)| r.len());
+    let values: Vec<F> = rows.iter().flat_map(|(_, r)| r.iter().map(|&v| F::from_f64(v))).collect();
+    Ok(Tensor::from_vec(values, &[rows.len(), columns]).expect("every row has `columns` fields"))
+}
+
+/// The file's bytes; an absent file is [`DataError::NotFound`] with `hint`.
+fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
+    fs::read(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => {
+            DataError::NotFound { path: path.to_path_buf(), hint: hint.map(String::from) }
+        }
+        _ => DataError::Io { path: path.to_path_buf(), source },
+    })
+}
+
+/// The data rows with their line numbers (from 1). Every row has as many fields as the first, or as
+/// `width` when given.
+fn parse(
+    path: &Path,
+    text: &[u8],
+    options: &CsvOptions,
+    width: Option<usize>,
+) -> Result<Vec<(usize, Vec<f64>)>, DataError> {
+    let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate().skip(options.skip_rows) {
+        let line = i + 1;
+        let s = std::str::from_utf8(raw).map_err(|e| DataError::Format {
+            path: path.to_path_buf(),
+            line,
+            reason: format!("the line is not valid UTF-8 ({e})"),
+        })?;
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        let row = s
+            .split(options.delimiter)
+            .enumerate()
+            .map(|(c, field)| {
+                let field = field.trim();
+                field.parse::<f64>().map_err(|_| DataError::NotANumber {
+                    path: path.to_path_buf(),
+                    line,
+                    column: c + 1,
+                    field: field.to_string(),
+                })
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
+        let expected = width.or(rows.first().map(|(_, r)| r.len())).unwrap_or(row.len());
+        if row.len() != expected {
+            return Err(DataError::Ragged { path: path.to_path_buf(), line, found: row.len(), expected });
+        }
+        rows.push((line, row));
+    }
+    Ok(rows)
+}
+
+/// Where the iris file comes from, for the message when it is absent.
+const IRIS_HINT: &str = "iris.csv ships in the Wengert repository's shared data (`shared/data/iris.csv` beside \
+                         the workspace, read from a crate as `../shared/data/iris.csv`); copy it there or pass \
+                         the path of your copy";
+
+/// Reads the iris data set as scikit-learn ships it: a first line `150,4,setosa,versicolor,virginica`
+/// (samples, features, class names), then one row per sample of 4 features and the class index.
+/// Returns the features, `[150, 4]`, and the labels, each below the number of class names.
+///
+/// ```
+/// use wengert_nn::data::load_iris;
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
+/// match load_iris::<f32>(path) {
+///     Ok((x, labels)) => assert_eq!((x.shape(), labels.len()), (&[150, 4][..], 150)),
+///     Err(e) => println!("skipped: {e}"), // a checkout without the shared data
+/// }
+/// ```
+///
+/// # Errors
+///
+/// [`DataError::NotFound`] saying where the file ships when it is absent; the errors of [`read_csv`];
+/// and [`DataError::Format`] for a bad first line, a class index that is not one of the classes, or a
+/// number of rows other than the first line announces.
+pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usize>), DataError> {
+    let path = path.as_ref();
+    let text = read(path, Some(IRIS_HINT))?;
+    let format = |line, reason: String| DataError::Format { path: path.to_path_buf(), line, reason };
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    let fields: Vec<&str> = first.trim().split(',').map(str::trim).collect();
+    let (samples, features, classes) = match fields.as_slice() {
+        [n, d, names @ ..] if !names.is_empty() => match (n.parse::<usize>(), d.parse::<usize>()) {
+            (Ok(n), Ok(d)) if d < usize::MAX => (n, d, names.len()),
+            _ => return Err(format(1, bad_header(&first))),
+        },
+        _ => return Err(format(1, bad_header(&first))),
+    };
+    let rows = parse(path, &text, &CsvOptions::default().header(), Some(features + 1))?;
+    if rows.len() != samples {
+        let last = rows.last().map_or(1, |(line, _)| *line);
+        return Err(format(
+            last,
+            format!("the first line announces {samples} samples, the file holds {}", rows.len()),
+        ));
+    }
+    let mut x = Vec::with_capacity(samples * features);
+    let mut labels = Vec::with_capacity(samples);
+    for (line, row) in &rows {
+        let (label, values) = row.split_last().expect("features + 1 fields");
+        if label.fract() != 0.0 || !(0.0..classes as f64).contains(label) {
+            let reason = format!(
+                "column {}: class `{label}` is not one of the {classes} class indices 0..{classes}",
+                features + 1
+            );
+            return Err(format(*line, reason));
+        }
+        labels.push(*label as usize);
+        x.extend(values.iter().map(|&v| F::from_f64(v)));
+    }
+    let x = Tensor::from_vec(x, &[samples, features]).expect("samples rows of features values");
+    Ok((x, labels))
+}
+
+fn bad_header(found: &str) -> String {
+    format!(
+        "the first line should be `samples,features,class names...` such as `150,4,setosa,versicolor,virginica`, \
+         not `{}`",
+        found.trim()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::tests::TempDir;
+
+    fn write(dir: &TempDir, name: &str, text: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_good_file_reads_into_rows_and_columns() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "a.csv", "1,2,3\r\n4.5, -6 ,7e-1\n\n8,9,10\n");
+        let x = read_csv::<f32>(&path, &CsvOptions::default()).unwrap();
+        assert_eq!(x.shape(), &[3, 3]);
+        assert_eq!(x.to_vec(), vec![1.0, 2.0, 3.0, 4.5, -6.0, 0.7, 8.0, 9.0, 10.0]);
+    }
+
+    #[test]
+    fn headers_are_skipped_and_delimiters_chosen() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "h.csv", "# made by hand\nx;y\n1;2\n3;4\n");
+        let x = read_csv::<f64>(&path, &CsvOptions::default().skip_rows(2).delimiter(';')).unwrap();
+        assert_eq!((x.shape(), x.to_vec()), (&[2, 2][..], vec![1.0, 2.0, 3.0, 4.0]));
+        let err = read_csv::<f64>(&path, &CsvOptions::default().header()).unwrap_err();
+        assert_eq!(err.to_string(), format!("{}:2:1: `x;y` is not a number", path.display()));
+        let empty = write(&dir, "e.csv", "x,y\n");
+        assert_eq!(read_csv::<f32>(&empty, &CsvOptions::default().header()).unwrap().shape(), &[0, 0]);
+    }
+
+    #[test]
+    fn a_ragged_row_is_named() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "r.csv", "1,2,3\n4,5,6\n7,8\n");
+        let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, DataError::Ragged { line: 3, found: 2, expected: 3, .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("{}:3: 2 fields where 3 were expected (ragged row)", path.display())
+        );
+    }
+
+    #[test]
+    fn a_bad_number_is_named_by_line_and_column() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "b.csv", "1,2\n3,four\n");
+        let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), format!("{}:2:2: `four` is not a number", path.display()));
+        let path = write(&dir, "c.csv", "1,,2\n");
+        let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, DataError::NotANumber { line: 1, column: 2, .. }), "{err}");
+        let path = dir.join("u.csv");
+        fs::write(&path, b"1,2\n\xff,3\n").unwrap();
+        let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, DataError::Format { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_says_so() {
+        let dir = TempDir::new("csv");
+        let path = dir.join("absent.csv");
+        let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), format!("{}: no such file", path.display()));
+        let err = load_iris::<f32>(&path).unwrap_err();
+        assert!(err.to_string().contains("iris.csv ships in the Wengert repository's shared data"), "{err}");
+        let err = read_csv::<f32>(&dir.0, &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, DataError::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_iris_shaped_file_checks_its_first_line_classes_and_count() {
+        let dir = TempDir::new("csv");
+        let good = write(&dir, "i.csv", "3,2,a,b\n1,2,0\n3,4,1\n5,6,1\n");
+        let (x, labels) = load_iris::<f64>(&good).unwrap();
+        assert_eq!((x.shape(), labels), (&[3, 2][..], vec![0, 1, 1]));
+        let cases = [
+            ("3,2\n1,2,0\n", "1: the first line should be"),
+            ("x,2,a\n1,2,0\n", "1: the first line should be"),
+            ("2,2,a,b\n1,2,0\n", "2: the first line announces 2 samples, the file holds 1"),
+            ("1,2,a,b\n1,2,2\n", "2: column 3: class `2` is not one of the 2 class indices 0..2"),
+            ("1,2,a,b\n1,2,0.5\n", "2: column 3: class `0.5`"),
+            ("1,2,a,b\n1,2\n", "2: 2 fields where 3 were expected"),
+        ];
+        for (text, want) in cases {
+            let path = write(&dir, "bad.csv", text);
+            let err = load_iris::<f32>(&path).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{}:{want}", path.display())), "{err} / {want}");
+        }
+    }
+
+    #[test]
+    fn the_real_iris_file_has_150_samples_of_4_features_in_3_classes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
+        if !Path::new(path).exists() {
+            println!("skipped: {path} is absent (it ships in the repository's shared data)");
+            return;
+        }
+        let (x, labels) = load_iris::<f32>(path).unwrap();
+        assert_eq!(x.shape(), &[150, 4]);
+        assert_eq!(labels.len(), 150);
+        for class in 0..3 {
+            assert_eq!(labels.iter().filter(|&&l| l == class).count(), 50);
+        }
+        assert_eq!(x.to_vec()[..4], [5.1, 3.5, 1.4, 0.2]);
+    }
+}

@@ -1,0 +1,32 @@
+//! Data: in-memory datasets of tensors, a seeded shuffling batch loader, train/test splits, and
+//! readers for CSV files of numbers and for the iris data set.
+//!
+//! ```
+//! use wengert_nn::data::{DataLoader, TensorDataset, train_test_split};
+//! use wengert_tensor::Tensor;
+//!
+//! let x = Tensor::<f32>::arange(0.0, 20.0, 1.0).reshape(&[10, 2]).unwrap();
+//! let y = Tensor::<f32>::arange(0.0, 10.0, 1.0).reshape(&[10, 1]).unwrap();
+//! let data = TensorDataset::new(x, y)?;
+//! let (train, test) = train_test_split(&data, 0.2, 7);
+//! assert_eq!((train.len(), test.len()), (8, 2));
+//!
+//! let mut loader = DataLoader::new(train, 3).shuffle(42).drop_last(true);
+//! for _epoch in 0..2 {
+//!     for (xb, yb) in &mut loader {
+//!         assert_eq!((xb.shape(), yb.shape()), (&[3, 2][..], &[3, 1][..]));
+//!     }
+//! }
+//! assert_eq!(loader.len(), 2);
+//! # Ok::<(), wengert_nn::data::DataError>(())
+//! ```
+
+mod csv;
+mod dataset;
+mod error;
+mod loader;
+
+pub use csv::{CsvOptions, load_iris, read_csv};
+pub use dataset::{TensorDataset, train_test_split};
+pub use error::DataError;
+pub use loader::{Batches, DataLoader};

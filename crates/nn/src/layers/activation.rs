@@ -1,0 +1,113 @@
+//! Activation layers: thin `Module` wrappers of the Var activations, for use in `Sequential`.
+
+use wengert_tape::Var;
+use wengert_tensor::Float;
+
+use crate::module::Module;
+
+/// `max(x, 0)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReLU;
+
+impl<F: Float> Module<F> for ReLU {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        x.relu()
+    }
+}
+
+/// Hyperbolic tangent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tanh;
+
+impl<F: Float> Module<F> for Tanh {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        x.tanh()
+    }
+}
+
+/// Logistic sigmoid.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sigmoid;
+
+impl<F: Float> Module<F> for Sigmoid {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        x.sigmoid()
+    }
+}
+
+/// GELU with the exact error function.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GELU;
+
+impl<F: Float> Module<F> for GELU {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        x.gelu()
+    }
+}
+
+/// `x` above 0, `slope · x` below (PyTorch's default slope is 0.01).
+#[derive(Debug, Clone, Copy)]
+pub struct LeakyReLU {
+    /// The slope below 0.
+    pub slope: f64,
+}
+
+impl Default for LeakyReLU {
+    fn default() -> Self {
+        LeakyReLU { slope: 0.01 }
+    }
+}
+
+impl<F: Float> Module<F> for LeakyReLU {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        x.leaky_relu(F::from_f64(self.slope))
+    }
+}
+
+/// Softmax along an axis (the last, by default `axis: None`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Softmax {
+    /// The axis; `None` for the last one.
+    pub axis: Option<usize>,
+}
+
+impl<F: Float> Module<F> for Softmax {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        let axis = self.axis.unwrap_or(x.ndim().saturating_sub(1));
+        x.softmax(axis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wengert_tape::Tape;
+    use wengert_tape::check::{GradcheckOptions, gradcheck};
+    use wengert_tensor::Tensor;
+
+    #[test]
+    fn activation_layers_apply_their_function_and_gradcheck() {
+        let x = Tensor::<f64>::from_vec(vec![-1.5, -0.3, 0.4, 2.0], &[2, 2]).unwrap();
+        let tape = Tape::new();
+        let v = tape.constant(x.clone());
+        assert_eq!(ReLU.forward(v).value(), x.relu());
+        assert_eq!(Tanh.forward(v).value(), x.tanh());
+        assert_eq!(Sigmoid.forward(v).value(), x.sigmoid());
+        assert_eq!(GELU.forward(v).value(), x.gelu());
+        assert_eq!(LeakyReLU::default().forward(v).value(), x.leaky_relu(0.01));
+        assert_eq!(Softmax::default().forward(v).value(), x.softmax(1));
+        let opts = GradcheckOptions::default();
+        gradcheck(|v| (ReLU.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        gradcheck(|v| Tanh.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        gradcheck(|v| Sigmoid.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        gradcheck(|v| GELU.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        gradcheck(|v| (LeakyReLU { slope: 0.2 }.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts)
+            .unwrap();
+        gradcheck(
+            |v| (Softmax { axis: Some(0) }.forward(v[0]) * v[0]).sum(),
+            std::slice::from_ref(&x),
+            &opts,
+        )
+        .unwrap();
+    }
+}

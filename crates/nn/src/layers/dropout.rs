@@ -1,0 +1,156 @@
+//! `Dropout`: inverted dropout. In training every element is zeroed with probability `p` and the
+//! survivors are scaled by `1 / (1 - p)`, so the expected output equals the input and evaluation
+//! needs no rescaling; in evaluation it is the identity. The mask comes from the store's seeded
+//! generator, so a run is reproducible from its seed.
+
+use wengert_tape::Var;
+use wengert_tensor::{Float, Tensor};
+
+use crate::module::Module;
+use crate::store::{ParamStore, Path};
+
+/// Zeroes elements with probability `p` in training mode (PyTorch's `nn.Dropout`, default `p` 0.5);
+/// the identity in evaluation mode. The mode is read from the store at every forward.
+///
+/// ```
+/// use wengert_nn::{Dropout, Module, ParamStore};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f32>::new(0);
+/// let drop = Dropout::new(&store.root(), 0.5);
+/// let tape = Tape::new();
+/// let x = tape.constant(Tensor::ones(&[1000]));
+/// let y = drop.forward(x).value().to_vec();
+/// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));      // dropped, or scaled by 1 / (1 - p)
+/// store.eval();
+/// assert_eq!(drop.forward(x).value().to_vec(), vec![1.0; 1000]);
+/// ```
+#[derive(Clone)]
+pub struct Dropout<F: Float = f32> {
+    p: f64,
+    store: ParamStore<F>,
+}
+
+impl<F: Float> Dropout<F> {
+    /// Dropout with probability `p`, its mode and mask generator taken from `path`'s store. It
+    /// creates no parameter.
+    ///
+    /// # Panics
+    ///
+    /// When `p` is outside `[0, 1]` (1 drops everything: the output is zeros).
+    #[track_caller]
+    pub fn new(path: &Path<F>, p: f64) -> Self {
+        if !(0.0..=1.0).contains(&p) {
+            panic!("dropout: probability must lie in [0, 1], got {p}");
+        }
+        Dropout { p, store: path.store().clone() }
+    }
+
+    /// The probability of dropping an element.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+}
+
+impl<F: Float> Module<F> for Dropout<F> {
+    /// In training, `x ⊙ m / (1 - p)` with `m` a fresh Bernoulli(1 - p) mask of `x`'s shape; in
+    /// evaluation, `x`.
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        if !self.store.is_training() || self.p == 0.0 {
+            return x;
+        }
+        if self.p == 1.0 {
+            return x * F::zero();
+        }
+        let keep = 1.0 - self.p;
+        let shape = x.shape();
+        let mask: Tensor<F> = self.store.with_rng(|rng| Tensor::bernoulli(&shape, keep, rng));
+        x * &mask.mul_scalar(F::from_f64(1.0 / keep))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wengert_tape::Tape;
+    use wengert_tape::check::{GradcheckOptions, gradcheck};
+
+    fn input() -> Tensor<f64> {
+        Tensor::from_vec((0..40).map(|i| (i as f64 * 0.37).sin() + 0.1).collect(), &[4, 10]).unwrap()
+    }
+
+    #[test]
+    fn dropout_zeroes_about_p_and_scales_the_rest_in_training() {
+        let store = ParamStore::<f64>::new(1);
+        let drop = Dropout::new(&store.root(), 0.3);
+        let tape = Tape::new();
+        let y = drop.forward(tape.constant(Tensor::ones(&[100, 100]))).value().to_vec();
+        let zeros = y.iter().filter(|&&v| v == 0.0).count();
+        assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-12));
+        assert!((zeros as f64 / 1e4 - 0.3).abs() < 0.02, "{zeros} zeros of 10000");
+        assert_eq!(drop.p(), 0.3);
+    }
+
+    #[test]
+    fn dropout_is_the_identity_in_eval_mode_and_at_p_zero() {
+        let store = ParamStore::<f64>::new(1);
+        let tape = Tape::new();
+        let x = tape.constant(input());
+        assert_eq!(Dropout::new(&store.root(), 0.0).forward(x).value(), input());
+        store.eval();
+        assert_eq!(Dropout::new(&store.root(), 0.9).forward(x).value(), input());
+        store.train();
+        assert_eq!(Dropout::new(&store.root(), 1.0).forward(x).value().to_vec(), vec![0.0; 40]);
+    }
+
+    #[test]
+    fn dropout_masks_follow_the_store_seed() {
+        let run = |seed| {
+            let store = ParamStore::<f64>::new(seed);
+            let tape = Tape::new();
+            Dropout::new(&store.root(), 0.5).forward(tape.constant(input())).value()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn dropout_gradient_is_the_scaled_mask() {
+        let store = ParamStore::<f64>::new(3);
+        let drop = Dropout::new(&store.root(), 0.25);
+        let tape = Tape::new();
+        let x = tape.var(input());
+        let y = drop.forward(x);
+        let g = y.sum().backward();
+        let mask: Vec<f64> = y.value().to_vec().iter().map(|&v| if v == 0.0 { 0.0 } else { 1.0 }).collect();
+        let expected: Vec<f64> = mask.iter().map(|m| m / 0.75).collect();
+        assert_eq!(g[x].to_vec(), expected);
+    }
+
+    #[test]
+    fn dropout_gradients_match_finite_differences_with_a_fixed_mask_and_in_eval() {
+        let store = ParamStore::<f64>::new(5);
+        let drop = Dropout::new(&store.root(), 0.4);
+        let seed = store.rng_state();
+        for training in [true, false] {
+            if !training {
+                store.eval();
+            }
+            gradcheck(
+                |v| {
+                    store.set_rng_state(seed.clone()); // the same mask at every evaluation
+                    drop.forward(v[0]).tanh().sum()
+                },
+                &[input()],
+                &GradcheckOptions::default(),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "dropout: probability must lie in [0, 1], got 1.5")]
+    fn dropout_rejects_a_probability_above_one() {
+        Dropout::new(&ParamStore::<f32>::new(0).root(), 1.5);
+    }
+}

@@ -1,0 +1,131 @@
+//! `Linear`: y = x Wᵀ + b, with W of shape [out, in] (PyTorch's layout, so weights move to and from
+//! PyTorch unchanged) and b of shape [out].
+
+use wengert_tape::Var;
+use wengert_tensor::Float;
+
+use crate::init::Init;
+use crate::module::Module;
+use crate::param::{Param, TapeParam};
+use crate::store::Path;
+
+/// A fully connected layer. Default initialisation: Xavier/Glorot uniform weight and zero bias, as
+/// Keras' `Dense` (use [`Linear::with_init`] for PyTorch's or another).
+pub struct Linear<F: Float = f32> {
+    /// The weight, `[out, in]`.
+    pub weight: Param<F>,
+    /// The bias, `[out]`, if any.
+    pub bias: Option<Param<F>>,
+}
+
+impl<F: Float> Linear<F> {
+    /// A layer from `inputs` to `outputs` features, with a bias.
+    pub fn new(path: &Path<F>, inputs: usize, outputs: usize) -> Self {
+        Self::with_init(path, inputs, outputs, true, Init::GLOROT_UNIFORM, Init::Zeros)
+    }
+
+    /// A layer without a bias.
+    pub fn no_bias(path: &Path<F>, inputs: usize, outputs: usize) -> Self {
+        Self::with_init(path, inputs, outputs, false, Init::GLOROT_UNIFORM, Init::Zeros)
+    }
+
+    /// A layer with chosen initialisers for the weight and the bias.
+    pub fn with_init(
+        path: &Path<F>,
+        inputs: usize,
+        outputs: usize,
+        bias: bool,
+        weight: Init,
+        bias_init: Init,
+    ) -> Self {
+        let w = path.param("weight", &[outputs, inputs], weight);
+        let b = bias.then(|| path.param("bias", &[outputs], bias_init));
+        Linear { weight: w, bias: b }
+    }
+
+    /// The number of input features.
+    pub fn inputs(&self) -> usize {
+        self.weight.shape()[1]
+    }
+
+    /// The number of output features.
+    pub fn outputs(&self) -> usize {
+        self.weight.shape()[0]
+    }
+}
+
+impl<F: Float> Module<F> for Linear<F> {
+    /// `x` of shape `[..., in]` to `[..., out]`.
+    ///
+    /// # Panics
+    ///
+    /// When the last dimension of `x` is not the layer's input width.
+    #[track_caller]
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        let tape = x.tape();
+        let shape = x.shape();
+        if shape.last() != Some(&self.inputs()) {
+            panic!(
+                "linear `{}`: input of shape {shape:?} does not end in {} features",
+                self.weight.name(),
+                self.inputs()
+            );
+        }
+        let y = x.matmul(tape.param(&self.weight).t());
+        match &self.bias {
+            Some(b) => y + tape.param(b),
+            None => y,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ParamStore;
+    use wengert_tape::Tape;
+    use wengert_tape::check::{GradcheckOptions, gradcheck};
+    use wengert_tensor::Tensor;
+
+    #[test]
+    fn linear_computes_x_wt_plus_b() {
+        let store = ParamStore::<f64>::new(0);
+        let fc = Linear::new(&store.root(), 2, 1);
+        fc.weight.set(Tensor::from_vec(vec![0.5, -0.5], &[1, 2]).unwrap());
+        fc.bias.as_ref().unwrap().set(Tensor::from_vec(vec![1.0], &[1]).unwrap());
+        let tape = Tape::new();
+        let y = fc.forward(tape.constant(Tensor::from_vec(vec![1.0, 2.0, 4.0, 2.0], &[2, 2]).unwrap()));
+        assert_eq!(y.value().to_vec(), vec![0.5, 2.0]);
+        assert_eq!(
+            store.parameters().iter().map(|p| p.name().to_string()).collect::<Vec<_>>(),
+            ["weight", "bias"]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "linear `fc.weight`: input of shape [3, 5] does not end in 2 features")]
+    fn linear_rejects_wrong_input_width() {
+        let store = ParamStore::<f32>::new(0);
+        let fc = Linear::new(&store.root().sub("fc"), 2, 1);
+        let tape = Tape::new();
+        fc.forward(tape.constant(Tensor::ones(&[3, 5])));
+    }
+
+    #[test]
+    fn linear_gradients_match_finite_differences() {
+        let store = ParamStore::<f64>::new(3);
+        let fc = Linear::new(&store.root(), 3, 2);
+        let x = Tensor::from_vec((0..12).map(|i| i as f64 * 0.1 - 0.5).collect(), &[4, 3]).unwrap();
+        let (w, b) = (fc.weight.value(), fc.bias.as_ref().unwrap().value());
+        gradcheck(
+            |v| (v[0].matmul(v[1].t()) + v[2]).tanh().sum(),
+            &[x.clone(), w, b],
+            &GradcheckOptions::default(),
+        )
+        .unwrap();
+        let nb = Linear::no_bias(&store.root().sub("nb"), 3, 2);
+        assert!(nb.bias.is_none());
+        let tape = Tape::new();
+        assert_eq!(nb.forward(tape.constant(x)).shape(), vec![4, 2]);
+    }
+}

@@ -1,0 +1,15 @@
+//! The layers, one file each.
+
+pub(crate) mod activation;
+pub(crate) mod dropout;
+pub(crate) mod embedding;
+pub(crate) mod flatten;
+pub(crate) mod linear;
+pub(crate) mod norm;
+
+pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use flatten::Flatten;
+pub use linear::Linear;
+pub use norm::{BatchNorm1d, LayerNorm};

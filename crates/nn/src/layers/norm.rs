@@ -1,0 +1,520 @@
+//! Normalisation layers: `LayerNorm` over the trailing dimensions of each sample, and `BatchNorm1d`
+//! over the batch (and length) of each channel, with running statistics for evaluation.
+//!
+//! Both compute y = (x - μ) / √(σ² + ε) · γ + β with the biased variance σ² (PyTorch's definition).
+//! BatchNorm1d in training updates its running statistics as
+//! `running = (1 - momentum) · running + momentum · batch`, with the *unbiased* batch variance
+//! (n / (n - 1) σ²) for `running_var`, as PyTorch does.
+
+use wengert_tape::Var;
+use wengert_tensor::{Float, Tensor};
+
+use crate::init::Init;
+use crate::module::Module;
+use crate::param::{Param, TapeParam};
+use crate::store::{ParamStore, Path};
+
+/// Layer normalisation over the last `normalized_shape.len()` dimensions (PyTorch's `nn.LayerNorm`):
+/// each sample is normalised by its own mean and biased variance, then scaled by `weight` and
+/// shifted by `bias` (both of `normalized_shape`, initialised to ones and zeros). `eps` is 1e-5.
+///
+/// ```
+/// use wengert_nn::{LayerNorm, Module, ParamStore};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f64>::new(0);
+/// let ln = LayerNorm::new(&store.root().sub("ln"), &[2]);
+/// let tape = Tape::new();
+/// let y = ln.forward(tape.constant(Tensor::from_vec(vec![1.0, 3.0], &[1, 2]).unwrap()));
+/// let v = y.value().to_vec();
+/// assert!((v[0] + 1.0).abs() < 1e-4 && (v[1] - 1.0).abs() < 1e-4);
+/// assert_eq!(store.parameters()[0].name(), "ln.weight");
+/// ```
+pub struct LayerNorm<F: Float = f32> {
+    /// The scale γ, of `normalized_shape`, if elementwise affine.
+    pub weight: Option<Param<F>>,
+    /// The shift β, of `normalized_shape`, if elementwise affine.
+    pub bias: Option<Param<F>>,
+    normalized_shape: Vec<usize>,
+    eps: f64,
+}
+
+impl<F: Float> LayerNorm<F> {
+    /// Normalisation over trailing dimensions `normalized_shape`, with `eps` 1e-5 and an
+    /// elementwise affine `weight` (ones) and `bias` (zeros).
+    pub fn new(path: &Path<F>, normalized_shape: &[usize]) -> Self {
+        Self::with_options(path, normalized_shape, 1e-5, true)
+    }
+
+    /// Normalisation with a chosen `eps`, and with (`affine`) or without weight and bias.
+    ///
+    /// # Panics
+    ///
+    /// When `normalized_shape` is empty or `eps` is negative.
+    #[track_caller]
+    pub fn with_options(path: &Path<F>, normalized_shape: &[usize], eps: f64, affine: bool) -> Self {
+        assert!(!normalized_shape.is_empty(), "layer_norm: normalized_shape must not be empty");
+        assert!(eps >= 0.0, "layer_norm: eps must not be negative, got {eps}");
+        let weight = affine.then(|| path.param("weight", normalized_shape, Init::Ones));
+        let bias = affine.then(|| path.param("bias", normalized_shape, Init::Zeros));
+        LayerNorm { weight, bias, normalized_shape: normalized_shape.to_vec(), eps }
+    }
+
+    /// The trailing shape normalised over.
+    pub fn normalized_shape(&self) -> &[usize] {
+        &self.normalized_shape
+    }
+
+    /// The ε added to the variance.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+}
+
+impl<F: Float> Module<F> for LayerNorm<F> {
+    /// `x` of shape `[..., normalized_shape]`, normalised over its trailing dimensions.
+    ///
+    /// # Panics
+    ///
+    /// When `x`'s shape does not end in `normalized_shape`.
+    #[track_caller]
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        let shape = x.shape();
+        let k = self.normalized_shape.len();
+        if shape.len() < k || shape[shape.len() - k..] != self.normalized_shape[..] {
+            panic!("layer_norm: input of shape {shape:?} does not end in {:?}", self.normalized_shape);
+        }
+        let axes: Vec<usize> = (shape.len() - k..shape.len()).collect();
+        let y = normalize(x, &axes, self.eps);
+        affine(y, self.weight.as_ref(), self.bias.as_ref(), None)
+    }
+}
+
+/// `(x - mean) / √(var + eps)` over `axes`, with the biased variance; also the batch mean and variance
+/// (kept as size-1 axes).
+fn normalize_stats<'t, F: Float>(
+    x: Var<'t, F>,
+    axes: &[usize],
+    eps: f64,
+) -> (Var<'t, F>, Var<'t, F>, Var<'t, F>) {
+    let mean = x.mean_axes(axes, true);
+    let xc = x - mean;
+    let var = xc.square().mean_axes(axes, true);
+    let y = xc * var.add_scalar(F::from_f64(eps)).sqrt().recip();
+    (y, mean, var)
+}
+
+fn normalize<'t, F: Float>(x: Var<'t, F>, axes: &[usize], eps: f64) -> Var<'t, F> {
+    normalize_stats(x, axes, eps).0
+}
+
+/// `y · weight + bias`, the parameters reshaped to `shape` first when given.
+fn affine<'t, F: Float>(
+    y: Var<'t, F>,
+    weight: Option<&Param<F>>,
+    bias: Option<&Param<F>>,
+    shape: Option<&[usize]>,
+) -> Var<'t, F> {
+    let tape = y.tape();
+    let bind = |p: &Param<F>| {
+        let v = tape.param(p);
+        shape.map_or(v, |s| v.reshape(s))
+    };
+    let y = weight.map_or(y, |w| y * bind(w));
+    bias.map_or(y, |b| y + bind(b))
+}
+
+/// Batch normalisation of `[N, C]` or `[N, C, L]` inputs per channel (PyTorch's `nn.BatchNorm1d`):
+/// `weight` (ones) and `bias` (zeros) of shape `[C]`, `eps` 1e-5, `momentum` 0.1.
+///
+/// In training mode (read from the store at every forward) it normalises by the batch statistics
+/// and updates `running_mean` and `running_var` (initialised to zeros and ones); in evaluation mode
+/// it normalises by the running statistics and changes nothing.
+///
+/// The running statistics are *buffers*, not trainable parameters: they are [`Param`] handles named
+/// `<path>.running_mean` and `<path>.running_var`, but they are not registered in the store (so no
+/// optimizer sees them and no gradient is expected for them); [`BatchNorm1d::buffers`] lists them for
+/// checkpoints.
+///
+/// ```
+/// use wengert_nn::{BatchNorm1d, Module, ParamStore};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f64>::new(0);
+/// let bn = BatchNorm1d::new(&store.root().sub("bn"), 1);
+/// let tape = Tape::new();
+/// let x = tape.constant(Tensor::from_vec(vec![1.0, 3.0], &[2, 1]).unwrap());
+/// let y = bn.forward(x).value().to_vec();
+/// assert!((y[0] + 1.0).abs() < 1e-4 && (y[1] - 1.0).abs() < 1e-4);
+/// assert_eq!(bn.running_mean.value().to_vec(), vec![0.2]);      // 0.9 · 0 + 0.1 · 2
+/// assert_eq!(bn.running_var.value().to_vec(), vec![0.9 + 0.2]); // 0.9 · 1 + 0.1 · 2 (unbiased)
+/// assert_eq!(store.num_parameters(), 2);                         // weight and bias only
+/// ```
+pub struct BatchNorm1d<F: Float = f32> {
+    /// The scale γ, `[C]`, if affine.
+    pub weight: Option<Param<F>>,
+    /// The shift β, `[C]`, if affine.
+    pub bias: Option<Param<F>>,
+    /// The running mean, `[C]`: a buffer, not registered in the store.
+    pub running_mean: Param<F>,
+    /// The running (unbiased) variance, `[C]`: a buffer, not registered in the store.
+    pub running_var: Param<F>,
+    eps: f64,
+    momentum: f64,
+    store: ParamStore<F>,
+}
+
+impl<F: Float> BatchNorm1d<F> {
+    /// Batch normalisation of `channels` channels, with `eps` 1e-5, `momentum` 0.1 and an affine
+    /// `weight` (ones) and `bias` (zeros).
+    pub fn new(path: &Path<F>, channels: usize) -> Self {
+        Self::with_options(path, channels, 1e-5, 0.1, true)
+    }
+
+    /// Batch normalisation with chosen `eps` and `momentum`, and with (`affine`) or without weight and
+    /// bias.
+    ///
+    /// # Panics
+    ///
+    /// When `eps` is negative or `momentum` is outside `[0, 1]`.
+    #[track_caller]
+    pub fn with_options(path: &Path<F>, channels: usize, eps: f64, momentum: f64, affine: bool) -> Self {
+        assert!(eps >= 0.0, "batch_norm: eps must not be negative, got {eps}");
+        assert!((0.0..=1.0).contains(&momentum), "batch_norm: momentum must lie in [0, 1], got {momentum}");
+        let weight = affine.then(|| path.param("weight", &[channels], Init::Ones));
+        let bias = affine.then(|| path.param("bias", &[channels], Init::Zeros));
+        let name =
+            |n: &str| if path.prefix().is_empty() { n.to_string() } else { format!("{}.{n}", path.prefix()) };
+        BatchNorm1d {
+            weight,
+            bias,
+            running_mean: Param::new(name("running_mean"), Tensor::zeros(&[channels])),
+            running_var: Param::new(name("running_var"), Tensor::ones(&[channels])),
+            eps,
+            momentum,
+            store: path.store().clone(),
+        }
+    }
+
+    /// The number of channels `C`.
+    pub fn channels(&self) -> usize {
+        self.running_mean.len()
+    }
+
+    /// The ε added to the variance.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// The weight of the batch statistics in the running statistics' update.
+    pub fn momentum(&self) -> f64 {
+        self.momentum
+    }
+
+    /// The non-trainable state, `[running_mean, running_var]`, for checkpoints.
+    pub fn buffers(&self) -> Vec<Param<F>> {
+        vec![self.running_mean.clone(), self.running_var.clone()]
+    }
+
+    fn update_running(&self, mean: &Tensor<F>, var: &Tensor<F>, n: usize) {
+        let c = [self.channels()];
+        let m = F::from_f64(self.momentum);
+        let keep = F::from_f64(1.0 - self.momentum);
+        let unbiased = F::from_f64(n as f64 / (n - 1) as f64);
+        let blend = |old: Tensor<F>, new: Tensor<F>| &old.mul_scalar(keep) + &new.mul_scalar(m);
+        let mean = mean.reshape(&c).expect("the batch mean has C elements");
+        let var = var.reshape(&c).expect("the batch variance has C elements").mul_scalar(unbiased);
+        self.running_mean.set(blend(self.running_mean.value(), mean));
+        self.running_var.set(blend(self.running_var.value(), var));
+    }
+}
+
+impl<F: Float> Module<F> for BatchNorm1d<F> {
+    /// `x` of shape `[N, C]` or `[N, C, L]`, normalised per channel.
+    ///
+    /// # Panics
+    ///
+    /// When `x` is not 2-D or 3-D with `C` channels on axis 1, or, in training, when there is only one
+    /// value per channel (`N · L = 1`: its variance is undefined).
+    #[track_caller]
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        let shape = x.shape();
+        let c = self.channels();
+        if !(shape.len() == 2 || shape.len() == 3) || shape[1] != c {
+            panic!("batch_norm: input of shape {shape:?} is not [N, {c}] or [N, {c}, L]");
+        }
+        let (axes, stat_shape): (&[usize], Vec<usize>) =
+            if shape.len() == 2 { (&[0], vec![1, c]) } else { (&[0, 2], vec![1, c, 1]) };
+        let column = [c, 1];
+        let param_shape = (shape.len() == 3).then_some(&column[..]);
+        let y = if self.store.is_training() {
+            let n = shape[0] * shape.get(2).copied().unwrap_or(1);
+            if n <= 1 {
+                panic!(
+                    "batch_norm: expected more than 1 value per channel when training, got input of shape {shape:?}"
+                );
+            }
+            let (y, mean, var) = normalize_stats(x, axes, self.eps);
+            self.update_running(&mean.value(), &var.value(), n);
+            y
+        } else {
+            let reshape =
+                |p: &Param<F>| p.value().reshape(&stat_shape).expect("a running statistic has C elements");
+            let mean = x.constant(reshape(&self.running_mean));
+            let inv_std = reshape(&self.running_var).add_scalar(F::from_f64(self.eps)).sqrt().recip();
+            (x - mean) * &inv_std
+        };
+        affine(y, self.weight.as_ref(), self.bias.as_ref(), param_shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::param::GradientsParam;
+    use proptest::strategy::Strategy;
+    use wengert_tape::Tape;
+    use wengert_tape::check::{GradcheckOptions, gradcheck, strategy};
+
+    fn t(data: &[f64], shape: &[usize]) -> Tensor<f64> {
+        Tensor::from_vec(data.to_vec(), shape).unwrap()
+    }
+
+    fn seq(shape: &[usize]) -> Tensor<f64> {
+        let n = shape.iter().product();
+        Tensor::from_vec((0..n).map(|i| (i as f64 * 0.73).sin() * 1.5 + 0.05 * i as f64).collect(), shape)
+            .unwrap()
+    }
+
+    fn assert_close(a: &[f64], b: &[f64], tol: f64) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tol, "element {i}: {x} vs {y}");
+        }
+    }
+
+    /// Normalises each group of consecutive `len` values, then applies `w` and `b` (cycled).
+    fn by_hand(x: &[f64], len: usize, w: &[f64], b: &[f64], eps: f64) -> Vec<f64> {
+        x.chunks(len)
+            .flat_map(|row| {
+                let mean = row.iter().sum::<f64>() / len as f64;
+                let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / len as f64;
+                row.iter()
+                    .enumerate()
+                    .map(move |(i, v)| (v - mean) / (var + eps).sqrt() * w[i] + b[i])
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layer_norm_matches_a_hand_computation() {
+        let store = ParamStore::<f64>::new(0);
+        let ln = LayerNorm::new(&store.root(), &[3]);
+        let (w, b) = ([1.0, 2.0, 0.5], [0.0, 1.0, -1.0]);
+        ln.weight.as_ref().unwrap().set(t(&w, &[3]));
+        ln.bias.as_ref().unwrap().set(t(&b, &[3]));
+        let x = [1.0, 2.0, 4.0, 0.0, 0.0, 3.0];
+        let tape = Tape::new();
+        let y = ln.forward(tape.constant(t(&x, &[2, 3])));
+        assert_close(&y.value().to_vec(), &by_hand(&x, 3, &w, &b, 1e-5), 1e-12);
+        let names: Vec<_> = store.parameters().iter().map(|p| p.name().to_string()).collect();
+        assert_eq!(names, ["weight", "bias"]);
+        assert_eq!((ln.normalized_shape(), ln.eps()), (&[3][..], 1e-5));
+    }
+
+    #[test]
+    fn layer_norm_normalises_several_trailing_dimensions_without_affine() {
+        let store = ParamStore::<f64>::new(0);
+        let ln = LayerNorm::with_options(&store.root(), &[2, 2], 0.1, false);
+        assert!(ln.weight.is_none() && ln.bias.is_none() && store.parameters().is_empty());
+        let x = seq(&[3, 2, 2]);
+        let tape = Tape::new();
+        let y = ln.forward(tape.constant(x.clone()));
+        assert_eq!(y.shape(), vec![3, 2, 2]);
+        assert_close(&y.value().to_vec(), &by_hand(&x.to_vec(), 4, &[1.0; 4], &[0.0; 4], 0.1), 1e-12);
+    }
+
+    fn by_vars<'t>(v: &[Var<'t, f64>]) -> Var<'t, f64> {
+        ((normalize(v[0], &[1], 1e-5) * v[1] + v[2]) * v[3]).sum()
+    }
+
+    #[test]
+    fn layer_norm_gradients_match_finite_differences() {
+        let store = ParamStore::<f64>::new(0);
+        let ln = LayerNorm::new(&store.root(), &[4]);
+        let (w, b) = (seq(&[4]).add_scalar(2.0), seq(&[4]));
+        ln.weight.as_ref().unwrap().set(w.clone());
+        ln.bias.as_ref().unwrap().set(b.clone());
+        let opts = GradcheckOptions::default();
+        let x = seq(&[3, 4]);
+        let weights = seq(&[3, 4]).cos();
+        gradcheck(|v| (ln.forward(v[0]) * v[1]).sum(), &[x.clone(), weights.clone()], &opts).unwrap();
+        // The parameters' gradients: the same expression with weight and bias as inputs.
+        gradcheck(by_vars, &[x.clone(), w.clone(), b.clone(), weights.clone()], &opts).unwrap();
+        let tape = Tape::new();
+        let grads = (ln.forward(tape.constant(x.clone())) * &weights).sum().backward();
+        let tape2 = Tape::new();
+        let vars: Vec<_> = [x, w, b, weights].into_iter().map(|v| tape2.var(v)).collect();
+        let g2 = by_vars(&vars).backward();
+        assert_close(
+            &grads.param(ln.weight.as_ref().unwrap()).unwrap().to_vec(),
+            &g2[vars[1]].to_vec(),
+            1e-12,
+        );
+        assert_close(&grads.param(ln.bias.as_ref().unwrap()).unwrap().to_vec(), &g2[vars[2]].to_vec(), 1e-12);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        #[test]
+        fn layer_norm_gradients_match_finite_differences_over_random_inputs(
+            x in strategy::shape_in(0..=2, 1..=3).prop_flat_map(|mut s| { s.push(5); strategy::tensor(&s, -3.0..3.0) })
+        ) {
+            let store = ParamStore::<f64>::new(0);
+            let ln = LayerNorm::new(&store.root(), &[5]);
+            let weights = x.cos();
+            gradcheck(|v| (ln.forward(v[0]) * v[1]).sum(), &[x, weights], &GradcheckOptions::default())?;
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "layer_norm: input of shape [2, 3] does not end in [4]")]
+    fn layer_norm_rejects_a_wrong_trailing_shape() {
+        let store = ParamStore::<f32>::new(0);
+        let tape = Tape::new();
+        LayerNorm::new(&store.root(), &[4]).forward(tape.constant(Tensor::zeros(&[2, 3])));
+    }
+
+    #[test]
+    fn batch_norm_trains_on_batch_statistics_and_updates_running_ones() {
+        let store = ParamStore::<f64>::new(0);
+        let bn = BatchNorm1d::new(&store.root().sub("bn"), 2);
+        bn.weight.as_ref().unwrap().set(t(&[2.0, 0.5], &[2]));
+        bn.bias.as_ref().unwrap().set(t(&[1.0, -1.0], &[2]));
+        // Channel 0 holds 1, 2, 6; channel 1 holds 0, 4, 2.
+        let x = [1.0, 0.0, 2.0, 4.0, 6.0, 2.0];
+        let tape = Tape::new();
+        let y = bn.forward(tape.constant(t(&x, &[3, 2]))).value().to_vec();
+        let (c0, c1) = ([1.0, 2.0, 6.0], [0.0, 4.0, 2.0]);
+        let (y0, y1) =
+            (by_hand(&c0, 3, &[2.0; 3], &[1.0; 3], 1e-5), by_hand(&c1, 3, &[0.5; 3], &[-1.0; 3], 1e-5));
+        assert_close(&y, &[y0[0], y1[0], y0[1], y1[1], y0[2], y1[2]], 1e-12);
+        // Means 3 and 2; unbiased variances 7 and 4.
+        assert_close(&bn.running_mean.value().to_vec(), &[0.3, 0.2], 1e-12);
+        assert_close(&bn.running_var.value().to_vec(), &[0.9 + 0.7, 0.9 + 0.4], 1e-12);
+        bn.forward(tape.constant(t(&x, &[3, 2])));
+        assert_close(&bn.running_mean.value().to_vec(), &[0.9 * 0.3 + 0.3, 0.9 * 0.2 + 0.2], 1e-12);
+        assert_close(&bn.running_var.value().to_vec(), &[0.9 * 1.6 + 0.7, 0.9 * 1.3 + 0.4], 1e-12);
+    }
+
+    #[test]
+    fn batch_norm_evaluates_with_running_statistics_and_leaves_them_alone() {
+        let store = ParamStore::<f64>::new(0);
+        let bn = BatchNorm1d::new(&store.root(), 2);
+        bn.running_mean.set(t(&[1.0, -2.0], &[2]));
+        bn.running_var.set(t(&[4.0, 0.25], &[2]));
+        bn.weight.as_ref().unwrap().set(t(&[3.0, 1.0], &[2]));
+        bn.bias.as_ref().unwrap().set(t(&[0.0, 0.5], &[2]));
+        store.eval();
+        let x = seq(&[2, 2, 3]);
+        let tape = Tape::new();
+        let y = bn.forward(tape.constant(x.clone())).value().to_vec();
+        let xv = x.to_vec();
+        let expected: Vec<f64> = (0..12)
+            .map(|i| {
+                let c = (i / 3) % 2;
+                let (m, v, w, b) = [(1.0, 4.0, 3.0, 0.0), (-2.0, 0.25, 1.0, 0.5)][c];
+                (xv[i] - m) / (v + 1e-5f64).sqrt() * w + b
+            })
+            .collect();
+        assert_close(&y, &expected, 1e-12);
+        assert_eq!(bn.running_mean.value().to_vec(), vec![1.0, -2.0]);
+        assert_eq!(bn.running_var.value().to_vec(), vec![4.0, 0.25]);
+        store.train();
+        let y_train = bn.forward(tape.constant(x)).value().to_vec();
+        assert!(y_train.iter().zip(&expected).any(|(a, b)| (a - b).abs() > 1e-3));
+    }
+
+    #[test]
+    fn batch_norm_normalises_over_batch_and_length_of_3d_inputs() {
+        let store = ParamStore::<f64>::new(0);
+        let bn = BatchNorm1d::with_options(&store.root(), 2, 1e-3, 0.5, false);
+        assert!(store.parameters().is_empty());
+        let x = seq(&[2, 2, 3]);
+        let tape = Tape::new();
+        let y = bn.forward(tape.constant(x.clone())).value().to_vec();
+        let xv = x.to_vec();
+        let channel = |c: usize| -> Vec<f64> {
+            [0, 1].iter().flat_map(|n| xv[n * 6 + c * 3..n * 6 + c * 3 + 3].to_vec()).collect()
+        };
+        for c in 0..2 {
+            let expected = by_hand(&channel(c), 6, &[1.0; 6], &[0.0; 6], 1e-3);
+            let got: Vec<f64> =
+                [0, 1].iter().flat_map(|n| y[n * 6 + c * 3..n * 6 + c * 3 + 3].to_vec()).collect();
+            assert_close(&got, &expected, 1e-12);
+            let v = channel(c);
+            let mean = v.iter().sum::<f64>() / 6.0;
+            let unbiased = v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 5.0;
+            assert!((bn.running_mean.value().to_vec()[c] - 0.5 * mean).abs() < 1e-12);
+            assert!((bn.running_var.value().to_vec()[c] - (0.5 + 0.5 * unbiased)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn batch_norm_gradients_match_finite_differences_in_train_and_eval() {
+        let store = ParamStore::<f64>::new(0);
+        let bn = BatchNorm1d::new(&store.root(), 3);
+        bn.weight.as_ref().unwrap().set(t(&[1.5, -0.5, 2.0], &[3]));
+        bn.bias.as_ref().unwrap().set(t(&[0.1, 0.2, 0.3], &[3]));
+        bn.running_var.set(t(&[0.5, 2.0, 1.0], &[3]));
+        let opts = GradcheckOptions::default();
+        for shape in [&[4, 3][..], &[2, 3, 2][..]] {
+            let weights = seq(shape).cos();
+            for training in [true, false] {
+                if training {
+                    store.train()
+                } else {
+                    store.eval()
+                }
+                gradcheck(|v| (bn.forward(v[0]) * v[1]).sum(), &[seq(shape), weights.clone()], &opts)
+                    .unwrap();
+            }
+        }
+        // Weight and bias get gradients; the buffers are not in the store.
+        store.train();
+        let tape = Tape::new();
+        let grads = (bn.forward(tape.constant(seq(&[4, 3]))) * &seq(&[4, 3]).cos()).sum().backward();
+        assert!(grads.param(bn.weight.as_ref().unwrap()).is_some());
+        assert!(grads.param(bn.bias.as_ref().unwrap()).is_some());
+        assert_eq!(store.parameters().len(), 2);
+    }
+
+    #[test]
+    fn batch_norm_buffers_are_named_under_the_path_but_not_registered() {
+        let store = ParamStore::<f32>::new(0);
+        let bn = BatchNorm1d::new(&store.root().sub("layers").sub(1), 4);
+        let names: Vec<_> = bn.buffers().iter().map(|p| p.name().to_string()).collect();
+        assert_eq!(names, ["layers.1.running_mean", "layers.1.running_var"]);
+        assert!(store.get("layers.1.running_mean").is_none());
+        assert_eq!(store.num_parameters(), 8);
+        assert_eq!((bn.channels(), bn.eps(), bn.momentum()), (4, 1e-5, 0.1));
+        assert_eq!(bn.running_var.value().to_vec(), vec![1.0; 4]);
+    }
+
+    #[test]
+    #[should_panic(expected = "batch_norm: expected more than 1 value per channel when training")]
+    fn batch_norm_rejects_a_single_value_per_channel_in_training() {
+        let store = ParamStore::<f32>::new(0);
+        let tape = Tape::new();
+        BatchNorm1d::new(&store.root(), 2).forward(tape.constant(Tensor::zeros(&[1, 2])));
+    }
+
+    #[test]
+    #[should_panic(expected = "batch_norm: input of shape [4, 3] is not [N, 2] or [N, 2, L]")]
+    fn batch_norm_rejects_a_wrong_channel_count() {
+        let store = ParamStore::<f32>::new(0);
+        let tape = Tape::new();
+        BatchNorm1d::new(&store.root(), 2).forward(tape.constant(Tensor::zeros(&[4, 3])));
+    }
+}

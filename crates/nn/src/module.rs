@@ -1,0 +1,102 @@
+//! The `Module` trait — a layer or a model is anything with a `forward` over Vars — and `Sequential`.
+
+use wengert_tape::Var;
+use wengert_tensor::Float;
+
+use crate::store::Path;
+
+/// A layer or a model: a function of Vars whose parameters live in a [`ParamStore`](crate::ParamStore).
+///
+/// A custom model is a plain struct holding layers, built with a [`Path`], with `forward` written in Var
+/// code; nothing more is required.
+///
+/// ```
+/// use wengert_nn::{Linear, Module, ParamStore, Path, TapeParam};
+/// use wengert_tape::{Tape, Var};
+/// use wengert_tensor::Tensor;
+///
+/// struct TwoLayer { fc1: Linear, fc2: Linear }
+/// impl TwoLayer {
+///     fn new(p: &Path) -> Self {
+///         TwoLayer { fc1: Linear::new(&p.sub("fc1"), 4, 8), fc2: Linear::new(&p.sub("fc2"), 8, 1) }
+///     }
+/// }
+/// impl Module for TwoLayer {
+///     fn forward<'t>(&self, x: Var<'t>) -> Var<'t> {
+///         self.fc2.forward(self.fc1.forward(x).relu())
+///     }
+/// }
+///
+/// let store = ParamStore::new(0);
+/// let model = TwoLayer::new(&store.root());
+/// let tape = Tape::new();
+/// let y = model.forward(tape.constant(Tensor::ones(&[5, 4])));
+/// assert_eq!(y.shape(), vec![5, 1]);
+/// assert_eq!(store.num_parameters(), 4 * 8 + 8 + 8 + 1);
+/// ```
+pub trait Module<F: Float = f32> {
+    /// The output for input `x`, recorded on `x`'s tape.
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F>;
+}
+
+impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        (**self).forward(x)
+    }
+}
+
+/// Layers applied one after the other; the `i`-th layer's parameters are named `layers.i.*`.
+///
+/// ```
+/// use wengert_nn::{Linear, Module, ParamStore, ReLU, Sequential};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f32>::new(0);
+/// let model = Sequential::new(&store.root())
+///     .add(|p| Linear::new(p, 2, 16))
+///     .add(|_| ReLU)
+///     .add(|p| Linear::new(p, 16, 1));
+/// assert_eq!(store.parameters()[0].name(), "layers.0.weight");
+/// let tape = Tape::new();
+/// assert_eq!(model.forward(tape.constant(Tensor::ones(&[3, 2]))).shape(), vec![3, 1]);
+/// ```
+pub struct Sequential<F: Float = f32> {
+    path: Path<F>,
+    layers: Vec<Box<dyn Module<F>>>,
+}
+
+impl<F: Float> Sequential<F> {
+    /// An empty sequence whose layers are named under `path.layers`.
+    pub fn new(path: &Path<F>) -> Self {
+        Sequential { path: path.sub("layers"), layers: Vec::new() }
+    }
+
+    /// Appends the layer `make` builds under the path `layers.i` (Keras' `model.add`).
+    #[allow(clippy::should_implement_trait)] // Keras' name; a sequence is not a number
+    pub fn add<M: Module<F> + 'static>(mut self, make: impl FnOnce(&Path<F>) -> M) -> Self {
+        let layer = make(&self.path.sub(self.layers.len()));
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// Appends a layer that was built elsewhere.
+    pub fn push(&mut self, layer: impl Module<F> + 'static) {
+        self.layers.push(Box::new(layer));
+    }
+
+    /// The number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// True when there is no layer (the sequence is the identity).
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+}
+
+impl<F: Float> Module<F> for Sequential<F> {
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        self.layers.iter().fold(x, |h, layer| layer.forward(h))
+    }
+}

@@ -1,0 +1,257 @@
+//! Optimizers, gradient clipping and learning-rate schedules.
+//!
+//! An optimizer is built from the model's parameters and a learning rate; each `step` reads every
+//! parameter's gradient and updates the parameter in place, in one pass over its elements.
+//!
+//! ```
+//! use wengert_nn::optim::{Adam, Clip, Optimizer};
+//! use wengert_nn::{GradientsParam, Param, TapeParam};
+//! use wengert_tape::Tape;
+//! use wengert_tensor::Tensor;
+//!
+//! let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0, -2.0], &[2]).unwrap());
+//! let mut opt = Adam::new(vec![w.clone()], 0.1).clip(Clip::Norm(1.0));
+//! for _ in 0..100 {
+//!     let tape = Tape::new();
+//!     let x = tape.param(&w);
+//!     let loss = (x * x).sum();
+//!     opt.step(&loss.backward()).unwrap();
+//! }
+//! assert!(w.value().to_vec().iter().all(|v| v.abs() < 0.1));
+//! ```
+
+mod adagrad;
+mod adam;
+mod adam_rule;
+mod adamw;
+mod clip;
+mod core;
+mod rmsprop;
+pub mod schedule;
+mod sgd;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use wengert_tape::Gradients;
+use wengert_tensor::{Float, Tensor};
+
+use crate::param::Param;
+
+pub use adagrad::Adagrad;
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use clip::{Clip, ClippedGrads, clip_grad_norm, clip_grad_value, global_norm};
+pub use rmsprop::RMSprop;
+pub use schedule::{
+    CosineAnnealingLR, ExponentialLR, LinearWarmup, PlateauMode, ReduceLROnPlateau, Scheduler, StepLR,
+    ThresholdMode,
+};
+pub use sgd::Sgd;
+
+/// A named tensor of optimizer state: the parameter it belongs to and the slot (`exp_avg`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct StateSlot<F: Float> {
+    /// The parameter's full name.
+    pub param: String,
+    /// The slot's name, such as `momentum`, `exp_avg`, `exp_avg_sq`.
+    pub slot: String,
+    /// The value.
+    pub value: Tensor<F>,
+}
+
+/// Everything an optimizer needs to resume: its kind, step count, learning rate, per-parameter slots
+/// and scalar settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct OptimizerState<F: Float> {
+    /// The optimizer's kind: `sgd`, `adam`, `adamw`, `rmsprop`, `adagrad`.
+    pub kind: String,
+    /// The number of steps taken.
+    pub step: u64,
+    /// The current learning rate.
+    pub lr: f64,
+    /// The per-parameter tensors.
+    pub slots: Vec<StateSlot<F>>,
+}
+
+/// Everything a learning-rate scheduler needs to resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchedulerState {
+    /// The scheduler's kind: `step`, `exponential`, `cosine`, `warmup`, `plateau`.
+    pub kind: String,
+    /// Epochs (or steps) counted so far.
+    pub count: u64,
+    /// Scalar state, by name (`best`, `bad_epochs`, ...).
+    pub values: Vec<(String, f64)>,
+}
+
+/// An optimizer: updates its parameters in place from their gradients.
+///
+/// Every optimizer here keeps, for each parameter, a `step` slot (a 0-d tensor counting the updates
+/// that parameter received, as PyTorch's `state["step"]`) and its moment buffers, named as PyTorch
+/// names them. The trait is object safe: `Box<dyn Optimizer<F>>` is an optimizer too.
+pub trait Optimizer<F: Float> {
+    /// One update of every parameter from `grads`.
+    ///
+    /// # Errors
+    ///
+    /// [`OptimError::MissingGradients`] naming every parameter that received no gradient, unless the
+    /// optimizer was built with `allow_missing(true)`: then those are skipped, listed in
+    /// [`StepReport::skipped`] and named in a warning on stderr. [`OptimError::GradientShape`] when a
+    /// gradient's shape differs from its parameter's. On an error no parameter is updated.
+    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError>;
+
+    /// The current learning rate.
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate (a schedule calls this between steps).
+    fn set_lr(&mut self, lr: f64);
+
+    /// The parameters, in the order they were given.
+    fn params(&self) -> &[Param<F>];
+
+    /// A copy of everything needed to resume: kind, step count, learning rate and per-parameter slots.
+    fn state(&self) -> OptimizerState<F>;
+
+    /// Restores a state saved by [`Optimizer::state`]; on an error nothing changes.
+    ///
+    /// # Errors
+    ///
+    /// [`OptimError::KindMismatch`] for another optimizer's state, [`OptimError::StateMismatch`] naming
+    /// missing, unexpected and mis-shaped slots, [`OptimError::InvalidState`] for a value that cannot
+    /// be a step count or a learning rate.
+    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError>;
+}
+
+impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
+    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
+        (**self).step(grads)
+    }
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr)
+    }
+    fn params(&self) -> &[Param<F>] {
+        (**self).params()
+    }
+    fn state(&self) -> OptimizerState<F> {
+        (**self).state()
+    }
+    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
+        (**self).load_state(state)
+    }
+}
+
+/// What a step did besides updating: the parameters it skipped, and the gradient norm it clipped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepReport {
+    /// Parameters that received no gradient and were left as they were (only with `allow_missing`).
+    pub skipped: Vec<String>,
+    /// The global L2 norm of the gradients before clipping, when clipping by norm.
+    pub grad_norm: Option<f64>,
+}
+
+/// A slot whose shape is not the one its parameter needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Misshaped {
+    /// `param/slot`, such as `fc.weight/exp_avg`.
+    pub slot: String,
+    /// The shape the optimizer needs.
+    pub expected: Vec<usize>,
+    /// The shape found in the state.
+    pub found: Vec<usize>,
+}
+
+/// Errors of optimizer steps and of loading optimizer and scheduler state.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OptimError {
+    /// These parameters received no gradient (unused in the loss, or cut off from it).
+    MissingGradients {
+        /// Their names.
+        names: Vec<String>,
+    },
+    /// A gradient's shape differs from its parameter's.
+    GradientShape {
+        /// The parameter's name.
+        name: String,
+        /// The parameter's shape.
+        expected: Vec<usize>,
+        /// The gradient's shape.
+        found: Vec<usize>,
+    },
+    /// The state belongs to another kind of optimizer or scheduler.
+    KindMismatch {
+        /// This one's kind.
+        expected: String,
+        /// The state's kind.
+        found: String,
+    },
+    /// The state's entries do not fit this optimizer's parameters and settings (or this scheduler).
+    StateMismatch {
+        /// The optimizer's or scheduler's kind.
+        kind: String,
+        /// Entries this one needs that the state lacks (`param/slot`, or a scheduler value's name).
+        missing: Vec<String>,
+        /// Entries of the state this one does not know (or duplicates).
+        unexpected: Vec<String>,
+        /// Slots of the wrong shape.
+        misshaped: Vec<Misshaped>,
+    },
+    /// A value of the state cannot be what it claims (a fractional step count, a negative lr, ...).
+    InvalidState {
+        /// The optimizer's or scheduler's kind.
+        kind: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn names(list: &[String]) -> String {
+    list.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for OptimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptimError::MissingGradients { names: list } => write!(
+                f,
+                "optimizer step: no gradient for {} (not used in the loss, or cut off from it); \
+                 nothing was updated (build the optimizer with allow_missing(true) to skip them)",
+                names(list)
+            ),
+            OptimError::GradientShape { name, expected, found } => write!(
+                f,
+                "optimizer step: the gradient of `{name}` has shape {found:?} but the parameter has shape \
+                 {expected:?}; nothing was updated"
+            ),
+            OptimError::KindMismatch { expected, found } => {
+                write!(f, "load_state: the state is of kind `{found}`, not `{expected}`")
+            }
+            OptimError::StateMismatch { kind, missing, unexpected, misshaped } => {
+                write!(f, "load_state ({kind}): the state does not fit")?;
+                let mut sep = ":";
+                if !missing.is_empty() {
+                    write!(f, "{sep} missing {}", names(missing))?;
+                    sep = ";";
+                }
+                if !unexpected.is_empty() {
+                    write!(f, "{sep} unexpected {}", names(unexpected))?;
+                    sep = ";";
+                }
+                for m in misshaped {
+                    write!(f, "{sep} `{}` has shape {:?}, not {:?}", m.slot, m.found, m.expected)?;
+                    sep = ";";
+                }
+                Ok(())
+            }
+            OptimError::InvalidState { kind, reason } => write!(f, "load_state ({kind}): {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for OptimError {}

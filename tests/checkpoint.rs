@@ -1,0 +1,74 @@
+//! Save → load gives identical predictions and an identical next training step; safetensors round trip.
+
+use wengert::nn::checkpoint::{Checkpoint, load_safetensors, save_safetensors};
+use wengert::nn::optim::{Adam, Optimizer};
+use wengert::nn::{Linear, Module, ParamStore, Sequential, Tanh, loss};
+use wengert::prelude::*;
+
+fn model(store: &ParamStore<f32>) -> Sequential<f32> {
+    Sequential::new(&store.root()).add(|p| Linear::new(p, 3, 8)).add(|_| Tanh).add(|p| Linear::new(p, 8, 1))
+}
+
+fn data() -> (Tensor<f32>, Tensor<f32>) {
+    let x = Tensor::from_vec((0..24).map(|i| (i as f32 * 0.37).sin()).collect(), &[8, 3]).unwrap();
+    let y = Tensor::from_vec((0..8).map(|i| i as f32 * 0.1).collect(), &[8, 1]).unwrap();
+    (x, y)
+}
+
+fn step(m: &Sequential<f32>, opt: &mut Adam<f32>, x: &Tensor<f32>, y: &Tensor<f32>) -> f32 {
+    let tape = Tape::new();
+    let l = loss::mse(m.forward(tape.constant(x.clone())), tape.constant(y.clone()));
+    opt.step(&l.backward()).unwrap();
+    l.item()
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("wengert-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn save_then_load_gives_identical_predictions_and_next_step() {
+    let (x, y) = data();
+    let store = ParamStore::new(1);
+    let m = model(&store);
+    let mut opt = Adam::new(store.parameters(), 0.01);
+    for _ in 0..5 {
+        step(&m, &mut opt, &x, &y);
+    }
+    let mut ckpt = Checkpoint::from_store(&store);
+    ckpt.optimizer = Some(opt.state());
+    let path = temp("ckpt");
+    ckpt.save(&path).unwrap();
+
+    let store2 = ParamStore::new(99);
+    let m2 = model(&store2);
+    let mut opt2 = Adam::new(store2.parameters(), 0.01);
+    let loaded = Checkpoint::<f32>::load(&path).unwrap();
+    loaded.apply_to_store(&store2).unwrap();
+    opt2.load_state(loaded.optimizer.as_ref().unwrap()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+
+    let tape = Tape::new();
+    let (p1, p2) =
+        (m.forward(tape.constant(x.clone())).value(), m2.forward(tape.constant(x.clone())).value());
+    assert_eq!(p1, p2);
+    assert_eq!(step(&m, &mut opt, &x, &y).to_bits(), step(&m2, &mut opt2, &x, &y).to_bits());
+    for (a, b) in store.parameters().iter().zip(store2.parameters()) {
+        assert_eq!(a.value(), b.value(), "{}", a.name());
+    }
+}
+
+#[test]
+fn weights_round_trip_through_safetensors() {
+    let store = ParamStore::<f32>::new(2);
+    let _m = model(&store);
+    let path = temp("weights.safetensors");
+    save_safetensors(&store, &path).unwrap();
+    let other = ParamStore::<f32>::new(3);
+    let _m2 = model(&other);
+    load_safetensors(&other, &path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    for (a, b) in store.parameters().iter().zip(other.parameters()) {
+        assert_eq!(a.value(), b.value(), "{}", a.name());
+    }
+}
