@@ -2,7 +2,7 @@
 
 use wengert::nn::checkpoint::{Checkpoint, load_safetensors, save_safetensors};
 use wengert::nn::optim::{Adam, Optimizer};
-use wengert::nn::{Linear, Module, ParamStore, Sequential, Tanh, loss};
+use wengert::nn::{BatchNorm1d, Linear, Module, ParamStore, Sequential, Tanh, loss};
 use wengert::prelude::*;
 
 fn model(store: &ParamStore<f32>) -> Sequential<f32> {
@@ -71,4 +71,24 @@ fn weights_round_trip_through_safetensors() {
     for (a, b) in store.parameters().iter().zip(other.parameters()) {
         assert_eq!(a.value(), b.value(), "{}", a.name());
     }
+}
+
+#[test]
+fn batch_norm_running_statistics_are_saved_and_restored() {
+    let make = |seed| {
+        let store = ParamStore::<f32>::new(seed);
+        let bn = BatchNorm1d::new(&store.root().sub("bn"), 3);
+        (store, bn)
+    };
+    let (store, bn) = make(1);
+    let tape = Tape::new();
+    bn.forward(tape.constant(data().0));
+    assert_ne!(bn.running_mean.value().to_vec(), vec![0.0; 3]);
+    let path = temp("bn");
+    Checkpoint::from_store(&store).save(&path).unwrap();
+    let (other, bn2) = make(2);
+    Checkpoint::<f32>::load(&path).unwrap().apply_to_store(&other).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(bn.running_mean.value(), bn2.running_mean.value());
+    assert_eq!(bn.running_var.value(), bn2.running_var.value());
 }

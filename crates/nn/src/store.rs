@@ -30,6 +30,8 @@ pub struct ParamStore<F: Float = f32> {
 
 struct Inner<F: Float> {
     params: RefCell<Vec<Param<F>>>,
+    /// Non-trainable state saved with the parameters (batch norm's running statistics).
+    buffers: RefCell<Vec<Param<F>>>,
     training: Cell<bool>,
     rng: RefCell<SeedRng>,
 }
@@ -46,6 +48,7 @@ impl<F: Float> ParamStore<F> {
         ParamStore {
             inner: Rc::new(Inner {
                 params: RefCell::new(Vec::new()),
+                buffers: RefCell::new(Vec::new()),
                 training: Cell::new(true),
                 rng: RefCell::new(SeedRng::new(seed)),
             }),
@@ -60,6 +63,19 @@ impl<F: Float> ParamStore<F> {
     /// Every parameter, in the order they were created.
     pub fn parameters(&self) -> Vec<Param<F>> {
         self.inner.params.borrow().clone()
+    }
+
+    /// The buffers: non-trainable state such as batch norm's running statistics. Optimizers do not see
+    /// them; checkpoints save them.
+    pub fn buffers(&self) -> Vec<Param<F>> {
+        self.inner.buffers.borrow().clone()
+    }
+
+    /// Every parameter, then every buffer: what a checkpoint saves (PyTorch's `state_dict`).
+    pub fn state_dict(&self) -> Vec<Param<F>> {
+        let mut all = self.parameters();
+        all.extend(self.buffers());
+        all
     }
 
     /// The parameter with this full name, if any.
@@ -109,12 +125,29 @@ impl<F: Float> ParamStore<F> {
     /// When a parameter of the same name is already registered.
     #[track_caller]
     pub fn add(&self, param: Param<F>) -> Param<F> {
-        let mut params = self.inner.params.borrow_mut();
-        if params.iter().any(|p| p.name() == param.name()) {
-            panic!("param store: a parameter named `{}` already exists", param.name());
-        }
-        params.push(param.clone());
+        self.check_new_name(param.name());
+        self.inner.params.borrow_mut().push(param.clone());
         param
+    }
+
+    /// Registers a buffer: state saved in checkpoints but never trained.
+    ///
+    /// # Panics
+    ///
+    /// When a parameter or buffer of the same name is already registered.
+    #[track_caller]
+    pub fn add_buffer(&self, buffer: Param<F>) -> Param<F> {
+        self.check_new_name(buffer.name());
+        self.inner.buffers.borrow_mut().push(buffer.clone());
+        buffer
+    }
+
+    #[track_caller]
+    fn check_new_name(&self, name: &str) {
+        let taken = |list: &RefCell<Vec<Param<F>>>| list.borrow().iter().any(|p| p.name() == name);
+        if taken(&self.inner.params) || taken(&self.inner.buffers) {
+            panic!("param store: a parameter named `{name}` already exists");
+        }
     }
 }
 

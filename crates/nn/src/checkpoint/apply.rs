@@ -63,7 +63,7 @@ pub(crate) fn assign<F: Float>(
     entries: &[(String, Tensor<F>)],
     strict: bool,
 ) -> Result<LoadReport, CheckpointError> {
-    let params = store.parameters();
+    let params = store.state_dict();
     let mut by_name: HashMap<&str, &Tensor<F>> = HashMap::with_capacity(entries.len());
     let mut unexpected = Vec::new();
     for (name, value) in entries {

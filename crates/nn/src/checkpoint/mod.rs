@@ -116,9 +116,9 @@ impl<F: Float> Checkpoint<F> {
         Self::default()
     }
 
-    /// The parameters of `store` (values shared, not copied) and its generator's state.
+    /// The parameters and buffers of `store` (values shared, not copied) and its generator's state.
     pub fn from_store(store: &ParamStore<F>) -> Self {
-        let params = store.parameters().iter().map(|p| (p.name().to_string(), p.value())).collect();
+        let params = store.state_dict().iter().map(|p| (p.name().to_string(), p.value())).collect();
         Checkpoint { params, rng: Some(store.rng_state()), ..Self::default() }
     }
 

@@ -132,9 +132,9 @@ fn affine<'t, F: Float>(
 /// it normalises by the running statistics and changes nothing.
 ///
 /// The running statistics are *buffers*, not trainable parameters: they are [`Param`] handles named
-/// `<path>.running_mean` and `<path>.running_var`, but they are not registered in the store (so no
-/// optimizer sees them and no gradient is expected for them); [`BatchNorm1d::buffers`] lists them for
-/// checkpoints.
+/// `<path>.running_mean` and `<path>.running_var`, registered as the store's buffers (so no optimizer
+/// sees them and no gradient is expected for them, while checkpoints save them with the parameters);
+/// [`BatchNorm1d::buffers`] lists them.
 ///
 /// ```
 /// use wengert_nn::{BatchNorm1d, Module, ParamStore};
@@ -188,8 +188,10 @@ impl<F: Float> BatchNorm1d<F> {
         BatchNorm1d {
             weight,
             bias,
-            running_mean: Param::new(name("running_mean"), Tensor::zeros(&[channels])),
-            running_var: Param::new(name("running_var"), Tensor::ones(&[channels])),
+            running_mean: path
+                .store()
+                .add_buffer(Param::new(name("running_mean"), Tensor::zeros(&[channels]))),
+            running_var: path.store().add_buffer(Param::new(name("running_var"), Tensor::ones(&[channels]))),
             eps,
             momentum,
             store: path.store().clone(),
@@ -491,12 +493,14 @@ mod tests {
     }
 
     #[test]
-    fn batch_norm_buffers_are_named_under_the_path_but_not_registered() {
+    fn batch_norm_buffers_are_named_under_the_path_and_registered_as_buffers() {
         let store = ParamStore::<f32>::new(0);
         let bn = BatchNorm1d::new(&store.root().sub("layers").sub(1), 4);
         let names: Vec<_> = bn.buffers().iter().map(|p| p.name().to_string()).collect();
         assert_eq!(names, ["layers.1.running_mean", "layers.1.running_var"]);
-        assert!(store.get("layers.1.running_mean").is_none());
+        assert!(store.get("layers.1.running_mean").is_none(), "not a trainable parameter");
+        assert!(store.buffers().iter().zip(bn.buffers()).all(|(a, b)| a.same(&b)));
+        assert_eq!(store.state_dict().len(), 4);
         assert_eq!(store.num_parameters(), 8);
         assert_eq!((bn.channels(), bn.eps(), bn.momentum()), (4, 1e-5, 0.1));
         assert_eq!(bn.running_var.value().to_vec(), vec![1.0; 4]);
