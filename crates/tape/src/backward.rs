@@ -9,8 +9,8 @@ use std::ops::Index;
 use smallvec::SmallVec;
 use wengert_tensor::{Float, Tensor};
 
-use crate::op::Ctx;
-use crate::tape::Tape;
+use crate::op::{Ctx, ValueCtx};
+use crate::tape::{Node, Tape};
 use crate::var::Var;
 
 /// Gradients from a backward pass, looked up by the Var they belong to.
@@ -21,7 +21,8 @@ use crate::var::Var;
 /// Var gets no gradient when it does not reach the output, is a constant or is not a leaf: never a
 /// silent zero.
 pub struct Gradients<F: Float = f32> {
-    grads: Vec<Option<Tensor<F>>>,
+    /// The kept gradients by node index, sorted by index.
+    grads: Vec<(usize, Tensor<F>)>,
     /// The keys bound with [`Tape::bind`] and their nodes, as they were at the backward pass.
     bound: Vec<(u64, usize)>,
     tape: usize,
@@ -31,12 +32,12 @@ impl<F: Float> Gradients<F> {
     /// The gradient of `x`, or `None` when `x` did not reach the output.
     pub fn get(&self, x: Var<'_, F>) -> Option<&Tensor<F>> {
         self.check_tape(x);
-        self.grads.get(x.id).and_then(Option::as_ref)
+        self.get_id(x.id)
     }
 
     /// The gradient of the node with index `id`, or `None`.
     pub fn get_id(&self, id: usize) -> Option<&Tensor<F>> {
-        self.grads.get(id).and_then(Option::as_ref)
+        self.grads.binary_search_by_key(&id, |&(i, _)| i).ok().map(|k| &self.grads[k].1)
     }
 
     /// The gradient of the leaf bound to `key` by [`Tape::bind`] (a parameter, say), or `None`.
@@ -47,12 +48,13 @@ impl<F: Float> Gradients<F> {
     /// Takes the gradient of `x` out, leaving `None`.
     pub fn take(&mut self, x: Var<'_, F>) -> Option<Tensor<F>> {
         self.check_tape(x);
-        self.grads.get_mut(x.id).and_then(Option::take)
+        let k = self.grads.binary_search_by_key(&x.id, |&(i, _)| i).ok()?;
+        Some(self.grads.remove(k).1)
     }
 
     /// The number of Vars that received a gradient.
     pub fn len(&self) -> usize {
-        self.grads.iter().filter(|g| g.is_some()).count()
+        self.grads.len()
     }
 
     /// True when no Var received a gradient.
@@ -138,8 +140,11 @@ impl<F: Float> Tape<F> {
     pub fn grad_opt(&self, y: Var<'_, F>, xs: &[Var<'_, F>]) -> Vec<Option<Tensor<F>>> {
         let seed = scalar_seed("grad", y);
         let wanted: Vec<usize> = xs.iter().map(|x| x.id).collect();
-        let mut grads = sweep_values(self, y, &seed, Some(&wanted));
-        wanted.iter().map(|&x| grads.get_mut(x).and_then(|g| g.clone())).collect()
+        let grads = sweep_values(self, y, &seed, Some(&wanted));
+        wanted
+            .iter()
+            .map(|&x| grads.binary_search_by_key(&x, |&(i, _)| i).ok().map(|k| grads[k].1.clone()))
+            .collect()
     }
 
     /// Gradients of the one-element `y` with respect to `xs`, recorded on this tape as Vars, so they
@@ -226,14 +231,14 @@ fn unwrap_all<T>(op: &str, gs: Vec<Option<T>>) -> Vec<T> {
 
 /// The first-order reverse sweep from `y` with gradient `seed`: rules run without recording, each
 /// node's temporaries are cut from the tape as soon as its rule has run, and gradients accumulate as
-/// tensors (in place when their buffer is not shared). Returns, for each node before `y`'s successor,
-/// its gradient when it is kept: the wanted nodes, or (with `wanted` `None`) every differentiable leaf.
+/// tensors (in place when their buffer is not shared). Returns the gradients that are kept, sorted by
+/// node index: the wanted nodes', or (with `wanted` `None`) every differentiable leaf's.
 fn sweep_values<F: Float>(
     tape: &Tape<F>,
     y: Var<'_, F>,
     seed: &Tensor<F>,
     wanted: Option<&[usize]>,
-) -> Vec<Option<Tensor<F>>> {
+) -> Vec<(usize, Tensor<F>)> {
     let n = y.id + 1;
     let needed = needed_nodes(tape, n, wanted);
     let keep: Vec<bool> = {
@@ -246,7 +251,7 @@ fn sweep_values<F: Float>(
             .collect()
     };
     let mut slots: Vec<Option<Tensor<F>>> = vec![None; n];
-    let mut kept: Vec<Option<Tensor<F>>> = vec![None; n];
+    let mut kept = Vec::new();
     if !needed[y.id] {
         return kept;
     }
@@ -255,23 +260,64 @@ fn sweep_values<F: Float>(
     for i in (0..n).rev() {
         let Some(g) = slots[i].take() else { continue };
         if keep[i] {
-            kept[i] = Some(g.clone());
+            kept.push((i, g.clone()));
         }
+        let Some(g) = run_rule_values(tape, i, g, &needed, &mut slots) else { continue };
         let base = tape.len();
         let gv = tape.constant(g);
         for (j, gj) in run_rule(tape, i, gv, &needed) {
-            let t = gj.value();
-            slots[j] = Some(match slots[j].take() {
-                None => t,
-                Some(mut prev) => {
-                    prev.as_array_mut().zip_mut_with(&t.to_shared(), |a, &b| *a += b);
-                    prev
-                }
-            });
+            accumulate(&mut slots[j], gj.value());
         }
         tape.truncate(base);
     }
+    kept.reverse();
     kept
+}
+
+/// Adds `g` into a gradient slot, in place when the slot's buffer is not shared.
+fn accumulate<F: Float>(slot: &mut Option<Tensor<F>>, g: Tensor<F>) {
+    *slot = Some(match slot.take() {
+        None => g,
+        Some(prev) => prev.zip_into(&g, "accumulate", |a, b| a + b),
+    });
+}
+
+/// Runs node `i`'s rule on tensors when its op has one (see `Op::backward_values`), accumulating the
+/// needed input gradients, summed to the inputs' shapes, into `slots`. Returns `g` back when the op has
+/// no rule on tensors, for the Var rule to run.
+fn run_rule_values<F: Float>(
+    tape: &Tape<F>,
+    i: usize,
+    g: Tensor<F>,
+    needed: &[bool],
+    slots: &mut [Option<Tensor<F>>],
+) -> Option<Tensor<F>> {
+    let nodes = tape.nodes.borrow();
+    let node = &nodes[i];
+    let needs: SmallVec<[bool; 2]> = node.inputs.iter().map(|&j| needed[j]).collect();
+    if !needs.iter().any(|&b| b) {
+        return None;
+    }
+    let ctx =
+        ValueCtx { inputs: node.inputs.iter().map(|&j| &nodes[j].value).collect(), y: &node.value, needs };
+    let mut grads = match node.op.backward_values(&ctx, g) {
+        Ok(grads) => grads,
+        Err(g) => return Some(g),
+    };
+    // Taken out one by one where they lie: moving the whole set of tensors costs more than the rule.
+    for (k, gk) in grads.iter_mut().enumerate() {
+        let (Some(gk), j) = (gk.take(), node.inputs[k]) else { continue };
+        if !needed[j] {
+            continue;
+        }
+        let shape = nodes[j].value.shape();
+        let gk = if gk.shape() == shape { gk } else { gk.sum_to_shape(shape) };
+        if tape.anomaly.get() {
+            check_finite(&nodes, i, k, &gk);
+        }
+        accumulate(&mut slots[j], gk);
+    }
+    None
 }
 
 /// The reverse sweep recorded on the tape (for `grad_graph`): every rule's ops become nodes, so the
@@ -337,7 +383,7 @@ fn run_rule<'t, F: Float>(
         }
         let gk = reduce_to_input(gk, Var::new(tape, j));
         if tape.anomaly.get() {
-            check_finite(tape, i, k, gk);
+            check_finite(&tape.nodes.borrow(), i, k, &gk.value());
         }
         out.push((j, gk));
     }
@@ -390,12 +436,11 @@ fn reduce_to_input<'t, F: Float>(g: Var<'t, F>, x: Var<'t, F>) -> Var<'t, F> {
 }
 
 #[track_caller]
-fn check_finite<F: Float>(tape: &Tape<F>, i: usize, k: usize, g: Var<'_, F>) {
-    let bad = g.value().to_vec().into_iter().find(|v| !v.is_finite());
+fn check_finite<F: Float>(nodes: &[Node<F>], i: usize, k: usize, g: &Tensor<F>) {
+    let bad = g.to_vec().into_iter().find(|v| !v.is_finite());
     if let Some(v) = bad {
-        let node = tape.node(i);
-        let shapes: Vec<Vec<usize>> =
-            node.inputs.iter().map(|&j| tape.node(j).value.shape().to_vec()).collect();
+        let node = &nodes[i];
+        let shapes: Vec<Vec<usize>> = node.inputs.iter().map(|&j| nodes[j].value.shape().to_vec()).collect();
         panic!(
             "anomaly: the backward of `{}` (node #{i}, inputs of shapes {shapes:?}, output of shape {:?}) produced {v} in the gradient of input {k}",
             node.op.name(),

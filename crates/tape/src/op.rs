@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use smallvec::SmallVec;
-use wengert_tensor::Float;
+use wengert_tensor::{Float, Tensor};
 
 use crate::custom::CustomOp;
 use crate::ops::binary::Binary;
@@ -62,6 +62,47 @@ impl<'t, F: Float> Ctx<'t, F> {
     }
 }
 
+/// What a first-order rule on tensors sees: the input values, the output value, and which inputs need
+/// a gradient. The incoming gradient is passed by value, so a rule can reuse its buffer.
+pub(crate) struct ValueCtx<'a, F: Float> {
+    pub(crate) inputs: SmallVec<[&'a Tensor<F>; 2]>,
+    pub(crate) y: &'a Tensor<F>,
+    pub(crate) needs: SmallVec<[bool; 2]>,
+}
+
+/// The input gradients a rule on tensors returns, one per input; `None` where none is needed.
+pub(crate) type TensorGrads<F> = SmallVec<[Option<Tensor<F>>; 2]>;
+
+/// The gradient of a one-input op.
+pub(crate) fn one_grad<F: Float>(g: Tensor<F>) -> TensorGrads<F> {
+    let mut out = TensorGrads::new();
+    out.push(Some(g));
+    out
+}
+
+impl<F: Float> ValueCtx<'_, F> {
+    /// Two gradients from `ga` and `gb`, computed only for the inputs that need them. When both are
+    /// needed `ga` gets a shared `g` and `gb` the owned one, so that exactly one can write in place.
+    pub(crate) fn pair(
+        &self,
+        g: Tensor<F>,
+        ga: impl FnOnce(Tensor<F>) -> Tensor<F>,
+        gb: impl FnOnce(Tensor<F>) -> Tensor<F>,
+    ) -> TensorGrads<F> {
+        let mut out = TensorGrads::new();
+        match (self.needs[0], self.needs[1]) {
+            (true, true) => {
+                out.push(Some(ga(g.clone())));
+                out.push(Some(gb(g)));
+            }
+            (true, false) => out.extend([Some(ga(g)), None]),
+            (false, true) => out.extend([None, Some(gb(g))]),
+            (false, false) => out.extend([None, None]),
+        }
+        out
+    }
+}
+
 impl<F: Float> Op<F> {
     /// The op's name as summaries, Graphviz output and anomaly messages print it.
     pub(crate) fn name(&self) -> String {
@@ -92,6 +133,25 @@ impl<F: Float> Op<F> {
             Op::Index(op) => op.backward(ctx),
             Op::Softmax(op) => op.backward(ctx),
             Op::Custom(op) => crate::custom::backward(op.as_ref(), ctx),
+        }
+    }
+
+    /// The first-order rule on tensors, for the families that have one: the fast path of
+    /// `backward()`, computing what [`Op::backward`] computes without recording anything. `Err(g)`
+    /// hands the gradient back when the family has no such rule, and the sweep runs the Var rule.
+    pub(crate) fn backward_values(
+        &self,
+        ctx: &ValueCtx<'_, F>,
+        g: Tensor<F>,
+    ) -> Result<TensorGrads<F>, Tensor<F>> {
+        match self {
+            Op::Unary(op) => Ok(one_grad(op.backward_values(ctx, g))),
+            Op::UnaryGrad(op) => Ok(op.backward_values(ctx, g)),
+            Op::Binary(op) => op.backward_values(ctx, g),
+            Op::Reduce(op) => op.backward_values(ctx, g),
+            Op::Linalg(op) => op.backward_values(ctx, g),
+            Op::Softmax(op) => Ok(one_grad(op.backward_values(ctx, g))),
+            _ => Err(g),
         }
     }
 }

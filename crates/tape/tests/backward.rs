@@ -173,3 +173,38 @@ fn backward_keeps_leaf_gradients_and_grad_reaches_intermediates() {
     assert!(g.get(h).is_none(), "intermediates are not kept, as in PyTorch");
     assert_eq!(tape.grad(y, &[h])[0].to_vec(), vec![6.0, 12.0]);
 }
+
+/// `backward` runs tensor rules for the common ops; `grad_graph` runs the Var rules. Both must agree
+/// bit for bit, since they compute the same formulas in the same order.
+#[test]
+fn first_order_tensor_rules_agree_with_the_var_rules() {
+    use wengert_tape::Var;
+    type Case = for<'t> fn(Var<'t, f64>, Var<'t, f64>) -> Var<'t, f64>;
+    let cases: [(&str, Case); 12] = [
+        ("unary chain", |a, _| (a.tanh() * 1.5 + 0.25).sigmoid().exp().ln().abs().sqrt()),
+        ("activations", |a, _| a.relu() + a.gelu() + a.softplus() + a.leaky_relu(0.1) + a.clamp(-0.5, 0.5)),
+        ("trig and powers", |a, _| a.sin() * a.cos() + a.square() + a.powf(3.0) + (a * a + 1.0).recip()),
+        ("exp family", |a, _| a.expm1() + (a * a).log1p()),
+        ("binary broadcast", |a, b| (a * b - b / (a * a + 1.0)) + a),
+        ("maximum ties", |a, b| a.maximum(b) + a.minimum(b)),
+        ("where", |a, b| Var::where_cond(&Tensor::from_vec(vec![1.0, 0.0, 1.0], &[3]).unwrap(), a, b)),
+        ("sums", |a, b| (a * b).sum_axes(&[0], false) + a.sum_axes(&[1], true)),
+        ("matmul", |a, b| a.matmul(b.t()).tanh()),
+        ("softmax", |a, b| a.softmax(1) * b),
+        ("log_softmax", |a, b| a.log_softmax(0) * b),
+        ("sub and neg", |a, b| -(a - b) - b),
+    ];
+    for (name, f) in cases {
+        let tape = Tape::<f64>::new();
+        let a = tape.var(t(&[0.3, -1.2, 0.0, 2.0, 0.7, -0.4], &[2, 3]));
+        let b = tape.var(t(&[0.5, 0.0, -2.0], &[3]));
+        let b = if name == "matmul" { b.reshape(&[1, 3]) } else { b };
+        let y = (f(a, b) * tape.constant(t(&[1.0, -2.0, 0.5], &[3]))).sum();
+        let graph: Vec<Option<Vec<f64>>> =
+            tape.grad_graph_opt(y, &[a, b]).iter().map(|g| g.map(|g| g.value().to_vec())).collect();
+        let values: Vec<Option<Vec<f64>>> =
+            tape.grad_opt(y, &[a, b]).iter().map(|g| g.as_ref().map(Tensor::to_vec)).collect();
+        assert!(values[0].is_some(), "{name}");
+        assert_eq!(values, graph, "{name}");
+    }
+}

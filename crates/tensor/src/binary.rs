@@ -186,6 +186,26 @@ impl<F: Float> Tensor<F> {
         zip(op, self, other, f)
     }
 
+    /// Like [`Tensor::zip_with`], writing the result into `self`'s buffer when `self` is its only
+    /// handle, contiguous and already of the result's shape (no allocation); fused kernels on values
+    /// that are used once (gradients in a backward sweep) use it.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let g = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let y = Tensor::from_vec(vec![0.5, 0.0], &[2]).unwrap();
+    /// let gx = g.zip_into(&y, "tanh_backward", |g, y| g * (1.0 - y * y));
+    /// assert_eq!(gx.to_vec(), vec![0.75, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the shapes do not broadcast: `{op}: shapes [..] and [..] do not broadcast`.
+    #[track_caller]
+    pub fn zip_into(self, other: &Self, op: &'static str, f: impl Fn(F, F) -> F + Sync + Send) -> Self {
+        crate::kernel::zip_owned(op, self, other, f)
+    }
+
     /// Adds a scalar to every element; also `&a + s` and `s + &a`.
     pub fn add_scalar(&self, s: F) -> Self {
         map(self, |a| a + s)

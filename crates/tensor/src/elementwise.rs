@@ -4,13 +4,25 @@
 //! e^x / (1 + e^x) below; softplus(x) = max(x, 0) + ln(1 + e^-|x|); gelu(x) = x Φ(x) with the exact erf.
 
 use crate::float::{Float, lit};
-use crate::kernel::map;
+use crate::kernel::{map, map_owned};
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
     /// Applies `f` to every element (serially for small tensors, on rayon for large ones).
     pub fn map(&self, f: impl Fn(F) -> F + Sync + Send) -> Self {
         map(self, f)
+    }
+
+    /// Applies `f` to every element, in place when this tensor is the only handle to a contiguous
+    /// buffer (no allocation), else into a new buffer: the owned form of [`Tensor::map`].
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let t = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// assert_eq!(t.map_into(|x| x * 10.0).to_vec(), vec![10.0, 20.0]);
+    /// ```
+    pub fn map_into(self, f: impl Fn(F) -> F + Sync + Send) -> Self {
+        map_owned(self, f)
     }
 
     /// Negation, `-x`.
@@ -80,7 +92,7 @@ impl<F: Float> Tensor<F> {
 
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Self {
-        map(self, |x| x.tanh())
+        map(self, F::tanh_kernel)
     }
 
     /// Logistic sigmoid `1 / (1 + e^-x)`, finite for every finite input.

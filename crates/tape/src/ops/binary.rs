@@ -7,7 +7,7 @@
 
 use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
 use crate::var::Var;
 
 /// A binary op; `Where` keeps its (constant) mask.
@@ -20,7 +20,7 @@ pub(crate) enum Binary<F: Float> {
     Pow,
     Maximum,
     Minimum,
-    Where(Tensor<F>),
+    Where(Box<Tensor<F>>),
 }
 
 impl<'t, F: Float> Var<'t, F> {
@@ -116,7 +116,7 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub fn where_cond(mask: &Tensor<F>, a: Self, b: Self) -> Self {
         let m = mask.ne_mask(&Tensor::scalar(F::zero()));
-        a.binary(b, Binary::Where(m.clone()), |x, y| Tensor::where_cond(&m, x, y))
+        a.binary(b, Binary::Where(Box::new(m.clone())), |x, y| Tensor::where_cond(&m, x, y))
     }
 
     /// 1 where `a > b`, else 0, as a constant. Not differentiable.
@@ -191,7 +191,7 @@ impl<F: Float> Binary<F> {
                 (ctx.when(0, || g * sa), ctx.when(1, || g * sa.rsub_scalar(F::one())))
             }
             Binary::Where(m) => {
-                let m = a.constant(m.clone());
+                let m = a.constant(Tensor::clone(m));
                 (ctx.when(0, || g * m), ctx.when(1, || g * m.rsub_scalar(F::one())))
             }
         };
@@ -199,5 +199,52 @@ impl<F: Float> Binary<F> {
         out.push(ga);
         out.push(gb);
         out
+    }
+
+    /// [`Binary::backward`] on tensors (before the sweep sums them to the inputs' shapes); `Err(g)` for
+    /// `pow`, which keeps its Var rule.
+    pub(crate) fn backward_values(
+        &self,
+        ctx: &ValueCtx<'_, F>,
+        g: Tensor<F>,
+    ) -> Result<TensorGrads<F>, Tensor<F>> {
+        let (a, b, y) = (ctx.inputs[0], ctx.inputs[1], ctx.y);
+        let one = F::one();
+        Ok(match self {
+            Binary::Add => ctx.pair(g, |g| g, |g| g),
+            Binary::Sub => ctx.pair(g, |g| g, |g| -g),
+            Binary::Mul => {
+                ctx.pair(g, |g| g.zip_into(b, "mul", |g, b| g * b), |g| g.zip_into(a, "mul", |g, a| g * a))
+            }
+            Binary::Div => ctx.pair(
+                g,
+                |g| g.zip_into(b, "div", |g, b| g / b),
+                |g| g.zip_into(y, "mul", |g, y| g * y).zip_into(b, "div", |t, b| -(t / b)),
+            ),
+            Binary::Pow => return Err(g),
+            Binary::Maximum | Binary::Minimum => {
+                let max = matches!(self, Binary::Maximum);
+                let half = F::from_f64(0.5);
+                let share = a.zip_with(b, "maximum_backward", |p, q| {
+                    if p == q {
+                        half
+                    } else if (p > q) == max {
+                        one
+                    } else {
+                        F::zero()
+                    }
+                });
+                ctx.pair(
+                    g,
+                    |g| g.zip_into(&share, "mul", |g, s| g * s),
+                    |g| g.zip_into(&share, "mul", |g, s| g * (-s + one)),
+                )
+            }
+            Binary::Where(m) => ctx.pair(
+                g,
+                |g| g.zip_into(m, "mul", |g, m| g * m),
+                |g| g.zip_into(m, "mul", |g, m| g * (-m + one)),
+            ),
+        })
     }
 }

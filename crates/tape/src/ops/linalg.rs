@@ -3,9 +3,9 @@
 //! summed over broadcast batch dimensions and reshaped back to the operand's shape.
 //! `dot` and `outer` are composed of matmul and reshape.
 
-use wengert_tensor::Float;
+use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
 use crate::var::Var;
 
 /// A linear-algebra op.
@@ -96,5 +96,19 @@ impl Linalg {
         out.push(ga);
         out.push(gb);
         out
+    }
+
+    /// [`Linalg::backward`] on tensors for matrix × matrix (ga = g · bᵀ, gb = aᵀ · g on transposed
+    /// views, no copies); `Err(g)` for the other forms, which keep their Var rule.
+    pub(crate) fn backward_values<F: Float>(
+        &self,
+        ctx: &ValueCtx<'_, F>,
+        g: Tensor<F>,
+    ) -> Result<TensorGrads<F>, Tensor<F>> {
+        let (a, b) = (ctx.inputs[0], ctx.inputs[1]);
+        if a.ndim() != 2 || b.ndim() != 2 {
+            return Err(g);
+        }
+        Ok(ctx.pair(g, |g| g.matmul(&b.t()), |g| a.t().matmul(&g)))
     }
 }

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use wengert_tensor::ndarray::ArrayD;
 use wengert_tensor::{Float, Shape, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
 use crate::var::Var;
 
 /// Which reduction.
@@ -242,5 +242,25 @@ impl Reduce {
             }
         };
         Grads::from_elem(Some(gx), 1)
+    }
+
+    /// [`Reduce::backward`] on tensors for sums; `Err(g)` for the other kinds, which keep their Var rule.
+    pub(crate) fn backward_values<F: Float>(
+        &self,
+        ctx: &ValueCtx<'_, F>,
+        g: Tensor<F>,
+    ) -> Result<TensorGrads<F>, Tensor<F>> {
+        if self.kind != ReduceKind::Sum {
+            return Err(g);
+        }
+        let shape = ctx.inputs[0].shape();
+        let gk = if self.keepdim {
+            g
+        } else {
+            let keep: SmallVec<[usize; 6]> =
+                shape.iter().enumerate().map(|(i, &d)| if self.axes.contains(&i) { 1 } else { d }).collect();
+            g.reshape(&keep).expect("a reduction's gradient has the reduced shape")
+        };
+        Ok(crate::op::one_grad(gk.broadcast_to(shape)))
     }
 }

@@ -1,9 +1,9 @@
 //! Softmax and log-softmax along an axis on Vars, with fused rules that stay stable for large logits:
 //! softmax: y ⊙ (g - Σ g ⊙ y) · log_softmax: g - e^y ⊙ Σ g (sums along the axis, kept as size 1).
 
-use wengert_tensor::Float;
+use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, ValueCtx};
 use crate::var::Var;
 
 /// Softmax or log-softmax along an axis.
@@ -52,5 +52,20 @@ impl SoftmaxOp {
             SoftmaxOp::LogSoftmax(axis) => g - y.exp() * g.sum_axes(&[axis], true),
         };
         Grads::from_elem(Some(gx), 1)
+    }
+
+    /// [`SoftmaxOp::backward`] on tensors, the same formulas in the same order.
+    pub(crate) fn backward_values<F: Float>(&self, ctx: &ValueCtx<'_, F>, g: Tensor<F>) -> Tensor<F> {
+        let y = ctx.y;
+        match *self {
+            SoftmaxOp::Softmax(axis) => {
+                let s = (&g * y).sum_axes(&[axis], true);
+                g.zip_into(&s, "sub", |g, s| g - s).zip_into(y, "mul", |t, y| y * t)
+            }
+            SoftmaxOp::LogSoftmax(axis) => {
+                let es = y.exp().zip_into(&g.sum_axes(&[axis], true), "mul", |e, s| e * s);
+                g.zip_into(&es, "sub", |g, e| g - e)
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@
 
 use wengert_tensor::{Float, Tensor, normal_cdf, normal_pdf};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
 use crate::var::Var;
 
 /// A unary op and its scalar parameters.
@@ -61,17 +61,8 @@ impl<'t, F: Float> Var<'t, F> {
 
     fn unary_grad(op: UnaryGrad, g: Self, x: Self) -> Self {
         let value = {
-            let (gv, xv) = (g.tape.node(g.id).value.clone(), x.tape.node(x.id).value.clone());
-            match op {
-                UnaryGrad::Tanh => gv.zip_with(&xv, "tanh_backward", |g, y| g * (F::one() - y * y)),
-                UnaryGrad::Sigmoid => gv.zip_with(&xv, "sigmoid_backward", |g, y| g * y * (F::one() - y)),
-                UnaryGrad::Relu => {
-                    gv.zip_with(&xv, "relu_backward", |g, x| if x > F::zero() { g } else { F::zero() })
-                }
-                UnaryGrad::Gelu => {
-                    gv.zip_with(&xv, "gelu_backward", |g, x| g * (normal_cdf(x) + x * normal_pdf(x)))
-                }
-            }
+            let nodes = g.tape.nodes.borrow();
+            op.kernel(nodes[g.id].value.clone(), &nodes[x.id].value)
         };
         g.tape.push(Op::UnaryGrad(op), &[g.id, x.id], value)
     }
@@ -278,9 +269,62 @@ impl<F: Float> Unary<F> {
         };
         Grads::from_elem(Some(gx), 1)
     }
+
+    /// [`Unary::backward`] on tensors, the same formulas in the same order, reusing `g`'s buffer.
+    pub(crate) fn backward_values(&self, ctx: &ValueCtx<'_, F>, g: Tensor<F>) -> Tensor<F> {
+        let (x, y) = (ctx.inputs[0], ctx.y);
+        let (zero, one, two) = (F::zero(), F::one(), F::from_f64(2.0));
+        let step = |v: F, lo: F, hi: F| if v > zero { hi } else { lo };
+        match *self {
+            Unary::Neg => -g,
+            Unary::Abs => g.zip_into(x, "abs_backward", |g, v| {
+                g * if v > zero {
+                    one
+                } else if v < zero {
+                    -one
+                } else {
+                    zero
+                }
+            }),
+            Unary::Exp => g.zip_into(y, "exp_backward", |g, y| g * y),
+            Unary::Ln => g.zip_into(x, "ln_backward", |g, x| g / x),
+            Unary::Log1p => g.zip_into(x, "log1p_backward", |g, x| g / (x + one)),
+            Unary::Expm1 => g.zip_into(y, "expm1_backward", |g, y| g * (y + one)),
+            Unary::Sqrt => g.zip_into(y, "sqrt_backward", |g, y| g / (y * two)),
+            Unary::Square => g.zip_into(x, "square_backward", |g, x| g * x * two),
+            Unary::Recip => g.zip_into(y, "recip_backward", |g, y| -(g * y * y)),
+            Unary::Powf(p) => g.zip_into(x, "powf_backward", |g, x| g * x.powf(p - one) * p),
+            Unary::Sin => g.zip_into(x, "sin_backward", |g, x| g * x.cos()),
+            Unary::Cos => g.zip_into(x, "cos_backward", |g, x| -(g * x.sin())),
+            Unary::Tanh => UnaryGrad::Tanh.kernel(g, y),
+            Unary::Sigmoid => UnaryGrad::Sigmoid.kernel(g, y),
+            Unary::Relu => UnaryGrad::Relu.kernel(g, x),
+            Unary::Gelu => UnaryGrad::Gelu.kernel(g, x),
+            Unary::LeakyRelu(s) => g.zip_into(x, "leaky_relu_backward", |g, v| g * step(v, s, one)),
+            Unary::Softplus => g.zip_into(&x.sigmoid(), "softplus_backward", |g, s| g * s),
+            Unary::Clamp(lo, hi) => {
+                g.zip_into(x, "clamp_backward", |g, v| g * if v >= lo && v <= hi { one } else { zero })
+            }
+            Unary::AddScalar(_) => g,
+            Unary::MulScalar(s) => g * s,
+        }
+    }
 }
 
 impl UnaryGrad {
+    /// The fused kernel on tensors: `g` the gradient, `v` the output (tanh, sigmoid) or input.
+    fn kernel<F: Float>(self, g: Tensor<F>, v: &Tensor<F>) -> Tensor<F> {
+        let one = F::one();
+        match self {
+            UnaryGrad::Tanh => g.zip_into(v, "tanh_backward", |g, y| g * (one - y * y)),
+            UnaryGrad::Sigmoid => g.zip_into(v, "sigmoid_backward", |g, y| g * y * (one - y)),
+            UnaryGrad::Relu => {
+                g.zip_into(v, "relu_backward", |g, x| if x > F::zero() { g } else { F::zero() })
+            }
+            UnaryGrad::Gelu => g.zip_into(v, "gelu_backward", |g, x| g * (normal_cdf(x) + x * normal_pdf(x))),
+        }
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         match self {
             UnaryGrad::Tanh => "tanh_backward",
@@ -320,5 +364,35 @@ impl UnaryGrad {
         out.push(dg);
         out.push(dv);
         out
+    }
+
+    /// [`UnaryGrad::backward`] on tensors.
+    pub(crate) fn backward_values<F: Float>(&self, ctx: &ValueCtx<'_, F>, h: Tensor<F>) -> TensorGrads<F> {
+        let (g, v) = (ctx.inputs[0], ctx.inputs[1]);
+        let (one, two) = (F::one(), F::from_f64(2.0));
+        let op = *self;
+        if matches!(op, UnaryGrad::Relu) {
+            return TensorGrads::from_iter([ctx.needs[0].then(|| op.kernel(h, v)), None]);
+        }
+        ctx.pair(
+            h,
+            |h| op.kernel(h, v),
+            |h| {
+                let hg = h.zip_into(g, "mul", |h, g| h * g);
+                match op {
+                    UnaryGrad::Tanh => hg.zip_into(v, "tanh_backward_backward", |t, v| t * v * -two),
+                    UnaryGrad::Sigmoid => {
+                        hg.zip_into(v, "sigmoid_backward_backward", |t, v| t * (v * -two + one))
+                    }
+                    _ => {
+                        let c = F::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                        let half = F::from_f64(-0.5);
+                        hg.zip_into(v, "gelu_backward_backward", |t, v| {
+                            t * ((v * v * half).exp() * c) * (-(v * v) + two)
+                        })
+                    }
+                }
+            },
+        )
     }
 }
