@@ -136,11 +136,9 @@ impl fmt::Display for DataError {
             DataError::BadMagic { path, found, expected } => {
                 write!(f, "{}: wrong magic number 0x{found:08x}, expected 0x{expected:08x}", path.display())
             }
-            DataError::Truncated { path, needed, found } => write!(
-                f,
-                "{}: truncated: {found} bytes where the header announces {needed}",
-                path.display()
-            ),
+            DataError::Truncated { path, needed, found } => {
+                write!(f, "{}: truncated: {found} bytes where the header announces {needed}", path.display())
+            }
             DataError::CountMismatch { inputs, input_count, targets, target_count } => write!(
                 f,
                 "{} holds {input_count} samples but {} holds {target_count}",
@@ -209,11 +207,20 @@ mod tests {
                 "d/x.csv: truncated: 12 bytes where the header announces 20",
             ),
             (
-                DataError::CountMismatch { inputs: p(), input_count: 3, targets: "y".into(), target_count: 2 },
+                DataError::CountMismatch {
+                    inputs: p(),
+                    input_count: 3,
+                    targets: "y".into(),
+                    target_count: 2,
+                },
                 "d/x.csv holds 3 samples but y holds 2",
             ),
             (
-                DataError::MissingFiles { dir: "d".into(), missing: vec!["a".into()], expected: vec!["a".into(), "b".into()] },
+                DataError::MissingFiles {
+                    dir: "d".into(),
+                    missing: vec!["a".into()],
+                    expected: vec!["a".into(), "b".into()],
+                },
                 "d: missing a; the folder needs a, b, each plain or gzipped (.gz)",
             ),
             (

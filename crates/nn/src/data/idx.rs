@@ -21,8 +21,12 @@ pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 /// The magic number of IDX files of u8 labels `[n]`.
 pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 /// The names of the four MNIST files: train images, train labels, test images, test labels.
-pub const MNIST_FILES: [&str; 4] =
-    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+pub const MNIST_FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
 
 /// Deflate expands at most about 1032 times; more output than that is not a real gzip file.
 const MAX_GZIP_RATIO: u64 = 1032;
@@ -70,7 +74,8 @@ fn element_size(code: u8) -> Option<usize> {
 /// Parses and checks the header of `data`: the elements must fill the rest of the file exactly.
 fn parse(path: &Path, data: Vec<u8>) -> Result<Idx, DataError> {
     let malformed = |reason: String| DataError::Malformed { path: path.to_path_buf(), reason };
-    let truncated = |needed: u64| DataError::Truncated { path: path.to_path_buf(), needed, found: data.len() as u64 };
+    let truncated =
+        |needed: u64| DataError::Truncated { path: path.to_path_buf(), needed, found: data.len() as u64 };
     if data.len() < 4 {
         return Err(truncated(4));
     }
@@ -80,7 +85,8 @@ fn parse(path: &Path, data: Vec<u8>) -> Result<Idx, DataError> {
             data[0], data[1]
         )));
     }
-    let size = element_size(data[2]).ok_or_else(|| malformed(format!("unknown IDX type code 0x{:02x}", data[2])))?;
+    let size =
+        element_size(data[2]).ok_or_else(|| malformed(format!("unknown IDX type code 0x{:02x}", data[2])))?;
     let ndims = usize::from(data[3]);
     let offset = 4 + 4 * ndims;
     if data.len() < offset {
@@ -144,7 +150,9 @@ pub fn read_idx<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError
     let values: Vec<F> = match idx.data[2] {
         0x08 => body.iter().map(|&b| F::from_f64(f64::from(b))).collect(),
         0x09 => body.iter().map(|&b| F::from_f64(f64::from(b as i8))).collect(),
-        0x0B => body.chunks_exact(2).map(|b| F::from_f64(f64::from(i16::from_be_bytes([b[0], b[1]])))).collect(),
+        0x0B => {
+            body.chunks_exact(2).map(|b| F::from_f64(f64::from(i16::from_be_bytes([b[0], b[1]])))).collect()
+        }
         0x0C => body
             .chunks_exact(4)
             .map(|b| F::from_f64(f64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))))
@@ -153,7 +161,10 @@ pub fn read_idx<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError
             .chunks_exact(4)
             .map(|b| F::from_f64(f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]]))))
             .collect(),
-        _ => body.chunks_exact(8).map(|b| F::from_f64(f64::from_be_bytes(b.try_into().expect("8 bytes")))).collect(),
+        _ => body
+            .chunks_exact(8)
+            .map(|b| F::from_f64(f64::from_be_bytes(b.try_into().expect("8 bytes"))))
+            .collect(),
     };
     Ok(Tensor::from_vec(values, &idx.dims).expect("the header's dimensions hold every element"))
 }
@@ -199,7 +210,8 @@ fn split<F: Float>(images: &Path, labels: &Path) -> Result<TensorDataset<F>, Dat
         });
     }
     let n = y.len();
-    let targets = Tensor::from_vec(y.into_iter().map(|c| F::from_f64(c as f64)).collect(), &[n]).expect("n labels");
+    let targets =
+        Tensor::from_vec(y.into_iter().map(|c| F::from_f64(c as f64)).collect(), &[n]).expect("n labels");
     TensorDataset::new(x, targets)
 }
 
@@ -219,7 +231,9 @@ fn split<F: Float>(images: &Path, labels: &Path) -> Result<TensorDataset<F>, Dat
 /// [`DataError::MissingFiles`] naming the absent files and the expected ones,
 /// [`DataError::CountMismatch`] when a split's images and labels differ in number, and every error of
 /// [`read_idx_images`] and [`read_idx_labels`].
-pub fn load_mnist<F: Float>(dir: impl AsRef<Path>) -> Result<(TensorDataset<F>, TensorDataset<F>), DataError> {
+pub fn load_mnist<F: Float>(
+    dir: impl AsRef<Path>,
+) -> Result<(TensorDataset<F>, TensorDataset<F>), DataError> {
     let dir = dir.as_ref();
     let found: Vec<Option<PathBuf>> = MNIST_FILES.iter().map(|n| find(dir, n)).collect();
     let missing: Vec<String> =
@@ -368,7 +382,10 @@ mod tests {
         let p = write("short", short.clone());
         let err = read_idx_images::<f32>(&p).unwrap_err();
         assert!(matches!(err, DataError::Truncated { needed: 28, found: 23, .. }), "{err}");
-        assert!(err.to_string().contains("short: truncated: 23 bytes where the header announces 28"), "{err}");
+        assert!(
+            err.to_string().contains("short: truncated: 23 bytes where the header announces 28"),
+            "{err}"
+        );
         let p = write("short.gz", gzip(&short));
         assert!(matches!(read_idx_images::<f32>(&p), Err(DataError::Truncated { .. })));
         let p = write("header", vec![0, 0, 8, 3, 0, 0]);

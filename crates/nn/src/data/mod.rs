@@ -30,5 +30,7 @@ mod loader;
 pub use csv::{CsvOptions, load_iris, read_csv};
 pub use dataset::{TensorDataset, train_test_split};
 pub use error::DataError;
-pub use idx::{IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES, load_mnist, read_idx, read_idx_images, read_idx_labels};
+pub use idx::{
+    IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES, load_mnist, read_idx, read_idx_images, read_idx_labels,
+};
 pub use loader::{Batches, DataLoader};
