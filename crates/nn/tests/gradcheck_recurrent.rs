@@ -293,3 +293,23 @@ fn a_sequence_layer_rejects_an_input_without_time() {
     let tape = Tape::new();
     LSTM::new(&store.root(), I, H).forward_seq(tape.constant(Tensor::zeros(&[B, I])), None);
 }
+
+#[test]
+#[should_panic(expected = "gru: bias_ih missing for a layer with biases")]
+fn a_layer_rejects_weights_without_its_biases() {
+    let store = ParamStore::<f32>::new(0);
+    let gru = GRU::new(&store.root().sub("a"), I, H);
+    let other = GRU::with_options(&store.root().sub("b"), I, H, &RecurrentOptions::default().bias(false));
+    let tape = Tape::new();
+    gru.forward_with(&other.weights(&tape), tape.constant(Tensor::zeros(&[B, T, I])), None);
+}
+
+#[test]
+#[should_panic(expected = "gru: weight_ih of shape [12, 5] where [12, 3] was expected")]
+fn a_cell_rejects_weights_of_another_shape() {
+    let store = ParamStore::<f32>::new(0);
+    let cell = GRUCell::new(&store.root().sub("a"), I, H);
+    let other = GRUCell::new(&store.root().sub("b"), 5, H);
+    let tape = Tape::new();
+    cell.step_with(&other.weights(&tape), tape.constant(Tensor::zeros(&[B, I])), None);
+}

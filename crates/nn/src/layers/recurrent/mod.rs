@@ -157,10 +157,8 @@ impl<F: Float> CellParams<F> {
             match (v, p) {
                 (Some(v), Some(p)) => same(v, p, what),
                 (None, None) => {}
-                _ => panic!(
-                    "{name}: {what} given for a layer {} biases",
-                    if p.is_some() { "with" } else { "without" }
-                ),
+                (Some(_), None) => panic!("{name}: {what} given for a layer without biases"),
+                (None, Some(_)) => panic!("{name}: {what} missing for a layer with biases"),
             }
         }
     }
