@@ -79,7 +79,7 @@ impl<F: Float> MultiHeadAttention<F> {
         projections: Projections,
         bias: bool,
     ) -> Self {
-        if heads == 0 || d_model % heads != 0 {
+        if heads == 0 || !d_model.is_multiple_of(heads) {
             panic!("multi_head_attention: {heads} heads do not divide d_model {d_model}");
         }
         let linear = |name: &str| {
