@@ -78,7 +78,7 @@ pub fn read_csv<F: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Resul
 }
 
 /// The file's bytes; an absent file is [`DataError::NotFound`] with `hint`.
-fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
+pub(super) fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
     fs::read(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => {
             DataError::NotFound { path: path.to_path_buf(), hint: hint.map(String::from) }

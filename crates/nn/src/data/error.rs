@@ -55,6 +55,51 @@ pub enum DataError {
         /// What was wrong.
         reason: String,
     },
+    /// A binary file whose bytes are not what the reader expects (an IDX header, a gzip stream).
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A file's magic number names another kind of file (IDX labels where images were expected, say).
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The magic number found.
+        found: u32,
+        /// The magic number expected.
+        expected: u32,
+    },
+    /// A file ends before the data its header announces.
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The bytes the header announces, itself included (after decompression).
+        needed: u64,
+        /// The bytes there are.
+        found: u64,
+    },
+    /// Two files that belong together hold different numbers of samples (images and labels).
+    CountMismatch {
+        /// The file of inputs.
+        inputs: PathBuf,
+        /// Its number of samples.
+        input_count: usize,
+        /// The file of targets.
+        targets: PathBuf,
+        /// Its number of samples.
+        target_count: usize,
+    },
+    /// Files a data set needs are absent from its folder.
+    MissingFiles {
+        /// The folder.
+        dir: PathBuf,
+        /// The names not found (neither plain nor with `.gz`).
+        missing: Vec<String>,
+        /// Every name the data set needs.
+        expected: Vec<String>,
+    },
     /// Inputs and targets do not hold the same number of samples on axis 0.
     LengthMismatch {
         /// The inputs' shape.
@@ -87,6 +132,26 @@ impl fmt::Display for DataError {
                 path.display()
             ),
             DataError::Format { path, line, reason } => write!(f, "{}:{line}: {reason}", path.display()),
+            DataError::Malformed { path, reason } => write!(f, "{}: {reason}", path.display()),
+            DataError::BadMagic { path, found, expected } => {
+                write!(f, "{}: wrong magic number 0x{found:08x}, expected 0x{expected:08x}", path.display())
+            }
+            DataError::Truncated { path, needed, found } => {
+                write!(f, "{}: truncated: {found} bytes where the header announces {needed}", path.display())
+            }
+            DataError::CountMismatch { inputs, input_count, targets, target_count } => write!(
+                f,
+                "{} holds {input_count} samples but {} holds {target_count}",
+                inputs.display(),
+                targets.display()
+            ),
+            DataError::MissingFiles { dir, missing, expected } => write!(
+                f,
+                "{}: missing {}; the folder needs {}, each plain or gzipped (.gz)",
+                dir.display(),
+                missing.join(", "),
+                expected.join(", ")
+            ),
             DataError::LengthMismatch { inputs, targets } => write!(
                 f,
                 "dataset: inputs of shape {inputs:?} and targets of shape {targets:?} need the same number \
@@ -132,6 +197,32 @@ mod tests {
                 "d/x.csv:4: 2 fields where 3 were expected (ragged row)",
             ),
             (DataError::Format { path: p(), line: 1, reason: "bad header".into() }, "d/x.csv:1: bad header"),
+            (DataError::Malformed { path: p(), reason: "bad header".into() }, "d/x.csv: bad header"),
+            (
+                DataError::BadMagic { path: p(), found: 0x801, expected: 0x803 },
+                "d/x.csv: wrong magic number 0x00000801, expected 0x00000803",
+            ),
+            (
+                DataError::Truncated { path: p(), needed: 20, found: 12 },
+                "d/x.csv: truncated: 12 bytes where the header announces 20",
+            ),
+            (
+                DataError::CountMismatch {
+                    inputs: p(),
+                    input_count: 3,
+                    targets: "y".into(),
+                    target_count: 2,
+                },
+                "d/x.csv holds 3 samples but y holds 2",
+            ),
+            (
+                DataError::MissingFiles {
+                    dir: "d".into(),
+                    missing: vec!["a".into()],
+                    expected: vec!["a".into(), "b".into()],
+                },
+                "d: missing a; the folder needs a, b, each plain or gzipped (.gz)",
+            ),
             (
                 DataError::LengthMismatch { inputs: vec![3, 2], targets: vec![4] },
                 "dataset: inputs of shape [3, 2] and targets of shape [4] need the same number of samples on axis 0",

@@ -1,0 +1,143 @@
+//! `TransformerEncoderLayer`, pre-norm: x + Dropout(MHA(LN(x))), then x + Dropout(MLP(LN(x))) with
+//! MLP(x) = Linear₂(Dropout(GELU(Linear₁ x))) (PyTorch's `nn.TransformerEncoderLayer` with
+//! `norm_first=True`, `activation="gelu"`, `batch_first=True`).
+
+use wengert_tape::Var;
+use wengert_tensor::Float;
+
+use super::attention::AttentionMask;
+use super::dropout::Dropout;
+use super::linear::Linear;
+use super::multihead::{MultiHeadAttention, Projections};
+use super::norm::LayerNorm;
+use crate::module::Module;
+use crate::store::Path;
+
+/// Settings of [`TransformerEncoderLayer`]; the default is PyTorch's: a feed-forward width of
+/// `4 · d_model` (when `ff_dim` is `None`), dropout 0.1, fused q/k/v projections.
+///
+/// ```
+/// use wengert_nn::TransformerOptions;
+/// let opts = TransformerOptions::default().ff_dim(64).dropout(0.0);
+/// assert_eq!((opts.ff_dim, opts.dropout), (Some(64), 0.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct TransformerOptions {
+    /// The width of the feed-forward block; `None` for `4 · d_model`.
+    pub ff_dim: Option<usize>,
+    /// The dropout probability on both residual branches and inside the feed-forward block.
+    pub dropout: f64,
+    /// Fused or separate q/k/v projections.
+    pub projections: Projections,
+}
+
+impl Default for TransformerOptions {
+    fn default() -> Self {
+        TransformerOptions { ff_dim: None, dropout: 0.1, projections: Projections::Fused }
+    }
+}
+
+impl TransformerOptions {
+    /// Sets the feed-forward width.
+    pub fn ff_dim(mut self, n: usize) -> Self {
+        self.ff_dim = Some(n);
+        self
+    }
+
+    /// Sets the dropout probability.
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
+        self
+    }
+
+    /// Chooses fused or separate q/k/v projections.
+    pub fn projections(mut self, projections: Projections) -> Self {
+        self.projections = projections;
+        self
+    }
+}
+
+/// A pre-norm transformer encoder layer over `[batch, seq, d_model]`.
+///
+/// ```
+/// use wengert_nn::{AttentionMask, Module, ParamStore, TransformerEncoderLayer};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f32>::new(0);
+/// let layer = TransformerEncoderLayer::new(&store.root().sub("enc"), 16, 4);
+/// let tape = Tape::new();
+/// let x = tape.constant(Tensor::ones(&[2, 5, 16]));
+/// assert_eq!(layer.forward(x).shape(), vec![2, 5, 16]);
+/// let y = layer.forward_masked(x, &AttentionMask::new().causal());
+/// assert_eq!(y.shape(), vec![2, 5, 16]);
+/// ```
+pub struct TransformerEncoderLayer<F: Float = f32> {
+    /// The norm before attention.
+    pub norm1: LayerNorm<F>,
+    /// The self-attention.
+    pub attn: MultiHeadAttention<F>,
+    /// The norm before the feed-forward block.
+    pub norm2: LayerNorm<F>,
+    /// The feed-forward block's first layer, `d_model` to `ff_dim`.
+    pub linear1: Linear<F>,
+    /// The feed-forward block's second layer, `ff_dim` to `d_model`.
+    pub linear2: Linear<F>,
+    dropout: Dropout<F>,
+}
+
+impl<F: Float> TransformerEncoderLayer<F> {
+    /// A layer of width `d_model` with `heads` heads and the default options.
+    ///
+    /// # Panics
+    ///
+    /// When `heads` does not divide `d_model`.
+    #[track_caller]
+    pub fn new(path: &Path<F>, d_model: usize, heads: usize) -> Self {
+        Self::with_options(path, d_model, heads, &TransformerOptions::default())
+    }
+
+    /// A layer with chosen options.
+    ///
+    /// # Panics
+    ///
+    /// When `heads` does not divide `d_model`, or the dropout probability is outside `[0, 1]`.
+    #[track_caller]
+    pub fn with_options(path: &Path<F>, d_model: usize, heads: usize, opts: &TransformerOptions) -> Self {
+        let ff = opts.ff_dim.unwrap_or(4 * d_model);
+        TransformerEncoderLayer {
+            norm1: LayerNorm::new(&path.sub("norm1"), &[d_model]),
+            attn: MultiHeadAttention::with_options(
+                &path.sub("self_attn"),
+                d_model,
+                heads,
+                opts.projections,
+                true,
+            ),
+            norm2: LayerNorm::new(&path.sub("norm2"), &[d_model]),
+            linear1: Linear::new(&path.sub("linear1"), d_model, ff),
+            linear2: Linear::new(&path.sub("linear2"), ff, d_model),
+            dropout: Dropout::new(path, opts.dropout),
+        }
+    }
+
+    /// The layer applied to `x` `[batch, seq, d_model]`, its attention under `mask`.
+    ///
+    /// # Panics
+    ///
+    /// When `x` is not `[batch, seq, d_model]` or the mask does not fit.
+    #[track_caller]
+    pub fn forward_masked<'t>(&self, x: Var<'t, F>, mask: &AttentionMask<F>) -> Var<'t, F> {
+        let x = x + self.dropout.forward(self.attn.self_attention(self.norm1.forward(x), mask));
+        let h = self.dropout.forward(self.linear1.forward(self.norm2.forward(x)).gelu());
+        x + self.dropout.forward(self.linear2.forward(h))
+    }
+}
+
+impl<F: Float> Module<F> for TransformerEncoderLayer<F> {
+    /// The layer applied to `x` `[batch, seq, d_model]` without a mask.
+    #[track_caller]
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        self.forward_masked(x, &AttentionMask::new())
+    }
+}
