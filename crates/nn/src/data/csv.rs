@@ -78,7 +78,7 @@ pub fn read_csv<F: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Resul
 }
 
 /// The file's bytes; an absent file is [`DataError::NotFound`] with `hint`.
-fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
+pub(super) fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
     fs::read(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => {
             DataError::NotFound { path: path.to_path_buf(), hint: hint.map(String::from) }
@@ -89,7 +89,7 @@ fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
 
 /// The data rows with their line numbers (from 1). Every row has as many fields as the first, or as
 /// `width` when given.
-fn parse(
+pub(super) fn parse(
     path: &Path,
     text: &[u8],
     options: &CsvOptions,

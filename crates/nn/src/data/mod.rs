@@ -1,5 +1,5 @@
 //! Data: in-memory datasets of tensors, a seeded shuffling batch loader, train/test splits, and
-//! readers for CSV files of numbers and for the iris data set.
+//! readers for CSV files of numbers and for the iris and digits data sets.
 //!
 //! ```
 //! use wengert_nn::data::{DataLoader, TensorDataset, train_test_split};
@@ -23,10 +23,12 @@
 
 mod csv;
 mod dataset;
+mod digits;
 mod error;
 mod loader;
 
 pub use csv::{CsvOptions, load_iris, read_csv};
 pub use dataset::{TensorDataset, train_test_split};
+pub use digits::load_digits;
 pub use error::DataError;
 pub use loader::{Batches, DataLoader};

@@ -1,15 +1,21 @@
 //! The layers, one file each.
 
 pub(crate) mod activation;
+pub(crate) mod batch_norm2d;
+pub(crate) mod conv;
 pub(crate) mod dropout;
 pub(crate) mod embedding;
 pub(crate) mod flatten;
 pub(crate) mod linear;
 pub(crate) mod norm;
+pub(crate) mod pool;
 
 pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh};
-pub use dropout::Dropout;
+pub use batch_norm2d::BatchNorm2d;
+pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use dropout::{Dropout, Dropout2d};
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use norm::{BatchNorm1d, LayerNorm};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
