@@ -20,7 +20,7 @@ fn torch_init(shape: &[usize]) -> (Init, Init) {
 /// Panics unless `channels` of the named kind divide into `groups`.
 #[track_caller]
 fn check_groups(layer: &str, what: &str, channels: usize, groups: usize) {
-    if groups == 0 || channels % groups != 0 {
+    if groups == 0 || !channels.is_multiple_of(groups) {
         panic!("{layer}: {what} channels {channels} are not divisible by groups {groups}");
     }
 }

@@ -1,0 +1,92 @@
+//! Convolution speed against the GEMM it lowers to.
+//!
+//! conv2d of a batch of 32 images 3 x 32 x 32 to 32 channels, kernel 3, padding 1, in f32: the forward
+//! alone, and forward + backward through the tape (input and weight gradients), reported in GFLOP/s
+//! counting `2·N·Cout·Hout·Wout·Cin·k·k` flops per pass (forward + two backward products = 3 passes),
+//! next to the rate of a 1024³ f32 matmul measured in the same run (target: the convolution at ≥ 50%
+//! of the GEMM rate).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use wengert::prelude::*;
+use wengert::tensor::Conv2dOptions;
+
+const N: usize = 32;
+const CIN: usize = 3;
+const COUT: usize = 32;
+const HW: usize = 32;
+const K: usize = 3;
+
+/// Flops of one pass (one of the three products) of the benchmarked convolution.
+const PASS_FLOPS: f64 = (2 * N * COUT * HW * HW * CIN * K * K) as f64;
+
+fn opts() -> Conv2dOptions {
+    Conv2dOptions::default().padding((1, 1))
+}
+
+fn forward_backward(x: &Tensor<f32>, w: &Tensor<f32>) -> (Tensor<f32>, Tensor<f32>) {
+    let tape = Tape::<f32>::new();
+    let (xv, wv) = (tape.var(x.clone()), tape.var(w.clone()));
+    let grads = xv.conv2d(wv, &opts()).sum().backward();
+    (grads[xv].clone(), grads[wv].clone())
+}
+
+fn median_time(mut f: impl FnMut(), reps: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[reps / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(0);
+    let x = Tensor::<f32>::randn(&[N, CIN, HW, HW], &mut rng);
+    let w = Tensor::<f32>::randn(&[COUT, CIN, K, K], &mut rng);
+    let a = Tensor::<f32>::randn(&[1024, 1024], &mut rng);
+    let b = Tensor::<f32>::randn(&[1024, 1024], &mut rng);
+
+    let mut g = c.benchmark_group("conv");
+    g.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    g.bench_function("conv2d_forward_32x3x32x32_to_32", |bch| bch.iter(|| black_box(x.conv2d(&w, &opts()))));
+    g.bench_function("conv2d_forward_backward_tape", |bch| bch.iter(|| black_box(forward_backward(&x, &w))));
+    g.bench_function("matmul_1024", |bch| bch.iter(|| black_box(a.matmul(&b))));
+    g.finish();
+
+    // One table from medians measured side by side in this run.
+    let fwd = median_time(|| drop(black_box(x.conv2d(&w, &opts()))), 51);
+    let both = median_time(|| drop(black_box(forward_backward(&x, &w))), 31);
+    let gemm = median_time(|| drop(black_box(a.matmul(&b))), 21);
+    let gflops = |flops: f64, d: Duration| flops / d.as_secs_f64() / 1e9;
+    let gemm_rate = gflops(2.0 * 1024f64.powi(3), gemm);
+    let (fwd_rate, both_rate) = (gflops(PASS_FLOPS, fwd), gflops(3.0 * PASS_FLOPS, both));
+    println!(
+        "\nconv summary (medians; batch {N}, {CIN} -> {COUT} channels, {HW}x{HW}, kernel {K}, padding 1)"
+    );
+    println!("matmul 1024^3 f32:            {:8.3} ms  {gemm_rate:6.1} GFLOP/s", ms(gemm));
+    println!(
+        "conv2d forward:               {:8.3} ms  {fwd_rate:6.1} GFLOP/s  ({:.0}% of GEMM)",
+        ms(fwd),
+        100.0 * fwd_rate / gemm_rate
+    );
+    println!(
+        "conv2d forward + backward:    {:8.3} ms  {both_rate:6.1} GFLOP/s  ({:.0}% of GEMM, target >= 50%)",
+        ms(both),
+        100.0 * both_rate / gemm_rate
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
