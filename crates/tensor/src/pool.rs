@@ -186,7 +186,7 @@ impl<F: Float> Tensor<F> {
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 5.0, 2.0, 5.0, 0.0, 3.0, 4.0, 4.0, 4.0], &[1, 1, 3, 3]).unwrap();
     /// let (y, index) = x.max_pool2d(&Pool2dOptions::new((2, 2)).stride((1, 1)));
     /// assert_eq!(y.to_vec(), vec![5.0, 5.0, 5.0, 4.0]);
-    /// assert_eq!(index.iter().copied().collect::<Vec<_>>(), vec![1, 1, 3, 6]);
+    /// assert_eq!(index.iter().copied().collect::<Vec<_>>(), vec![1, 1, 3, 7]);
     /// ```
     ///
     /// # Panics
