@@ -1,7 +1,8 @@
 //! Convolution speed against the GEMM it lowers to.
 //!
 //! conv2d of a batch of 32 images 3 x 32 x 32 to 32 channels, kernel 3, padding 1, in f32: the forward
-//! alone, and forward + backward through the tape (input and weight gradients), reported in GFLOP/s
+//! alone, each backward product alone, and forward + backward through the tape (input and weight
+//! gradients, for an upstream gradient `dy` as the next layer would send it), reported in GFLOP/s
 //! counting `2·N·Cout·Hout·Wout·Cin·k·k` flops per pass (forward + two backward products = 3 passes),
 //! next to the rate of a 1024³ f32 matmul measured in the same run (target: the convolution at ≥ 50%
 //! of the GEMM rate).
@@ -28,10 +29,10 @@ fn opts() -> Conv2dOptions {
     Conv2dOptions::default().padding((1, 1))
 }
 
-fn forward_backward(x: &Tensor<f32>, w: &Tensor<f32>) -> (Tensor<f32>, Tensor<f32>) {
+fn forward_backward(x: &Tensor<f32>, w: &Tensor<f32>, dy: &Tensor<f32>) -> (Tensor<f32>, Tensor<f32>) {
     let tape = Tape::<f32>::new();
     let (xv, wv) = (tape.var(x.clone()), tape.var(w.clone()));
-    let grads = xv.conv2d(wv, &opts()).sum().backward();
+    let grads = xv.conv2d(wv, &opts()).backward_with(dy);
     (grads[xv].clone(), grads[wv].clone())
 }
 
@@ -53,19 +54,20 @@ fn bench(c: &mut Criterion) {
     let w = Tensor::<f32>::randn(&[COUT, CIN, K, K], &mut rng);
     let a = Tensor::<f32>::randn(&[1024, 1024], &mut rng);
     let b = Tensor::<f32>::randn(&[1024, 1024], &mut rng);
+    let dy = Tensor::<f32>::randn(&[N, COUT, HW, HW], &mut rng);
 
     let mut g = c.benchmark_group("conv");
     g.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
     g.bench_function("conv2d_forward_32x3x32x32_to_32", |bch| bch.iter(|| black_box(x.conv2d(&w, &opts()))));
-    g.bench_function("conv2d_forward_backward_tape", |bch| bch.iter(|| black_box(forward_backward(&x, &w))));
+    g.bench_function("conv2d_forward_backward_tape", |bch| {
+        bch.iter(|| black_box(forward_backward(&x, &w, &dy)))
+    });
     g.bench_function("matmul_1024", |bch| bch.iter(|| black_box(a.matmul(&b))));
     g.finish();
 
     // One table from medians measured side by side in this run.
     let fwd = median_time(|| drop(black_box(x.conv2d(&w, &opts()))), 51);
-    let both = median_time(|| drop(black_box(forward_backward(&x, &w))), 31);
-    let y = x.conv2d(&w, &opts());
-    let dy = Tensor::<f32>::randn(y.shape(), &mut StdRng::seed_from_u64(1));
+    let both = median_time(|| drop(black_box(forward_backward(&x, &w, &dy))), 31);
     let input_grad = median_time(|| drop(black_box(dy.conv_transpose2d(&w, &opts().into()))), 51);
     let weight_grad = median_time(|| drop(black_box(x.conv2d_weight_grad(&dy, (K, K), &opts()))), 51);
     let gemm = median_time(|| drop(black_box(a.matmul(&b))), 21);
