@@ -8,8 +8,10 @@ use wengert_tensor::{Float, Tensor};
 
 use crate::custom::CustomOp;
 use crate::ops::binary::Binary;
+use crate::ops::conv::ConvOp;
 use crate::ops::index::IndexOp;
 use crate::ops::linalg::Linalg;
+use crate::ops::pool::PoolOp;
 use crate::ops::reduce::Reduce;
 use crate::ops::shape::ShapeOp;
 use crate::ops::softmax::SoftmaxOp;
@@ -29,6 +31,8 @@ pub(crate) enum Op<F: Float> {
     Shape(ShapeOp),
     Index(IndexOp<F>),
     Softmax(SoftmaxOp),
+    Conv(ConvOp),
+    Pool(PoolOp),
     Custom(Rc<dyn CustomOp<F>>),
 }
 
@@ -116,6 +120,8 @@ impl<F: Float> Op<F> {
             Op::Shape(op) => op.name(),
             Op::Index(op) => op.name().into(),
             Op::Softmax(op) => op.name().into(),
+            Op::Conv(op) => op.name().into(),
+            Op::Pool(op) => op.name().into(),
             Op::Custom(op) => format!("custom({})", op.name()),
         }
     }
@@ -132,6 +138,8 @@ impl<F: Float> Op<F> {
             Op::Shape(op) => op.backward(ctx),
             Op::Index(op) => op.backward(ctx),
             Op::Softmax(op) => op.backward(ctx),
+            Op::Conv(op) => op.backward(ctx),
+            Op::Pool(op) => op.backward(ctx),
             Op::Custom(op) => crate::custom::backward(op.as_ref(), ctx),
         }
     }

@@ -13,6 +13,7 @@
 
 mod binary;
 mod broadcast;
+mod conv;
 mod create;
 mod display;
 mod elementwise;
@@ -22,6 +23,7 @@ mod index;
 mod join;
 mod kernel;
 mod matmul;
+mod pool;
 mod reduce;
 mod serialize;
 mod shape;
@@ -29,6 +31,7 @@ mod shape_ops;
 mod softmax;
 mod tensor;
 
+pub use conv::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions};
 pub use elementwise::{erf, normal_cdf, normal_pdf};
 pub use error::TensorError;
 pub use float::Float;
@@ -36,5 +39,6 @@ pub use kernel::PAR_THRESHOLD;
 pub use matmul::{matmul_into, matmul_shape};
 pub use ndarray;
 pub use ndarray::s;
+pub use pool::Pool2dOptions;
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;

@@ -89,7 +89,7 @@ pub(super) fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError
 
 /// The data rows with their line numbers (from 1). Every row has as many fields as the first, or as
 /// `width` when given.
-fn parse(
+pub(super) fn parse(
     path: &Path,
     text: &[u8],
     options: &CsvOptions,

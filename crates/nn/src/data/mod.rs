@@ -1,5 +1,6 @@
 //! Data: in-memory datasets of tensors, a seeded shuffling batch loader, train/test splits, and
-//! readers for CSV files of numbers, for the iris data set and for IDX files (MNIST), plain or gzipped.
+//! readers for CSV files of numbers, for the iris and digits data sets and for IDX files (MNIST), plain
+//! or gzipped.
 //!
 //! ```
 //! use wengert_nn::data::{DataLoader, TensorDataset, train_test_split};
@@ -23,12 +24,14 @@
 
 mod csv;
 mod dataset;
+mod digits;
 mod error;
 mod idx;
 mod loader;
 
 pub use csv::{CsvOptions, load_iris, read_csv};
 pub use dataset::{TensorDataset, train_test_split};
+pub use digits::load_digits;
 pub use error::DataError;
 pub use idx::{
     IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES, load_mnist, read_idx, read_idx_images, read_idx_labels,

@@ -1,4 +1,4 @@
-//! `Dropout`: inverted dropout. In training every element is zeroed with probability `p` and the
+//! `Dropout` and `Dropout2d`: inverted dropout, of elements and of whole channels. In training every element is zeroed with probability `p` and the
 //! survivors are scaled by `1 / (1 - p)`, so the expected output equals the input and evaluation
 //! needs no rescaling; in evaluation it is the identity. The mask comes from the store's seeded
 //! generator, so a run is reproducible from its seed.
@@ -65,6 +65,75 @@ impl<F: Float> Module<F> for Dropout<F> {
         let keep = 1.0 - self.p;
         let shape = x.shape();
         let mask: Tensor<F> = self.store.with_rng(|rng| Tensor::bernoulli(&shape, keep, rng));
+        x * &mask.mul_scalar(F::from_f64(1.0 / keep))
+    }
+}
+
+/// Zeroes whole channels with probability `p` in training mode (PyTorch's `nn.Dropout2d`): for an
+/// input `[N, C, ...]` each of the `N · C` feature maps is dropped entirely or kept and scaled by
+/// `1 / (1 - p)`; the identity in evaluation mode.
+///
+/// ```
+/// use wengert_nn::{Dropout2d, Module, ParamStore};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f32>::new(0);
+/// let drop = Dropout2d::new(&store.root(), 0.5);
+/// let tape = Tape::new();
+/// let y = drop.forward(tape.constant(Tensor::ones(&[4, 8, 3, 3]))).value().to_vec();
+/// assert!(y.chunks(9).all(|map| map == [0.0; 9] || map == [2.0; 9]));
+/// store.eval();
+/// assert_eq!(drop.forward(tape.constant(Tensor::ones(&[1, 2, 2, 2]))).value().to_vec(), vec![1.0; 8]);
+/// ```
+#[derive(Clone)]
+pub struct Dropout2d<F: Float = f32> {
+    p: f64,
+    store: ParamStore<F>,
+}
+
+impl<F: Float> Dropout2d<F> {
+    /// Channel dropout with probability `p`, its mode and mask generator taken from `path`'s store.
+    ///
+    /// # Panics
+    ///
+    /// When `p` is outside `[0, 1]`.
+    #[track_caller]
+    pub fn new(path: &Path<F>, p: f64) -> Self {
+        if !(0.0..=1.0).contains(&p) {
+            panic!("dropout2d: probability must lie in [0, 1], got {p}");
+        }
+        Dropout2d { p, store: path.store().clone() }
+    }
+
+    /// The probability of dropping a channel.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+}
+
+impl<F: Float> Module<F> for Dropout2d<F> {
+    /// In training, `x ⊙ m / (1 - p)` with `m` a fresh Bernoulli(1 - p) mask of shape `[N, C, 1, ...]`
+    /// broadcast over each feature map; in evaluation, `x`.
+    ///
+    /// # Panics
+    ///
+    /// When `x` has fewer than 2 dimensions (it has no channels).
+    #[track_caller]
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        let shape = x.shape();
+        if shape.len() < 2 {
+            panic!("dropout2d: input of shape {shape:?} has no channel axis (expected [N, C, ...])");
+        }
+        if !self.store.is_training() || self.p == 0.0 {
+            return x;
+        }
+        if self.p == 1.0 {
+            return x * F::zero();
+        }
+        let keep = 1.0 - self.p;
+        let mut mask_shape = vec![1; shape.len()];
+        mask_shape[..2].copy_from_slice(&shape[..2]);
+        let mask: Tensor<F> = self.store.with_rng(|rng| Tensor::bernoulli(&mask_shape, keep, rng));
         x * &mask.mul_scalar(F::from_f64(1.0 / keep))
     }
 }
@@ -152,5 +221,40 @@ mod tests {
     #[should_panic(expected = "dropout: probability must lie in [0, 1], got 1.5")]
     fn dropout_rejects_a_probability_above_one() {
         Dropout::new(&ParamStore::<f32>::new(0).root(), 1.5);
+    }
+
+    #[test]
+    fn dropout2d_drops_whole_channels_at_about_p() {
+        let store = ParamStore::<f64>::new(4);
+        let drop = Dropout2d::new(&store.root(), 0.25);
+        let tape = Tape::new();
+        let y = drop.forward(tape.constant(Tensor::ones(&[50, 40, 2, 3]))).value().to_vec();
+        let maps: Vec<&[f64]> = y.chunks(6).collect();
+        assert!(maps.iter().all(|m| m.iter().all(|&v| v == m[0])), "a channel is dropped or kept whole");
+        let dropped = maps.iter().filter(|m| m[0] == 0.0).count();
+        assert!((dropped as f64 / 2000.0 - 0.25).abs() < 0.03, "{dropped} of 2000 channels dropped");
+        assert!(maps.iter().all(|m| m[0] == 0.0 || (m[0] - 1.0 / 0.75).abs() < 1e-12));
+        assert_eq!(drop.p(), 0.25);
+    }
+
+    #[test]
+    fn dropout2d_is_the_identity_in_eval_and_its_gradient_is_the_mask() {
+        let store = ParamStore::<f64>::new(5);
+        let drop = Dropout2d::new(&store.root(), 0.5);
+        let tape = Tape::new();
+        let x = tape.var(input().reshape(&[2, 4, 5]).unwrap());
+        let y = drop.forward(x);
+        let g = y.sum().backward()[x].to_vec();
+        let yv = y.value().to_vec();
+        assert!(g.iter().zip(&yv).all(|(&g, &y)| if y == 0.0 { g == 0.0 } else { g == 2.0 }));
+        store.eval();
+        assert_eq!(drop.forward(x).value(), x.value());
+    }
+
+    #[test]
+    #[should_panic(expected = "dropout2d: input of shape [5] has no channel axis (expected [N, C, ...])")]
+    fn dropout2d_rejects_an_input_without_channels() {
+        let store = ParamStore::<f32>::new(0);
+        Dropout2d::new(&store.root(), 0.5).forward(Tape::new().constant(Tensor::ones(&[5])));
     }
 }

@@ -2,24 +2,30 @@
 
 pub(crate) mod activation;
 pub(crate) mod attention;
+pub(crate) mod batch_norm2d;
+pub(crate) mod conv;
 pub(crate) mod dropout;
 pub(crate) mod embedding;
 pub(crate) mod flatten;
 pub(crate) mod linear;
 pub(crate) mod multihead;
 pub(crate) mod norm;
+pub(crate) mod pool;
 pub(crate) mod positional;
 pub(crate) mod recurrent;
 pub(crate) mod transformer;
 
 pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh};
 pub use attention::{AttentionMask, attention_weights, masked_softmax, scaled_dot_product_attention};
-pub use dropout::Dropout;
+pub use batch_norm2d::BatchNorm2d;
+pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use dropout::{Dropout, Dropout2d};
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use multihead::{MultiHeadAttention, Projections};
 pub use norm::{BatchNorm1d, LayerNorm};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use positional::{LearnedPositionalEmbedding, SinusoidalPositionalEncoding};
 pub use recurrent::{CellWeights, GRU, GRUCell, LSTM, LSTMCell, LstmOutput, RNN, RNNCell, RecurrentOptions};
 pub use transformer::{TransformerEncoderLayer, TransformerOptions};

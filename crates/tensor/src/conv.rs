@@ -1,0 +1,423 @@
+//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, and `conv2d_weight_grad`, the
+//! gradient of `conv2d` with respect to its weight (public so that rules can differentiate it again).
+//!
+//! conv2d: `y[n, o, i, j] = Σ_{c, p, q} x[n, g·C/G + c, i·s₀ - p₀ + p·d₀, j·s₁ - p₁ + q·d₁] · w[o, c, p, q]`
+//! for `o` in group `g` (out of `G`), reading zeros outside the image; output size
+//! `⌊(H + 2p₀ - d₀(kh - 1) - 1) / s₀⌋ + 1`. conv_transpose2d is the adjoint of conv2d in its input, with
+//! output size `(H - 1)s₀ - 2p₀ + d₀(kh - 1) + output_padding₀ + 1`. Every one runs as GEMMs through the
+//! matmul kernel (see `lowering`).
+
+mod lowering;
+
+use lowering::Geom;
+
+use crate::float::Float;
+use crate::shape_ops::invalid;
+use crate::tensor::Tensor;
+
+/// Settings of [`Tensor::conv2d`], as `(rows, columns)` pairs: stride, zero padding on each side and
+/// dilation, plus the number of groups. The default is PyTorch's: stride 1, no padding, dilation 1, one group.
+///
+/// ```
+/// use wengert_tensor::Conv2dOptions;
+/// let opts = Conv2dOptions::default().stride((2, 2)).padding((1, 1)).groups(2);
+/// assert_eq!((opts.stride, opts.padding, opts.dilation, opts.groups), ((2, 2), (1, 1), (1, 1), 2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Conv2dOptions {
+    /// The step between output positions, in input rows and columns.
+    pub stride: (usize, usize),
+    /// Zeros added above and below (`.0`), left and right (`.1`).
+    pub padding: (usize, usize),
+    /// The spacing between kernel taps.
+    pub dilation: (usize, usize),
+    /// Channel groups: input and output channels split into this many groups, each convolved alone.
+    pub groups: usize,
+}
+
+impl Default for Conv2dOptions {
+    fn default() -> Self {
+        Conv2dOptions { stride: (1, 1), padding: (0, 0), dilation: (1, 1), groups: 1 }
+    }
+}
+
+impl Conv2dOptions {
+    /// With stride `s`.
+    pub fn stride(mut self, s: (usize, usize)) -> Self {
+        self.stride = s;
+        self
+    }
+
+    /// With padding `p`.
+    pub fn padding(mut self, p: (usize, usize)) -> Self {
+        self.padding = p;
+        self
+    }
+
+    /// With dilation `d`.
+    pub fn dilation(mut self, d: (usize, usize)) -> Self {
+        self.dilation = d;
+        self
+    }
+
+    /// With `g` groups.
+    pub fn groups(mut self, g: usize) -> Self {
+        self.groups = g;
+        self
+    }
+}
+
+/// Settings of [`Tensor::conv1d`]: stride, zero padding on each side, dilation and groups. The default
+/// is stride 1, no padding, dilation 1, one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Conv1dOptions {
+    /// The step between output positions.
+    pub stride: usize,
+    /// Zeros added at each end.
+    pub padding: usize,
+    /// The spacing between kernel taps.
+    pub dilation: usize,
+    /// Channel groups.
+    pub groups: usize,
+}
+
+impl Default for Conv1dOptions {
+    fn default() -> Self {
+        Conv1dOptions { stride: 1, padding: 0, dilation: 1, groups: 1 }
+    }
+}
+
+impl Conv1dOptions {
+    /// The 2-D options of the same convolution on a `[N, C, 1, L]` image.
+    pub fn to_2d(self) -> Conv2dOptions {
+        Conv2dOptions {
+            stride: (1, self.stride),
+            padding: (0, self.padding),
+            dilation: (1, self.dilation),
+            groups: self.groups,
+        }
+    }
+}
+
+/// Settings of [`Tensor::conv_transpose2d`]: those of the convolution it transposes, plus
+/// `output_padding`, rows and columns added to the output's bottom and right (to pick one of the input
+/// sizes that a strided convolution maps to the same size). The default is PyTorch's.
+///
+/// ```
+/// use wengert_tensor::{Conv2dOptions, ConvTranspose2dOptions};
+/// let opts = ConvTranspose2dOptions::from(Conv2dOptions::default().stride((2, 2))).output_padding((1, 0));
+/// assert_eq!(opts.conv().stride, (2, 2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvTranspose2dOptions {
+    /// The stride of the transposed convolution.
+    pub stride: (usize, usize),
+    /// The padding of the transposed convolution (removed from the output).
+    pub padding: (usize, usize),
+    /// Rows and columns added at the bottom and right of the output; each below its stride.
+    pub output_padding: (usize, usize),
+    /// The spacing between kernel taps.
+    pub dilation: (usize, usize),
+    /// Channel groups.
+    pub groups: usize,
+}
+
+impl Default for ConvTranspose2dOptions {
+    fn default() -> Self {
+        Conv2dOptions::default().into()
+    }
+}
+
+impl From<Conv2dOptions> for ConvTranspose2dOptions {
+    fn from(o: Conv2dOptions) -> Self {
+        ConvTranspose2dOptions {
+            stride: o.stride,
+            padding: o.padding,
+            output_padding: (0, 0),
+            dilation: o.dilation,
+            groups: o.groups,
+        }
+    }
+}
+
+impl ConvTranspose2dOptions {
+    /// With output padding `p`.
+    pub fn output_padding(mut self, p: (usize, usize)) -> Self {
+        self.output_padding = p;
+        self
+    }
+
+    /// The options of the convolution this transposes (without the output padding).
+    pub fn conv(&self) -> Conv2dOptions {
+        Conv2dOptions {
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+            groups: self.groups,
+        }
+    }
+}
+
+/// `[a, b, c, d]` of a 4-D shape, or a panic naming `op` and `what`.
+#[track_caller]
+fn dims4(op: &'static str, what: &str, shapes: &str, s: &[usize]) -> [usize; 4] {
+    match *s {
+        [a, b, c, d] => [a, b, c, d],
+        _ => invalid(op, format!("{shapes}: the {what} must be 4-D, not {}-D", s.len())),
+    }
+}
+
+/// The output size of a convolution along one axis, or `None` when the dilated kernel is larger than
+/// the padded input.
+fn conv_out(len: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
+    let span = d * (k - 1) + 1;
+    (len + 2 * p).checked_sub(span).map(|r| r / s + 1)
+}
+
+/// Checks `conv2d` of an input of shape `x` by a weight of shape `w` and returns its sizes.
+#[track_caller]
+fn conv_geom(op: &'static str, x: &[usize], w: &[usize], o: &Conv2dOptions) -> Geom {
+    let shapes = format!("input {x:?}, weight {w:?}");
+    let [n, c, h, wd] = dims4(op, "input", &shapes, x);
+    let [oc, cg, kh, kw] = dims4(op, "weight", &shapes, w);
+    check_options(op, &shapes, o.stride, o.dilation, o.groups);
+    let g = o.groups;
+    if c % g != 0 {
+        invalid(op, format!("{shapes}: input channels {c} are not divisible by groups {g}"));
+    }
+    if oc % g != 0 {
+        invalid(op, format!("{shapes}: output channels {oc} are not divisible by groups {g}"));
+    }
+    if cg * g != c {
+        invalid(
+            op,
+            format!(
+                "{shapes}: the weight takes {cg} channels per group, the input has {} ({c} / {g})",
+                c / g
+            ),
+        );
+    }
+    if kh == 0 || kw == 0 {
+        invalid(op, format!("{shapes}: the kernel is empty"));
+    }
+    let out = |len, k, axis: usize| {
+        let (s, p, d) =
+            [(o.stride.0, o.padding.0, o.dilation.0), (o.stride.1, o.padding.1, o.dilation.1)][axis];
+        conv_out(len, k, s, p, d)
+    };
+    let (Some(ho), Some(wo)) = (out(h, kh, 0), out(wd, kw, 1)) else {
+        invalid(
+            op,
+            format!(
+                "{shapes}: the kernel ({kh}, {kw}) dilated by {:?} is larger than the input ({h}, {wd}) padded by {:?}",
+                o.dilation, o.padding
+            ),
+        );
+    };
+    Geom {
+        n,
+        c,
+        h,
+        w: wd,
+        o: oc,
+        kh,
+        kw,
+        ho,
+        wo,
+        stride: o.stride,
+        padding: o.padding,
+        dilation: o.dilation,
+        groups: g,
+    }
+}
+
+/// Panics unless strides, dilations and groups are positive.
+#[track_caller]
+fn check_options(
+    op: &'static str,
+    shapes: &str,
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    groups: usize,
+) {
+    if stride.0 == 0 || stride.1 == 0 {
+        invalid(op, format!("{shapes}: stride {stride:?} must be positive"));
+    }
+    if dilation.0 == 0 || dilation.1 == 0 {
+        invalid(op, format!("{shapes}: dilation {dilation:?} must be positive"));
+    }
+    if groups == 0 {
+        invalid(op, format!("{shapes}: groups must be positive"));
+    }
+}
+
+/// Checks `conv_transpose2d` of an input of shape `x` by a weight of shape `w` and returns the sizes
+/// of the convolution it transposes (whose input is the transposed convolution's output).
+#[track_caller]
+fn transpose_geom(x: &[usize], w: &[usize], o: &ConvTranspose2dOptions) -> Geom {
+    let op = "conv_transpose2d";
+    let shapes = format!("input {x:?}, weight {w:?}");
+    let [n, c, h, wd] = dims4(op, "input", &shapes, x);
+    let [wc, og, kh, kw] = dims4(op, "weight", &shapes, w);
+    check_options(op, &shapes, o.stride, o.dilation, o.groups);
+    let g = o.groups;
+    if c % g != 0 {
+        invalid(op, format!("{shapes}: input channels {c} are not divisible by groups {g}"));
+    }
+    if wc != c {
+        invalid(op, format!("{shapes}: the weight is for {wc} input channels, the input has {c}"));
+    }
+    if kh == 0 || kw == 0 {
+        invalid(op, format!("{shapes}: the kernel is empty"));
+    }
+    let (op0, op1) = o.output_padding;
+    if op0 >= o.stride.0 || op1 >= o.stride.1 {
+        invalid(
+            op,
+            format!(
+                "{shapes}: output padding {:?} must be below the stride {:?}",
+                o.output_padding, o.stride
+            ),
+        );
+    }
+    let size = |len: usize, k: usize, s: usize, p: usize, d: usize, extra: usize| {
+        len.checked_sub(1)
+            .and_then(|l| (l * s + d * (k - 1) + extra + 1).checked_sub(2 * p))
+            .filter(|&v| v > 0)
+    };
+    let (Some(ho), Some(wo)) = (
+        size(h, kh, o.stride.0, o.padding.0, o.dilation.0, op0),
+        size(wd, kw, o.stride.1, o.padding.1, o.dilation.1, op1),
+    ) else {
+        invalid(op, format!("{shapes}: padding {:?} leaves no output", o.padding));
+    };
+    let geom = conv_geom(op, &[n, og * g, ho, wo], &[c, og, kh, kw], &o.conv());
+    debug_assert_eq!((geom.ho, geom.wo), (h, wd), "the transposed convolution maps back to the input");
+    geom
+}
+
+impl<F: Float> Tensor<F> {
+    /// The 2-D convolution (cross-correlation, as in PyTorch) of `self`, `[N, C, H, W]`, by `weight`,
+    /// `[O, C / groups, kh, kw]`: `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2p - d(kh - 1) - 1) / s⌋ + 1`.
+    /// No bias is added (add one of shape `[O, 1, 1]`).
+    ///
+    /// ```
+    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// let x = Tensor::<f32>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
+    /// let w = Tensor::<f32>::ones(&[1, 1, 2, 2]);
+    /// let y = x.conv2d(&w, &Conv2dOptions::default());
+    /// assert_eq!((y.shape(), y.to_vec()), (&[1, 1, 2, 2][..], vec![8.0, 12.0, 20.0, 24.0]));
+    /// let y = x.conv2d(&w, &Conv2dOptions::default().padding((1, 1)).stride((2, 2)));
+    /// assert_eq!(y.to_vec(), vec![0.0, 3.0, 9.0, 24.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When either is not 4-D, the channels do not match or are not divisible by `groups`, a stride,
+    /// dilation or `groups` is 0, or the dilated kernel is larger than the padded input:
+    /// `conv2d: input [1, 3, 8, 8], weight [4, 2, 3, 3]: input channels 3 are not divisible by groups 2`.
+    #[track_caller]
+    pub fn conv2d(&self, weight: &Self, opts: &Conv2dOptions) -> Self {
+        let g = conv_geom("conv2d", self.shape(), weight.shape(), opts);
+        let (x, w) = (self.to_contiguous(), weight.to_contiguous());
+        let y = lowering::forward(slice(&x), slice(&w), &g);
+        Tensor::from_vec(y, &[g.n, g.o, g.ho, g.wo]).expect("the output has its size")
+    }
+
+    /// The 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[O, C / groups, k]`: `[N, O, Lo]`, the
+    /// 2-D convolution of `[N, C, 1, L]` images.
+    ///
+    /// ```
+    /// use wengert_tensor::{Conv1dOptions, Tensor};
+    /// let x = Tensor::<f64>::arange(0.0, 5.0, 1.0).reshape(&[1, 1, 5]).unwrap();
+    /// let w = Tensor::<f64>::from_vec(vec![1.0, -1.0], &[1, 1, 2]).unwrap();
+    /// let y = x.conv1d(&w, &Conv1dOptions { stride: 2, ..Conv1dOptions::default() });
+    /// assert_eq!(y.to_vec(), vec![-1.0, -1.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When either is not 3-D, and as [`Tensor::conv2d`].
+    #[track_caller]
+    pub fn conv1d(&self, weight: &Self, opts: &Conv1dOptions) -> Self {
+        let (x, w) = (self.shape(), weight.shape());
+        let (&[n, c, l], &[o, cg, k]) = (x, w) else {
+            invalid("conv1d", format!("input {x:?}, weight {w:?}: both must be 3-D"));
+        };
+        let x4 = self.reshape(&[n, c, 1, l]).expect("same elements");
+        let y = x4.conv2d(&weight.reshape(&[o, cg, 1, k]).expect("same elements"), &opts.to_2d());
+        let lo = y.shape()[3];
+        y.reshape(&[n, o, lo]).expect("same elements")
+    }
+
+    /// The transposed 2-D convolution ("deconvolution") of `self`, `[N, C, H, W]`, by `weight`,
+    /// `[C, O / groups, kh, kw]` (PyTorch's layout): the adjoint of `conv2d` by the same weight,
+    /// `[N, O, (H - 1)s - 2p + d(kh - 1) + output_padding + 1, ...]`.
+    ///
+    /// ```
+    /// use wengert_tensor::{ConvTranspose2dOptions, Tensor};
+    /// let x = Tensor::<f32>::ones(&[1, 1, 2, 2]);
+    /// let w = Tensor::<f32>::ones(&[1, 1, 2, 2]);
+    /// let opts = ConvTranspose2dOptions { stride: (2, 2), ..Default::default() };
+    /// assert_eq!(x.conv_transpose2d(&w, &opts).to_vec(), vec![1.0; 16]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When either is not 4-D, the weight's first dimension is not the input's channels, they are not
+    /// divisible by `groups`, an output padding is not below its stride, a stride, dilation or
+    /// `groups` is 0, or the padding leaves no output.
+    #[track_caller]
+    pub fn conv_transpose2d(&self, weight: &Self, opts: &ConvTranspose2dOptions) -> Self {
+        let g = transpose_geom(self.shape(), weight.shape(), opts);
+        let (x, w) = (self.to_contiguous(), weight.to_contiguous());
+        let y = lowering::input_grad(slice(&x), slice(&w), &g);
+        Tensor::from_vec(y, &[g.n, g.c, g.h, g.w]).expect("the output has its size")
+    }
+
+    /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, given the
+    /// output's gradient `grad`: `Σ_n grad_n ⋆ x_n`, of shape `[O, C / groups, kh, kw]`, where `O` is
+    /// `grad`'s channels. It is linear in `self` and in `grad`.
+    ///
+    /// ```
+    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
+    /// let g = Tensor::<f64>::ones(&[1, 1, 2, 2]);
+    /// let dw = x.conv2d_weight_grad(&g, (2, 2), &Conv2dOptions::default());
+    /// assert_eq!(dw.to_vec(), vec![8.0, 12.0, 20.0, 24.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::conv2d`] for the weight of that shape, and when `grad` is not the shape of that
+    /// convolution's output.
+    #[track_caller]
+    pub fn conv2d_weight_grad(&self, grad: &Self, kernel: (usize, usize), opts: &Conv2dOptions) -> Self {
+        let (xs, gs) = (self.shape(), grad.shape());
+        let (&[_, c, _, _], &[_, o, _, _]) = (xs, gs) else {
+            invalid("conv2d_weight_grad", format!("input {xs:?}, grad {gs:?}: both must be 4-D"));
+        };
+        let w = [o, c / opts.groups.max(1), kernel.0, kernel.1];
+        let g = conv_geom("conv2d_weight_grad", xs, &w, opts);
+        if gs != [g.n, g.o, g.ho, g.wo] {
+            invalid(
+                "conv2d_weight_grad",
+                format!(
+                    "input {xs:?}, grad {gs:?}, kernel {kernel:?}: the output is {:?}",
+                    [g.n, g.o, g.ho, g.wo]
+                ),
+            );
+        }
+        let (x, gy) = (self.to_contiguous(), grad.to_contiguous());
+        let dw = lowering::weight_grad(slice(&x), slice(&gy), &g);
+        Tensor::from_vec(dw, &w).expect("the weight has its size")
+    }
+}
+
+/// The elements of a contiguous tensor.
+fn slice<F: Float>(t: &Tensor<F>) -> &[F] {
+    t.as_slice().expect("made contiguous")
+}
+
+#[cfg(test)]
+mod tests;
