@@ -8,6 +8,7 @@ use wengert_tensor::Float;
 
 use crate::custom::CustomOp;
 use crate::ops::binary::Binary;
+use crate::ops::fused::Fused;
 use crate::ops::index::IndexOp;
 use crate::ops::linalg::Linalg;
 use crate::ops::reduce::Reduce;
@@ -29,6 +30,7 @@ pub(crate) enum Op<F: Float> {
     Shape(ShapeOp),
     Index(IndexOp<F>),
     Softmax(SoftmaxOp),
+    Fused(Fused),
     Custom(Rc<dyn CustomOp<F>>),
 }
 
@@ -75,6 +77,7 @@ impl<F: Float> Op<F> {
             Op::Shape(op) => op.name(),
             Op::Index(op) => op.name().into(),
             Op::Softmax(op) => op.name().into(),
+            Op::Fused(op) => op.name().into(),
             Op::Custom(op) => format!("custom({})", op.name()),
         }
     }
@@ -91,6 +94,7 @@ impl<F: Float> Op<F> {
             Op::Shape(op) => op.backward(ctx),
             Op::Index(op) => op.backward(ctx),
             Op::Softmax(op) => op.backward(ctx),
+            Op::Fused(op) => op.backward(ctx),
             Op::Custom(op) => crate::custom::backward(op.as_ref(), ctx),
         }
     }

@@ -1,6 +1,7 @@
 //! The primitive op families, one file each: the Var methods and their backward rules side by side.
 
 pub(crate) mod binary;
+pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
 pub(crate) mod reduce;
