@@ -9,6 +9,7 @@ use wengert_tensor::{Float, Tensor};
 use crate::custom::CustomOp;
 use crate::ops::binary::Binary;
 use crate::ops::conv::ConvOp;
+use crate::ops::fused::Fused;
 use crate::ops::index::IndexOp;
 use crate::ops::linalg::Linalg;
 use crate::ops::pool::PoolOp;
@@ -33,6 +34,7 @@ pub(crate) enum Op<F: Float> {
     Softmax(SoftmaxOp),
     Conv(ConvOp),
     Pool(PoolOp),
+    Fused(Fused),
     Custom(Rc<dyn CustomOp<F>>),
 }
 
@@ -122,6 +124,7 @@ impl<F: Float> Op<F> {
             Op::Softmax(op) => op.name().into(),
             Op::Conv(op) => op.name().into(),
             Op::Pool(op) => op.name().into(),
+            Op::Fused(op) => op.name().into(),
             Op::Custom(op) => format!("custom({})", op.name()),
         }
     }
@@ -140,6 +143,7 @@ impl<F: Float> Op<F> {
             Op::Softmax(op) => op.backward(ctx),
             Op::Conv(op) => op.backward(ctx),
             Op::Pool(op) => op.backward(ctx),
+            Op::Fused(op) => op.backward(ctx),
             Op::Custom(op) => crate::custom::backward(op.as_ref(), ctx),
         }
     }

@@ -157,6 +157,56 @@ impl<F: Float> Tensor<F> {
     }
 }
 
+impl<F: Float> Tensor<F> {
+    /// The affine map of a dense layer, `self · wᵀ + b`, for `self` `[n, in]`, `w` `[out, in]` (PyTorch's
+    /// layout) and `b` `[out]`: one product that writes into a buffer pre-filled with the bias, with `w`
+    /// read through its transpose in place.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let w = Tensor::<f32>::from_vec(vec![1.0, 0.0, 1.0, 1.0, 0.0, 2.0], &[3, 2]).unwrap();
+    /// let b = Tensor::<f32>::from_vec(vec![0.5, 0.0, -1.0], &[3]).unwrap();
+    /// assert_eq!(x.linear(&w, Some(&b)).to_vec(), vec![1.5, 3.0, 3.0, 3.5, 7.0, 7.0]);
+    /// assert_eq!(x.linear(&w, None), x.matmul(&w.t()));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `self` or `w` is not 2-D, their widths differ, or `b` is not `[out]`:
+    /// `linear: [2, 3] x [4, 5]ᵀ: input width 3 and weight width 5 differ`.
+    #[track_caller]
+    pub fn linear(&self, w: &Self, b: Option<&Self>) -> Self {
+        let (xs, ws) = (self.shape(), w.shape());
+        let reason = if xs.len() != 2 || ws.len() != 2 {
+            format!("{xs:?} x {ws:?}ᵀ: the input and the weight must be 2-D")
+        } else if xs[1] != ws[1] {
+            format!("{xs:?} x {ws:?}ᵀ: input width {} and weight width {} differ", xs[1], ws[1])
+        } else if let Some(b) = b.filter(|b| b.shape() != [ws[0]]) {
+            format!("{xs:?} x {ws:?}ᵀ: the bias has shape {:?}, not [{}]", b.shape(), ws[0])
+        } else {
+            let x = self.data.view().into_dimensionality::<Ix2>().expect("2-D");
+            let wt = w.data.view().into_dimensionality::<Ix2>().expect("2-D").reversed_axes();
+            let work = xs[0].saturating_mul(xs[1]).saturating_mul(ws[0]);
+            let out = match b {
+                None => gemm_call(x, wt, Dst::Fresh, parallelism(work)).expect("a fresh matrix"),
+                Some(b) => {
+                    let row = b.data.view().into_dimensionality::<ndarray::Ix1>().expect("1-D");
+                    let mut out = match row.as_slice() {
+                        // Row after row of the bias, copied whole.
+                        Some(r) => Array2::from_shape_vec((xs[0], ws[0]), r.repeat(xs[0])).expect("n rows"),
+                        None => row.broadcast((xs[0], ws[0])).expect("[out] to [n, out]").to_owned(),
+                    };
+                    gemm_call(x, wt, Dst::Into(out.view_mut(), true), parallelism(work));
+                    out
+                }
+            };
+            return Tensor::from_array(out.into_dyn());
+        };
+        fail(TensorError::InvalidArgument { op: "linear", reason })
+    }
+}
+
 /// Panics unless both shapes are 1-D, naming `op`.
 #[track_caller]
 fn check_vectors(op: &'static str, a: &[usize], b: &[usize]) {

@@ -1,5 +1,6 @@
 //! `Linear`: y = x Wᵀ + b, with W of shape [out, in] (PyTorch's layout, so weights move to and from
-//! PyTorch unchanged) and b of shape [out].
+//! PyTorch unchanged) and b of shape [out]. A batch of rows `[n, in]` goes through the fused
+//! `Var::linear`; other ranks through `matmul` and a broadcast add.
 
 use wengert_tape::Var;
 use wengert_tensor::Float;
@@ -71,9 +72,14 @@ impl<F: Float> Module<F> for Linear<F> {
                 self.inputs()
             );
         }
-        let y = x.matmul(tape.param(&self.weight).t());
-        match &self.bias {
-            Some(b) => y + tape.param(b),
+        let (w, b) = (tape.param(&self.weight), self.bias.as_ref().map(|b| tape.param(b)));
+        if shape.len() == 2 {
+            // One product into a buffer holding the bias, and a weight gradient in W's own layout.
+            return x.linear(w, b);
+        }
+        let y = x.matmul(w.t());
+        match b {
+            Some(b) => y + b,
             None => y,
         }
     }
@@ -123,6 +129,19 @@ mod tests {
             &GradcheckOptions::default(),
         )
         .unwrap();
+        let x3 = Tensor::from_vec((0..24).map(|i| i as f64 * 0.05 - 0.5).collect(), &[2, 4, 3]).unwrap();
+        let (w, b) = (fc.weight.value(), fc.bias.as_ref().unwrap().value());
+        gradcheck(
+            |v| (v[0].matmul(v[1].t()) + v[2]).tanh().sum(),
+            &[x3.clone(), w.clone(), b.clone()],
+            &GradcheckOptions::default(),
+        )
+        .unwrap();
+        let tape = Tape::new();
+        let (y3, y2) =
+            (fc.forward(tape.constant(x3.clone())), fc.forward(tape.constant(x3.reshape(&[8, 3]).unwrap())));
+        assert_eq!(y3.shape(), vec![2, 4, 2]);
+        assert_eq!(y3.value().to_vec(), y2.value().to_vec());
         let nb = Linear::no_bias(&store.root().sub("nb"), 3, 2);
         assert!(nb.bias.is_none());
         let tape = Tape::new();

@@ -94,6 +94,14 @@ pub fn cross_entropy_with<'t, F: Float>(
     opts: &CrossEntropyOptions<F>,
 ) -> Var<'t, F> {
     let c = check("cross_entropy", logits, targets, opts);
+    let plain = opts.reduction == Reduction::Mean
+        && opts.label_smoothing == 0.0
+        && opts.weight.is_none()
+        && opts.ignore_index.is_none();
+    if plain && !targets.is_empty() {
+        // PyTorch's default: one fused op, whose rule is softmax minus the one-hot targets.
+        return logits.softmax_cross_entropy(targets);
+    }
     picked_loss(logits.log_softmax(1), c, targets, opts)
 }
 
@@ -340,6 +348,18 @@ mod tests {
             &[cross_entropy_with(x, &TARGETS, &o).item()],
             &[nll_with(x.log_softmax(1), &TARGETS, &o).item()],
         );
+    }
+
+    #[test]
+    fn plain_cross_entropy_is_fused_and_agrees_with_log_softmax_and_nll() {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(logits());
+        let fused = cross_entropy(x, &TARGETS);
+        let general = nll(x.log_softmax(1), &TARGETS);
+        assert!((fused.item() - general.item()).abs() < 1e-12);
+        let (gf, gg) = (fused.backward()[x].to_vec(), general.backward()[x].to_vec());
+        assert!(gf.iter().zip(&gg).all(|(a, b)| (a - b).abs() < 1e-12), "{gf:?} vs {gg:?}");
+        assert!(tape.summary().to_string().contains("softmax_cross_entropy"));
     }
 
     #[test]

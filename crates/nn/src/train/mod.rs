@@ -424,5 +424,37 @@ fn rows<F: Float>(pair: &Pair<F>, idx: &[usize], n: usize) -> Pair<F> {
     if idx.len() == n && idx.iter().enumerate().all(|(i, &j)| i == j) {
         return pair.clone();
     }
-    (pair.0.index_select(0, idx), pair.1.index_select(0, idx))
+    (take_rows(&pair.0, idx), take_rows(&pair.1, idx))
+}
+
+/// `t.index_select(0, idx)`, copying whole rows at a time when `t` is row-major (a batch of a few
+/// rows is built once per step, so this is on the hot path of small models).
+fn take_rows<F: Float>(t: &Tensor<F>, idx: &[usize]) -> Tensor<F> {
+    let (Some(all), Some(&rows)) = (t.as_slice(), t.shape().first()) else {
+        return t.index_select(0, idx);
+    };
+    let width = all.len().checked_div(rows).unwrap_or(0);
+    let mut out = Vec::with_capacity(idx.len() * width);
+    for &i in idx {
+        out.extend_from_slice(&all[i * width..(i + 1) * width]);
+    }
+    let mut shape = t.shape().to_vec();
+    shape[0] = idx.len();
+    Tensor::from_vec(out, &shape).expect("whole rows fill the batch's shape")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_rows_matches_index_select_for_every_layout() {
+        let x = Tensor::<f32>::from_vec((0..24).map(|i| i as f32).collect(), &[4, 3, 2]).unwrap();
+        let idx = [3, 0, 2, 0];
+        assert_eq!(take_rows(&x, &idx), x.index_select(0, &idx));
+        let strided = x.swap_axes(1, 2);
+        assert_eq!(take_rows(&strided, &idx), strided.index_select(0, &idx));
+        let empty = Tensor::<f32>::zeros(&[0, 3]);
+        assert_eq!(take_rows(&empty, &[]).shape(), &[0, 3]);
+    }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod binary;
 pub(crate) mod conv;
+pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
 pub(crate) mod pool;

@@ -416,6 +416,24 @@ fn layouts() -> impl Strategy<Value = (Layout, Layout)> {
     })
 }
 
+#[test]
+#[should_panic(expected = "linear: [2, 3] x [4, 5]ᵀ: input width 3 and weight width 5 differ")]
+fn linear_rejects_mismatched_widths() {
+    iota::<f32>(&[2, 3]).linear(&iota(&[4, 5]), None);
+}
+
+#[test]
+#[should_panic(expected = "linear: [2, 3] x [4, 3]ᵀ: the bias has shape [3], not [4]")]
+fn linear_rejects_a_bias_of_the_wrong_length() {
+    iota::<f32>(&[2, 3]).linear(&iota(&[4, 3]), Some(&iota(&[3])));
+}
+
+#[test]
+#[should_panic(expected = "linear: [3] x [4, 3]ᵀ: the input and the weight must be 2-D")]
+fn linear_rejects_a_one_dimensional_input() {
+    iota::<f32>(&[3]).linear(&iota(&[4, 3]), None);
+}
+
 proptest! {
     #[test]
     fn matmul_matches_a_naive_triple_loop((la, lb) in layouts(), seed in 1u64..) {
@@ -433,6 +451,13 @@ proptest! {
             assert_close(&out.iter().copied().collect::<Vec<_>>(), &want, 1e-12);
             matmul_into(view2(&a), view2(&b), out.view_mut(), true);
             assert_close(&out.iter().map(|x| x / 2.0).collect::<Vec<_>>(), &want, 1e-12);
+
+            // The fused affine map reads `b` as the transpose of a weight, in every layout.
+            let n = b.shape()[1];
+            let bias = iota::<f64>(&[n]);
+            let with_bias: Vec<f64> = want.iter().enumerate().map(|(i, w)| w + as_f64(&bias)[i % n]).collect();
+            assert_close(&as_f64(&a.linear(&b.t(), Some(&bias))), &with_bias, 1e-12);
+            assert_close(&as_f64(&a.linear(&b.t(), None)), &want, 1e-12);
         }
 
         let mut s = seed;

@@ -1,0 +1,200 @@
+//! Fused ops of training: a dense layer's affine map and softmax cross-entropy, each one kernel
+//! forward, with rules written in Var ops (so every order of derivative works).
+//!
+//! linear: y = x Wᵀ + b, x `[n, in]`, W `[out, in]`, b `[out]`: gx = g W, gW = gᵀ x, gb = Σₙ g ·
+//! softmax cross-entropy against class indices t: l = (1/N) Σₙ (logsumexp xₙ - xₙ[tₙ]),
+//! gx = g (softmax x - onehot t) / N.
+
+use std::rc::Rc;
+
+use wengert_tensor::ndarray::{Array2, Axis, Ix2};
+use wengert_tensor::{Float, Tensor};
+
+use crate::op::{Ctx, Grads, Op};
+use crate::var::Var;
+
+/// A fused op and what it keeps for its rule.
+#[derive(Clone, Debug)]
+pub(crate) enum Fused {
+    /// `x Wᵀ (+ b)`, inputs `[x, w]` or `[x, w, b]`.
+    Linear,
+    /// The mean softmax cross-entropy of `[N, C]` logits against these class indices.
+    SoftmaxCrossEntropy(Rc<[usize]>),
+}
+
+impl<'t, F: Float> Var<'t, F> {
+    /// A dense layer's affine map `self · wᵀ + b` in one product, for `self` `[n, in]`, `w` `[out, in]`
+    /// and `b` `[out]`; the weight's gradient comes out in `w`'s own layout.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
+    /// let w = tape.var(Tensor::from_vec(vec![1.0, -1.0], &[1, 2]).unwrap());
+    /// let b = tape.var(Tensor::from_vec(vec![0.5], &[1]).unwrap());
+    /// let y = x.linear(w, Some(b));
+    /// assert_eq!(y.value().to_vec(), vec![-0.5, -0.5]);
+    /// let grads = y.sum().backward();
+    /// assert_eq!(grads[w].to_vec(), vec![4.0, 6.0]);
+    /// assert_eq!(grads[b].to_vec(), vec![2.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::linear`]: when `self` or `w` is not 2-D, the widths differ or `b` is not `[out]`.
+    #[track_caller]
+    pub fn linear(self, w: Self, b: Option<Self>) -> Self {
+        let mut ids = vec![self.id, w.id];
+        ids.extend(b.map(|b| b.id));
+        let vars: Vec<Self> = ids.iter().map(|&id| Var::new(self.tape, id)).collect();
+        self.tape.check_same("linear", &vars);
+        let y = {
+            let nodes = self.tape.nodes.borrow();
+            nodes[self.id].value.linear(&nodes[w.id].value, b.map(|b| &nodes[b.id].value))
+        };
+        self.tape.push(Op::Fused(Fused::Linear), &ids, y)
+    }
+
+    /// The mean softmax cross-entropy of logits `self` `[N, C]` against one class index per row,
+    /// `(1/N) Σₙ (logsumexp xₙ - xₙ[tₙ])`, as one op: stable for any finite logits, with the rule
+    /// `g (softmax x - onehot t) / N`.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1000.0, -1000.0], &[1, 2]).unwrap());
+    /// let l = x.softmax_cross_entropy(&[1]);
+    /// assert_eq!(l.item(), 2000.0);
+    /// assert_eq!(l.backward()[x].to_vec(), vec![1.0, -1.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `self` is not 2-D, `targets` does not hold one index per row, or a target is not below C.
+    #[track_caller]
+    pub fn softmax_cross_entropy(self, targets: &[usize]) -> Self {
+        let shape = self.shape();
+        if shape.len() != 2 || targets.len() != shape[0] {
+            panic!("softmax_cross_entropy: {} targets for logits of shape {shape:?}", targets.len());
+        }
+        if let Some((at, t)) = targets.iter().enumerate().find(|&(_, &t)| t >= shape[1]) {
+            panic!(
+                "softmax_cross_entropy: target {t} at position {at} is out of range for {} classes",
+                shape[1]
+            );
+        }
+        let y = cross_entropy_value(&self.tape.node(self.id).value, targets);
+        self.tape.push(Op::Fused(Fused::SoftmaxCrossEntropy(targets.into())), &[self.id], y)
+    }
+}
+
+/// `(1/N) Σₙ (logsumexp xₙ - xₙ[tₙ])` as a 0-d tensor, each row's terms summed in f64.
+fn cross_entropy_value<F: Float>(x: &Tensor<F>, targets: &[usize]) -> Tensor<F> {
+    let x = x.view().into_dimensionality::<Ix2>().expect("checked 2-D");
+    let total: f64 = x
+        .axis_iter(Axis(0))
+        .zip(targets)
+        .map(|(row, &t)| {
+            let max = row.iter().fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
+            let sum: F = row.iter().map(|&v| (v - max).exp()).fold(F::zero(), |a, e| a + e);
+            (max + sum.ln() - row[t]).to_f64()
+        })
+        .sum();
+    Tensor::scalar(F::from_f64(total / targets.len() as f64))
+}
+
+/// The one-hot matrix `[N, C]` of `targets`.
+fn one_hot<F: Float>(targets: &[usize], classes: usize) -> Tensor<F> {
+    let mut m = Array2::<F>::zeros((targets.len(), classes));
+    for (row, &t) in m.axis_iter_mut(Axis(0)).zip(targets) {
+        row.into_slice().expect("a row of a fresh matrix")[t] = F::one();
+    }
+    Tensor::from_array(m.into_dyn())
+}
+
+impl Fused {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Fused::Linear => "linear",
+            Fused::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
+        }
+    }
+
+    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
+        let g = ctx.g;
+        match self {
+            Fused::Linear => {
+                let (x, w) = (ctx.x(0), ctx.x(1));
+                let mut out = Grads::new();
+                out.push(ctx.when(0, || g.matmul(w)));
+                out.push(ctx.when(1, || g.t().matmul(x)));
+                if ctx.inputs.len() == 3 {
+                    out.push(ctx.when(2, || g.sum_axes(&[0], false)));
+                }
+                out
+            }
+            Fused::SoftmaxCrossEntropy(targets) => {
+                let x = ctx.x(0);
+                let shape = x.shape();
+                let onehot = x.constant(one_hot(targets, shape[1]));
+                let scale = g.mul_scalar(F::from_f64(1.0 / shape[0] as f64));
+                Grads::from_elem(Some((x.softmax(1) - onehot) * scale), 1)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wengert_tensor::Tensor;
+
+    use crate::check::{GradcheckOptions, gradcheck, gradgradcheck};
+
+    fn seq(shape: &[usize], scale: f64) -> Tensor<f64> {
+        let n: usize = shape.iter().product();
+        Tensor::from_vec((0..n).map(|i| ((i * 7 % 11) as f64 - 5.0) * scale).collect(), shape).unwrap()
+    }
+
+    #[test]
+    fn linear_matches_matmul_plus_bias() {
+        let (x, w, b) = (seq(&[4, 3], 0.3), seq(&[2, 3], 0.2), seq(&[2], 0.5));
+        let want = &x.matmul(&w.t()) + &b;
+        assert_eq!(x.linear(&w, Some(&b)).to_vec(), want.to_vec());
+        assert_eq!(x.linear(&w, None).to_vec(), x.matmul(&w.t()).to_vec());
+    }
+
+    #[test]
+    fn linear_grad_matches_finite_differences() {
+        let inputs = [seq(&[4, 3], 0.3), seq(&[2, 3], 0.2), seq(&[2], 0.5)];
+        let opts = GradcheckOptions::default();
+        gradcheck(|v| v[0].linear(v[1], Some(v[2])).tanh().sum(), &inputs, &opts).unwrap();
+        gradcheck(|v| v[0].linear(v[1], None).square().sum(), &inputs[..2], &opts).unwrap();
+        gradgradcheck(|v| v[0].linear(v[1], Some(v[2])).tanh().sum(), &inputs, &opts).unwrap();
+    }
+
+    #[test]
+    fn softmax_cross_entropy_matches_log_softmax_and_gather() {
+        let x = seq(&[3, 4], 0.7);
+        let t = [1, 3, 0];
+        let lp = x.log_softmax(1).to_vec();
+        let want = -(lp[1] + lp[4 + 3] + lp[8]) / 3.0;
+        assert!((super::cross_entropy_value(&x, &t).item() - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn softmax_cross_entropy_grad_matches_finite_differences() {
+        let x = [seq(&[3, 4], 0.7)];
+        let opts = GradcheckOptions::default();
+        gradcheck(|v| v[0].softmax_cross_entropy(&[1, 3, 0]), &x, &opts).unwrap();
+        gradgradcheck(|v| v[0].softmax_cross_entropy(&[2, 2, 0]), &x, &opts).unwrap();
+    }
+
+    #[test]
+    #[should_panic(expected = "softmax_cross_entropy: target 4 at position 1 is out of range for 4 classes")]
+    fn softmax_cross_entropy_rejects_a_bad_target() {
+        let tape = crate::Tape::<f64>::new();
+        tape.var(seq(&[2, 4], 1.0)).softmax_cross_entropy(&[0, 4]);
+    }
+}
