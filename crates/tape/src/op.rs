@@ -163,6 +163,7 @@ impl<F: Float> Op<F> {
             Op::Reduce(op) => op.backward_values(ctx, g),
             Op::Linalg(op) => op.backward_values(ctx, g),
             Op::Softmax(op) => Ok(one_grad(op.backward_values(ctx, g))),
+            Op::Fused(op) => Ok(op.backward_values(ctx, g)),
             _ => Err(g),
         }
     }

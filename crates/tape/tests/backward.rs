@@ -180,7 +180,9 @@ fn backward_keeps_leaf_gradients_and_grad_reaches_intermediates() {
 fn first_order_tensor_rules_agree_with_the_var_rules() {
     use wengert_tape::Var;
     type Case = for<'t> fn(Var<'t, f64>, Var<'t, f64>) -> Var<'t, f64>;
-    let cases: [(&str, Case); 12] = [
+    let cases: [(&str, Case); 14] = [
+        ("linear", |a, b| a.linear(b.reshape(&[1, 3]), Some(b.sum_axes(&[0], true))).tanh()),
+        ("softmax cross-entropy", |a, b| a.softmax_cross_entropy(&[2, 0]) + (b * 0.0).sum()),
         ("unary chain", |a, _| (a.tanh() * 1.5 + 0.25).sigmoid().exp().ln().abs().sqrt()),
         ("activations", |a, _| a.relu() + a.gelu() + a.softplus() + a.leaky_relu(0.1) + a.clamp(-0.5, 0.5)),
         ("trig and powers", |a, _| a.sin() * a.cos() + a.square() + a.powf(3.0) + (a * a + 1.0).recip()),
