@@ -32,7 +32,7 @@ pub(crate) enum Op<F: Float> {
     Shape(ShapeOp),
     Index(IndexOp<F>),
     Softmax(SoftmaxOp),
-    Conv(ConvOp),
+    Conv(Box<ConvOp>),
     Pool(PoolOp),
     Fused(Fused),
     Custom(Rc<dyn CustomOp<F>>),

@@ -46,7 +46,7 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.conv2d(&nodes[weight.id].value, opts)
         };
-        self.tape.push(Op::Conv(ConvOp::Conv2d(*opts)), &[self.id, weight.id], y)
+        self.tape.push(Op::Conv(Box::new(ConvOp::Conv2d(*opts))), &[self.id, weight.id], y)
     }
 
     /// The 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[O, C / groups, k]`, to `[N, O, Lo]`:
@@ -103,7 +103,7 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.conv_transpose2d(&nodes[weight.id].value, opts)
         };
-        self.tape.push(Op::Conv(ConvOp::ConvTranspose2d(*opts)), &[self.id, weight.id], y)
+        self.tape.push(Op::Conv(Box::new(ConvOp::ConvTranspose2d(*opts))), &[self.id, weight.id], y)
     }
 
     /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, for the
@@ -122,7 +122,7 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.conv2d_weight_grad(&nodes[grad.id].value, kernel, opts)
         };
-        self.tape.push(Op::Conv(ConvOp::WeightGrad(*opts, kernel)), &[self.id, grad.id], y)
+        self.tape.push(Op::Conv(Box::new(ConvOp::WeightGrad(*opts, kernel))), &[self.id, grad.id], y)
     }
 }
 
