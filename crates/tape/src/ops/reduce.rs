@@ -211,6 +211,12 @@ impl<'t, F: Float> Var<'t, F> {
 }
 
 impl Reduce {
+    /// The input's shape with the reduced axes kept as size 1: the shape the output's gradient is
+    /// reshaped to before it is broadcast back.
+    fn kept_shape(&self, shape: &[usize]) -> SmallVec<[usize; 6]> {
+        shape.iter().enumerate().map(|(i, &d)| if self.axes.contains(&i) { 1 } else { d }).collect()
+    }
+
     pub(crate) fn name(&self) -> String {
         let kind = match self.kind {
             ReduceKind::Sum => "sum",
@@ -225,9 +231,12 @@ impl Reduce {
     pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
         let (x, g, y) = (ctx.x(0), ctx.g, ctx.y);
         let shape = x.shape();
-        let keep: Vec<usize> =
-            shape.iter().enumerate().map(|(i, &d)| if self.axes.contains(&i) { 1 } else { d }).collect();
-        let (gk, yk) = if self.keepdim { (g, y) } else { (g.reshape(&keep), y.reshape(&keep)) };
+        let (gk, yk) = if self.keepdim {
+            (g, y)
+        } else {
+            let keep = self.kept_shape(&shape);
+            (g.reshape(&keep), y.reshape(&keep))
+        };
         let gx = match self.kind {
             ReduceKind::Sum => gk.broadcast_to(&shape),
             ReduceKind::Max | ReduceKind::Min => {
@@ -257,9 +266,7 @@ impl Reduce {
         let gk = if self.keepdim {
             g
         } else {
-            let keep: SmallVec<[usize; 6]> =
-                shape.iter().enumerate().map(|(i, &d)| if self.axes.contains(&i) { 1 } else { d }).collect();
-            g.reshape(&keep).expect("a reduction's gradient has the reduced shape")
+            g.reshape(&self.kept_shape(shape)).expect("a reduction's gradient has the reduced shape")
         };
         Ok(crate::op::one_grad(gk.broadcast_to(shape)))
     }
