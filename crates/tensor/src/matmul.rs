@@ -331,86 +331,10 @@ fn matrix_at<'a, F>(x: &ArrayViewD<'a, F>, idx: &[usize]) -> ArrayView2<'a, F> {
     v.into_dimensionality::<Ix2>().expect("the two matrix axes are left")
 }
 
-/// Where [`gemm_call`] writes its product.
-enum Dst<'a, F> {
-    /// Into an initialized matrix: overwriting it, or adding to it when the flag is set.
-    Into(ArrayViewMut2<'a, F>, bool),
-    /// Into a fresh row-major matrix, allocated without zeroing (gemm writes every element) and returned.
-    Fresh,
-}
+mod raw;
 
-/// `a·b` through `gemm::gemm` into `dst`, the one `unsafe` block of Wengert; returns the matrix made
-/// for [`Dst::Fresh`], and `None` for [`Dst::Into`].
-#[allow(unsafe_code)]
-fn gemm_call<F: Float>(
-    a: ArrayView2<'_, F>,
-    b: ArrayView2<'_, F>,
-    dst: Dst<'_, F>,
-    parallelism: Parallelism,
-) -> Option<Array2<F>> {
-    let ((m, k), (kb, n)) = (a.dim(), b.dim());
-    assert_eq!(k, kb, "gemm_call: {m}x{k} times {kb}x{n}");
-    let (mut into, accumulate) = match dst {
-        Dst::Into(c, accumulate) => {
-            assert_eq!(c.dim(), (m, n), "gemm_call: {m}x{k} times {kb}x{n} into {:?}", c.shape());
-            (Some(c), accumulate)
-        }
-        Dst::Fresh => (None, false),
-    };
-    if m == 0 || n == 0 || k == 0 {
-        // An empty product, or sums over nothing: zeros, added to nothing when accumulating.
-        return match into {
-            Some(mut c) if !accumulate => {
-                c.fill(F::zero());
-                None
-            }
-            Some(_) => None,
-            None => Some(Array2::zeros((m, n))),
-        };
-    }
-    let mut fresh = None;
-    let (c_ptr, c_rs, c_cs) = match &mut into {
-        Some(c) => {
-            let (rs, cs) = (c.strides()[0], c.strides()[1]);
-            (c.as_mut_ptr(), rs, cs)
-        }
-        None => (fresh.insert(Array2::<F>::uninit((m, n))).as_mut_ptr().cast::<F>(), n as isize, 1),
-    };
-    let (sa, sb) = (a.strides(), b.strides());
-    // SAFETY: checked above: `a` is m x k, `b` is k x n and the destination is m x n, with m, n, k > 0, so
-    // every offset `i·rs + j·cs` that gemm forms (i below the rows, j below the columns, negative strides
-    // included) is an element of the corresponding view, whose pointer is its element [0, 0]; ndarray
-    // guarantees such offsets fit in isize. The destination is a mutable view of the caller's, or the
-    // fresh row-major matrix: either way its elements are distinct (no stride-0 axis longer than 1), and
-    // they do not overlap `a` or `b`, which are shared borrows alive at the same time. `F` is f32 or f64
-    // (sealed), types gemm supports. gemm reads the destination only when `accumulate` (`read_dst`), which
-    // is false for the fresh matrix; with `beta = 1` it writes all m·n of its elements, so the fresh
-    // matrix is initialized when gemm returns.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c_ptr,
-            c_cs,
-            c_rs,
-            accumulate,
-            a.as_ptr(),
-            sa[1],
-            sa[0],
-            b.as_ptr(),
-            sb[1],
-            sb[0],
-            F::one(),
-            F::one(),
-            false,
-            false,
-            false,
-            parallelism,
-        );
-        fresh.map(|c| c.assume_init())
-    }
-}
+pub(crate) use raw::fresh_blocks;
+use raw::{Dst, gemm_call};
 
 #[cfg(test)]
 mod tests;

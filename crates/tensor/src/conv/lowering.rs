@@ -3,13 +3,13 @@
 //! `W_g [O/g, C/g·kh·kw] x cols_g`; `col2im` is its adjoint (it adds each column back where it came from).
 //!
 //! forward: y_n = W · cols(x_n) · input gradient: x̄_n = col2im(Wᵀ · ȳ_n) · weight gradient:
-//! W̄ = Σ_n ȳ_n · cols(x_n)ᵀ. Every product goes through [`matmul_into`], the kernel under `matmul`.
+//! W̄ = Σ_n ȳ_n · cols(x_n)ᵀ. Every product goes through the kernel under `matmul`.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, s};
 use rayon::prelude::*;
 
 use crate::float::Float;
-use crate::matmul::{MATMUL_PAR_THRESHOLD, matmul_into};
+use crate::matmul::{MATMUL_PAR_THRESHOLD, fresh_blocks, matmul_into};
 
 /// The sizes of one 2-D convolution `[n, c, h, w] ⋆ [o, c/groups, kh, kw] -> [n, o, ho, wo]`, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,16 @@ impl Geom {
         self.c / self.groups * self.kh * self.kw
     }
 
+    /// Rows of the padded input, `h + 2·padding`.
+    fn hp(&self) -> usize {
+        self.h + 2 * self.padding.0
+    }
+
+    /// Columns of the padded input, `w + 2·padding`.
+    fn wp(&self) -> usize {
+        self.w + 2 * self.padding.1
+    }
+
     /// Output channels per group.
     fn og(&self) -> usize {
         self.o / self.groups
@@ -56,65 +66,103 @@ impl Geom {
     }
 }
 
-/// The outputs `i` in `0..n_out` whose input `i·stride + offset` lies in `0..len`, as `(start, end)`.
-fn valid(n_out: usize, stride: usize, offset: isize, len: usize) -> (usize, usize) {
-    let lo = if offset >= 0 { 0 } else { offset.unsigned_abs().div_ceil(stride) };
-    let room = if len as isize <= offset { 0 } else { (len as isize - offset) as usize };
-    let hi = room.div_ceil(stride);
-    let lo = lo.min(n_out);
-    (lo, hi.clamp(lo, n_out))
+/// Per-task buffers: the column matrix of one sample, and that sample with its zero padding.
+struct Scratch<F> {
+    cols: Vec<F>,
+    padded: Vec<F>,
 }
 
-/// Calls `f(row, oy, iy, x0, x1, xoff)` for every row `(ci, i, j)` of the column matrix and every output
-/// row `oy` whose input row `iy` is inside the image; `x0..x1` are the output columns inside it and
-/// `ix = ox·sw + xoff`. The parts of each row that `f` is not called for read zero padding.
-fn for_each_span(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize, usize, isize)) {
+impl<F: Float> Scratch<F> {
+    fn new(g: &Geom) -> Self {
+        let padded = if g.padding == (0, 0) { 0 } else { g.c * g.hp() * g.wp() };
+        Scratch { cols: vec![F::zero(); g.c * g.kh * g.kw * g.l()], padded: vec![F::zero(); padded] }
+    }
+}
+
+/// Fills `s.cols` (`[c·kh·kw, ho·wo]`, row-major) with the receptive fields of one sample `x`
+/// (`[c, h, w]`): the sample is copied into the middle of `s.padded` first (whose border stays zero), so
+/// that every field reads inside it.
+fn im2col<F: Float>(x: &[F], g: &Geom, s: &mut Scratch<F>) {
+    pulp::Arch::new().dispatch(|| {
+        let xp = if g.padding == (0, 0) {
+            x
+        } else {
+            let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
+            for (src, dst) in x.chunks_exact(g.w).zip(0..g.c * g.h) {
+                let (ci, iy) = (dst / g.h, dst % g.h);
+                let at = (ci * hp + iy + p0) * wp + p1;
+                s.padded[at..at + g.w].copy_from_slice(src);
+            }
+            &s.padded[..]
+        };
+        im2col_padded(xp, g, &mut s.cols);
+    });
+}
+
+/// The column matrix of a padded sample `xp` (`[c, hp, wp]`), every field inside it.
+#[inline(always)]
+fn im2col_padded<F: Float>(xp: &[F], g: &Geom, cols: &mut [F]) {
+    let (l, wp, sw) = (g.l(), g.wp(), g.stride.1);
+    let mut rows = cols.chunks_exact_mut(l);
     for ci in 0..g.c {
         for i in 0..g.kh {
-            let yoff = (i * g.dilation.0) as isize - g.padding.0 as isize;
-            let (y0, y1) = valid(g.ho, g.stride.0, yoff, g.h);
             for j in 0..g.kw {
-                let xoff = (j * g.dilation.1) as isize - g.padding.1 as isize;
-                let (x0, x1) = valid(g.wo, g.stride.1, xoff, g.w);
-                let row = (ci * g.kh + i) * g.kw + j;
-                for oy in y0..y1 {
-                    let iy = ((oy * g.stride.0) as isize + yoff) as usize;
-                    f(row, oy, ci * g.h * g.w + iy * g.w, x0, x1, xoff);
+                let row = rows.next().expect("a row per tap");
+                for (oy, dst) in row.chunks_exact_mut(g.wo).enumerate() {
+                    let at = (ci * g.hp() + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1;
+                    if sw == 1 {
+                        dst.copy_from_slice(&xp[at..at + g.wo]);
+                    } else {
+                        let src = &xp[at..];
+                        dst.iter_mut().enumerate().for_each(|(ox, d)| *d = src[ox * sw]);
+                    }
                 }
             }
         }
     }
 }
 
-/// Fills `cols` (`[c·kh·kw, ho·wo]`, row-major) with the receptive fields of one sample `x` (`[c, h, w]`).
-pub(crate) fn im2col<F: Float>(x: &[F], g: &Geom, cols: &mut [F]) {
-    cols.fill(F::zero());
-    let (l, sw) = (g.l(), g.stride.1);
-    for_each_span(g, |row, oy, at, x0, x1, xoff| {
-        let dst = &mut cols[row * l + oy * g.wo..][..g.wo];
-        let src = &x[at..at + g.w];
-        if sw == 1 {
-            let s0 = (x0 as isize + xoff) as usize;
-            dst[x0..x1].copy_from_slice(&src[s0..s0 + (x1 - x0)]);
-        } else {
-            for (ox, d) in dst.iter_mut().enumerate().take(x1).skip(x0) {
-                *d = src[((ox * sw) as isize + xoff) as usize];
-            }
+/// Adds every element of `s.cols` (`[c·kh·kw, ho·wo]`) to the input position it was copied from in
+/// `dx` (`[c, h, w]`), the adjoint of [`im2col`]: into the zeroed `s.padded`, whose middle is then
+/// added to `dx` (padding positions are dropped).
+fn col2im<F: Float>(s: &mut Scratch<F>, g: &Geom, dx: &mut [F]) {
+    pulp::Arch::new().dispatch(|| {
+        if g.padding == (0, 0) {
+            col2im_padded(&s.cols, g, dx);
+            return;
+        }
+        s.padded.fill(F::zero());
+        col2im_padded(&s.cols, g, &mut s.padded);
+        let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
+        for (dst, src) in dx.chunks_exact_mut(g.w).zip(0..g.c * g.h) {
+            let (ci, iy) = (src / g.h, src % g.h);
+            let at = (ci * hp + iy + p0) * wp + p1;
+            dst.iter_mut().zip(&s.padded[at..at + g.w]).for_each(|(d, &v)| *d += v);
         }
     });
 }
 
-/// Adds every element of `cols` (`[c·kh·kw, ho·wo]`) to the input position it was copied from in
-/// `dx` (`[c, h, w]`): the adjoint of [`im2col`]; padding positions are dropped.
-pub(crate) fn col2im<F: Float>(cols: &[F], g: &Geom, dx: &mut [F]) {
-    let (l, sw) = (g.l(), g.stride.1);
-    for_each_span(g, |row, oy, at, x0, x1, xoff| {
-        let src = &cols[row * l + oy * g.wo..][..g.wo];
-        let dst = &mut dx[at..at + g.w];
-        for (ox, &v) in src.iter().enumerate().take(x1).skip(x0) {
-            dst[((ox * sw) as isize + xoff) as usize] += v;
+/// Adds the column matrix `cols` into the padded sample `dxp` (`[c, hp, wp]`).
+#[inline(always)]
+fn col2im_padded<F: Float>(cols: &[F], g: &Geom, dxp: &mut [F]) {
+    let (l, wp, sw) = (g.l(), g.wp(), g.stride.1);
+    let mut rows = cols.chunks_exact(l);
+    for ci in 0..g.c {
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = rows.next().expect("a row per tap");
+                for (oy, src) in row.chunks_exact(g.wo).enumerate() {
+                    let at = (ci * g.hp() + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1;
+                    if sw == 1 {
+                        dxp[at..at + g.wo].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                    } else {
+                        let dst = &mut dxp[at..];
+                        src.iter().enumerate().for_each(|(ox, &v)| dst[ox * sw] += v);
+                    }
+                }
+            }
         }
-    });
+    }
 }
 
 /// A row-major `rows x cols` view of `data[at..]`.
@@ -128,32 +176,44 @@ fn mat_mut<F>(data: &mut [F], at: usize, rows: usize, cols: usize) -> ArrayViewM
         .expect("the slice holds the matrix")
 }
 
-/// Runs `f(sample, chunk)` over the `size`-element chunks of `out`, one per sample, on the rayon pool
-/// when `parallel`. Each sample writes only its own chunk, so the result does not depend on the pool.
-fn per_sample<F: Float>(out: &mut [F], size: usize, parallel: bool, f: impl Fn(usize, &mut [F]) + Sync) {
+/// Runs `f(sample, chunk, scratch)` over the `size`-element chunks of `out`, one per sample, on the
+/// rayon pool when `parallel`; `scratch` is reused across the samples of a task, its contents left
+/// from the last sample. Each sample writes only its own chunk, so the result does not depend on the
+/// pool.
+fn per_sample<F: Float>(
+    out: &mut [F],
+    size: usize,
+    g: &Geom,
+    f: impl Fn(usize, &mut [F], &mut Scratch<F>) + Sync,
+) {
     if size == 0 {
         return;
     }
-    if parallel {
-        out.par_chunks_mut(size).enumerate().for_each(|(n, chunk)| f(n, chunk));
+    if g.parallel() {
+        out.par_chunks_mut(size).enumerate().for_each_init(|| Scratch::new(g), |s, (n, c)| f(n, c, s));
     } else {
-        out.chunks_mut(size).enumerate().for_each(|(n, chunk)| f(n, chunk));
+        let mut s = Scratch::new(g);
+        out.chunks_mut(size).enumerate().for_each(|(n, chunk)| f(n, chunk, &mut s));
     }
 }
 
-/// `y = x ⋆ w`: `x` is `[n, c, h, w]`, `w` is `[o, c/groups, kh, kw]`, both row-major; `[n, o, ho, wo]`.
+/// `y = x ⋆ w`: `x` is `[n, c, h, w]`, `w` is `[o, c/groups, kh, kw]`, both row-major; `[n, o, ho, wo]`,
+/// written by the products alone (the output is not zeroed first).
 pub(crate) fn forward<F: Float>(x: &[F], wt: &[F], g: &Geom) -> Vec<F> {
     let (l, rows, og, chw) = (g.l(), g.rows(), g.og(), g.c * g.h * g.w);
-    let mut out = vec![F::zero(); g.n * g.o * l];
-    per_sample(&mut out, g.o * l, g.parallel(), |n, y| {
-        let mut cols = vec![F::zero(); g.c * g.kh * g.kw * l];
-        im2col(&x[n * chw..(n + 1) * chw], g, &mut cols);
-        for gi in 0..g.groups {
-            let (a, b) = (mat(wt, gi * og * rows, og, rows), mat(&cols, gi * rows * l, rows, l));
-            matmul_into(a, b, mat_mut(y, gi * og * l, og, l), false);
-        }
-    });
-    out
+    fresh_blocks(
+        g.n,
+        g.o,
+        l,
+        g.parallel(),
+        || Scratch::new(g),
+        |n, y, s| {
+            im2col(&x[n * chw..(n + 1) * chw], g, s);
+            for gi in 0..g.groups {
+                y.product(mat(wt, gi * og * rows, og, rows), mat(&s.cols, gi * rows * l, rows, l));
+            }
+        },
+    )
 }
 
 /// The gradient of [`forward`] with respect to `x`, for the output gradient `gy` (`[n, o, ho, wo]`):
@@ -162,14 +222,13 @@ pub(crate) fn forward<F: Float>(x: &[F], wt: &[F], g: &Geom) -> Vec<F> {
 pub(crate) fn input_grad<F: Float>(gy: &[F], wt: &[F], g: &Geom) -> Vec<F> {
     let (l, rows, og, chw) = (g.l(), g.rows(), g.og(), g.c * g.h * g.w);
     let mut dx = vec![F::zero(); g.n * chw];
-    per_sample(&mut dx, chw, g.parallel(), |n, dx| {
-        let mut cols = vec![F::zero(); g.c * g.kh * g.kw * l];
+    per_sample(&mut dx, chw, g, |n, dx, s| {
         for gi in 0..g.groups {
             let a = mat(wt, gi * og * rows, og, rows).reversed_axes();
             let b = mat(gy, (n * g.o + gi * og) * l, og, l);
-            matmul_into(a, b, mat_mut(&mut cols, gi * rows * l, rows, l), false);
+            matmul_into(a, b, mat_mut(&mut s.cols, gi * rows * l, rows, l), false);
         }
-        col2im(&cols, g, dx);
+        col2im(s, g, dx);
     });
     dx
 }
@@ -186,13 +245,13 @@ pub(crate) fn weight_grad<F: Float>(x: &[F], gy: &[F], g: &Geom) -> Vec<F> {
     let per = g.n.div_ceil(chunks.max(1)).max(1);
     let partial = |k: usize| {
         let mut dw = vec![F::zero(); g.o * rows];
-        let mut cols = vec![F::zero(); g.c * g.kh * g.kw * l];
+        let mut s = Scratch::new(g);
         for n in k * per..((k + 1) * per).min(g.n) {
-            im2col(&x[n * chw..(n + 1) * chw], g, &mut cols);
+            im2col(&x[n * chw..(n + 1) * chw], g, &mut s);
             for gi in 0..g.groups {
                 let a = mat(gy, (n * g.o + gi * og) * l, og, l);
-                let b = mat(&cols, gi * rows * l, rows, l).reversed_axes();
-                matmul_into(a, b, mat_mut(&mut dw, gi * og * rows, og, rows), true);
+                let b = mat(&s.cols, gi * rows * l, rows, l).reversed_axes();
+                dot_product_tiles(a, b, mat_mut(&mut dw, gi * og * rows, og, rows));
             }
         }
         dw
@@ -206,4 +265,25 @@ pub(crate) fn weight_grad<F: Float>(x: &[F], gy: &[F], g: &Geom) -> Vec<F> {
         dw.iter_mut().zip(s).for_each(|(a, b)| *a += b);
     }
     dw
+}
+
+/// `out += a · b` where both operands run along their long inner dimension (`a` row-major, `b` column-
+/// major), as the weight gradient's are, in tiles of at most 16 x 16 outputs: gemm computes tiles that
+/// small as dot products straight from the operands, where a larger product would first copy one
+/// operand into its transpose.
+fn dot_product_tiles<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
+    const TILE: usize = 16;
+    let (m, n) = out.dim();
+    for r0 in (0..m).step_by(TILE) {
+        let r1 = (r0 + TILE).min(m);
+        for c0 in (0..n).step_by(TILE) {
+            let c1 = (c0 + TILE).min(n);
+            matmul_into(
+                a.slice(s![r0..r1, ..]),
+                b.slice(s![.., c0..c1]),
+                out.slice_mut(s![r0..r1, c0..c1]),
+                true,
+            );
+        }
+    }
 }

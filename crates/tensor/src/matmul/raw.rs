@@ -1,0 +1,241 @@
+//! The call into `gemm::gemm`, the only `unsafe` code of Wengert's kernels, and [`fresh_blocks`], a
+//! matrix built from products written into memory that was never zeroed.
+
+use std::mem::MaybeUninit;
+
+use gemm::Parallelism;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+
+use crate::float::Float;
+
+/// Where [`gemm_call`] writes its product.
+pub(super) enum Dst<'a, F> {
+    /// Into an initialized matrix: overwriting it, or adding to it when the flag is set.
+    Into(ArrayViewMut2<'a, F>, bool),
+    /// Into a matrix of uninitialized elements, every one of which the call writes.
+    Uninit(ArrayViewMut2<'a, MaybeUninit<F>>),
+    /// Into a fresh row-major matrix, allocated without zeroing (gemm writes every element) and returned.
+    Fresh,
+}
+
+/// `a·b` through `gemm::gemm` into `dst`; returns the matrix made for [`Dst::Fresh`], else `None`.
+/// Every element of an [`Dst::Uninit`] destination is written when it returns.
+#[allow(unsafe_code)]
+pub(super) fn gemm_call<F: Float>(
+    a: ArrayView2<'_, F>,
+    b: ArrayView2<'_, F>,
+    dst: Dst<'_, F>,
+    parallelism: Parallelism,
+) -> Option<Array2<F>> {
+    let ((m, k), (kb, n)) = (a.dim(), b.dim());
+    assert_eq!(k, kb, "gemm_call: {m}x{k} times {kb}x{n}");
+    let mut fresh = None;
+    let (c_ptr, c_rs, c_cs, accumulate) = match dst {
+        Dst::Into(mut c, accumulate) => {
+            assert_eq!(c.dim(), (m, n), "gemm_call: {m}x{k} times {kb}x{n} into {:?}", c.shape());
+            if k == 0 {
+                // Sums over nothing: zeros, added to nothing when accumulating.
+                if !accumulate {
+                    c.fill(F::zero());
+                }
+                return None;
+            }
+            (c.as_mut_ptr(), c.strides()[0], c.strides()[1], accumulate)
+        }
+        Dst::Uninit(mut c) => {
+            assert_eq!(c.dim(), (m, n), "gemm_call: {m}x{k} times {kb}x{n} into {:?}", c.shape());
+            if k == 0 {
+                c.map_inplace(|e| {
+                    e.write(F::zero());
+                });
+                return None;
+            }
+            (c.as_mut_ptr().cast::<F>(), c.strides()[0], c.strides()[1], false)
+        }
+        Dst::Fresh if k == 0 || m == 0 || n == 0 => return Some(Array2::zeros((m, n))),
+        Dst::Fresh => {
+            (fresh.insert(Array2::<F>::uninit((m, n))).as_mut_ptr().cast::<F>(), n as isize, 1, false)
+        }
+    };
+    if m == 0 || n == 0 {
+        return None;
+    }
+    let (sa, sb) = (a.strides(), b.strides());
+    // SAFETY: checked above: `a` is m x k, `b` is k x n and the destination is m x n, with m, n, k > 0, so
+    // every offset `i·rs + j·cs` that gemm forms (i below the rows, j below the columns, negative strides
+    // included) is an element of the corresponding view, whose pointer is its element [0, 0]; ndarray
+    // guarantees such offsets fit in isize. The destination is a mutable view of the caller's, or the
+    // fresh row-major matrix: either way its elements are distinct (no stride-0 axis longer than 1), and
+    // they do not overlap `a` or `b`, which are shared borrows alive at the same time. `F` is f32 or f64
+    // (sealed), types gemm supports; `MaybeUninit<F>` has the layout of `F`. gemm reads the destination
+    // only when `accumulate` (`read_dst`), which is false for uninitialized and fresh matrices; with
+    // `beta = 1` it writes all m·n of its elements, so those are initialized when gemm returns.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c_ptr,
+            c_cs,
+            c_rs,
+            accumulate,
+            a.as_ptr(),
+            sa[1],
+            sa[0],
+            b.as_ptr(),
+            sb[1],
+            sb[0],
+            F::one(),
+            F::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        );
+        fresh.map(|c| c.assume_init())
+    }
+}
+
+/// A block of rows of a matrix under construction, whose elements start uninitialized; products fill
+/// it from the top down ([`FreshRows::product`]), and rows still unwritten when the block is done are
+/// zeroed, so that every element is initialized.
+pub(crate) struct FreshRows<'a, F> {
+    rows: ArrayViewMut2<'a, MaybeUninit<F>>,
+    written: usize,
+}
+
+impl<F: Float> FreshRows<'_, F> {
+    /// Writes `a · b` (on this thread) into the next `a.nrows()` rows of the block.
+    ///
+    /// # Panics
+    ///
+    /// When the inner dimensions differ, `b` has not the block's columns, or the rows run past the
+    /// block.
+    #[track_caller]
+    pub(crate) fn product(&mut self, a: ArrayView2<'_, F>, b: ArrayView2<'_, F>) {
+        let (rows, cols) = self.rows.dim();
+        let end = self.written + a.nrows();
+        assert!(
+            a.ncols() == b.nrows() && b.ncols() == cols && end <= rows,
+            "FreshRows::product: {:?} x {:?} into rows {}..{end} of a {rows} x {cols} block",
+            a.shape(),
+            b.shape(),
+            self.written
+        );
+        let dst = self.rows.slice_mut(ndarray::s![self.written..end, ..]);
+        gemm_call(a, b, Dst::Uninit(dst), Parallelism::None);
+        self.written = end;
+    }
+
+    /// Zeroes the rows no product wrote.
+    fn finish(mut self) {
+        self.rows.slice_mut(ndarray::s![self.written.., ..]).map_inplace(|e| {
+            e.write(F::zero());
+        });
+    }
+}
+
+/// The row-major `[blocks · block_rows, cols]` matrix whose `i`-th block of `block_rows` rows is
+/// written by `f(i, rows, scratch)`, the blocks on the rayon pool when `parallel`. `scratch` is made
+/// by `init` once per task and reused across its blocks. The memory is not zeroed first, except the
+/// rows `f` leaves unwritten.
+pub(crate) fn fresh_blocks<F: Float, S>(
+    blocks: usize,
+    block_rows: usize,
+    cols: usize,
+    parallel: bool,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(usize, &mut FreshRows<'_, F>, &mut S) + Sync + Send,
+) -> Vec<F> {
+    let len = blocks * block_rows * cols;
+    let mut out: Vec<MaybeUninit<F>> = Vec::with_capacity(len);
+    out.resize_with(len, MaybeUninit::uninit);
+    let block = |i: usize, chunk: &mut [MaybeUninit<F>], s: &mut S| {
+        let rows = ArrayViewMut2::from_shape((block_rows, cols), chunk).expect("a block's elements");
+        let mut rows = FreshRows { rows, written: 0 };
+        f(i, &mut rows, s);
+        rows.finish();
+    };
+    let size = block_rows * cols;
+    if size > 0 {
+        if parallel {
+            out.par_chunks_mut(size).enumerate().for_each_init(&init, |s, (i, c)| block(i, c, s));
+        } else {
+            let mut s = init();
+            out.chunks_mut(size).enumerate().for_each(|(i, c)| block(i, c, &mut s));
+        }
+    }
+    assume_init(Array1::from_vec(out))
+}
+
+/// The elements of an array that [`fresh_blocks`] initialized.
+#[allow(unsafe_code)]
+fn assume_init<F: Float>(out: Array1<MaybeUninit<F>>) -> Vec<F> {
+    // SAFETY: `fresh_blocks` handed every element to exactly one `FreshRows` block (the chunks partition
+    // the vector, and a vector of length 0 has none), and each block's `finish` ran: its rows
+    // `0..written` were written by gemm (`gemm_call` writes every element of an `Uninit` destination)
+    // and the rows `written..` with zeros.
+    let init = unsafe { out.assume_init() };
+    let (data, offset) = init.into_raw_vec_and_offset();
+    debug_assert!(matches!(offset, None | Some(0)), "a fresh vector starts at its first element");
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use super::*;
+
+    #[test]
+    fn fresh_blocks_hold_the_products_and_zeros_in_rows_left_unwritten() {
+        let a = array![[1.0f64, 2.0], [3.0, 4.0]];
+        let b = array![[1.0f64, 0.0, 2.0], [0.0, 1.0, 3.0]];
+        for parallel in [false, true] {
+            // Block i gets i + 1 products of one row each, out of 3 rows: block 2 is full, block 0
+            // leaves two rows for the zeros.
+            let out = fresh_blocks(
+                3,
+                3,
+                3,
+                parallel,
+                || 0usize,
+                |i, rows, calls: &mut usize| {
+                    *calls += 1;
+                    for r in 0..=i {
+                        rows.product(a.slice(ndarray::s![r % 2..r % 2 + 1, ..]), b.view());
+                    }
+                },
+            );
+            let (r0, r1) = ([1.0, 2.0, 8.0], [3.0, 4.0, 18.0]);
+            let want = [r0, [0.0; 3], [0.0; 3], r0, r1, [0.0; 3], r0, r1, r0].concat();
+            assert_eq!(out, want, "parallel: {parallel}");
+        }
+    }
+
+    #[test]
+    fn a_fresh_product_over_an_empty_inner_dimension_is_zero() {
+        let (a, b) = (Array2::<f32>::zeros((2, 0)), Array2::<f32>::zeros((0, 3)));
+        let out = fresh_blocks(1, 2, 3, false, || (), |_, rows, _| rows.product(a.view(), b.view()));
+        assert_eq!(out, vec![0.0; 6]);
+    }
+
+    #[test]
+    #[should_panic(expected = "FreshRows::product: [2, 2] x [2, 3] into rows 2..4 of a 3 x 3 block")]
+    fn a_product_past_its_block_panics() {
+        let a = array![[1.0f64, 2.0], [3.0, 4.0]];
+        let b = Array2::<f64>::ones((2, 3));
+        fresh_blocks(
+            1,
+            3,
+            3,
+            false,
+            || (),
+            |_, rows, _| {
+                rows.product(a.view(), b.view());
+                rows.product(a.view(), b.view());
+            },
+        );
+    }
+}
