@@ -164,6 +164,7 @@ impl<F: Float> Op<F> {
             Op::Linalg(op) => op.backward_values(ctx, g),
             Op::Softmax(op) => Ok(one_grad(op.backward_values(ctx, g))),
             Op::Fused(op) => Ok(op.backward_values(ctx, g)),
+            Op::Conv(op) => op.backward_values(ctx, g),
             _ => Err(g),
         }
     }

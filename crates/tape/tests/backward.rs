@@ -180,7 +180,7 @@ fn backward_keeps_leaf_gradients_and_grad_reaches_intermediates() {
 fn first_order_tensor_rules_agree_with_the_var_rules() {
     use wengert_tape::Var;
     type Case = for<'t> fn(Var<'t, f64>, Var<'t, f64>) -> Var<'t, f64>;
-    let cases: [(&str, Case); 14] = [
+    let cases: [(&str, Case); 16] = [
         ("linear", |a, b| a.linear(b.reshape(&[1, 3]), Some(b.sum_axes(&[0], true))).tanh()),
         ("softmax cross-entropy", |a, b| a.softmax_cross_entropy(&[2, 0]) + (b * 0.0).sum()),
         ("unary chain", |a, _| (a.tanh() * 1.5 + 0.25).sigmoid().exp().ln().abs().sqrt()),
@@ -195,7 +195,13 @@ fn first_order_tensor_rules_agree_with_the_var_rules() {
         ("softmax", |a, b| a.softmax(1) * b),
         ("log_softmax", |a, b| a.log_softmax(0) * b),
         ("sub and neg", |a, b| -(a - b) - b),
+        ("conv2d", |a, b| conv(a, b.reshape(&[1, 1, 1, 3]))),
+        ("conv2d, input only", |a, b| conv(a, b.reshape(&[1, 1, 1, 3]).detach()) + (b * 0.0).sum()),
     ];
+    fn conv<'t>(a: Var<'t, f64>, w: Var<'t, f64>) -> Var<'t, f64> {
+        let o = wengert_tensor::Conv2dOptions::default().padding((0, 1));
+        a.reshape(&[1, 1, 2, 3]).conv2d(w, &o).reshape(&[2, 3]).tanh()
+    }
     for (name, f) in cases {
         let tape = Tape::<f64>::new();
         let a = tape.var(t(&[0.3, -1.2, 0.0, 2.0, 0.7, -0.4], &[2, 3]));

@@ -414,6 +414,49 @@ impl<F: Float> Tensor<F> {
     }
 }
 
+impl<F: Float> Tensor<F> {
+    /// Both gradients of `self.conv2d(weight, opts)` for the output's gradient `grad`, in one pass over
+    /// the samples: `(input gradient, weight gradient)`, the values of
+    /// `grad.conv_transpose2d(weight, ..)` (with the output padding that restores `self`'s size) and
+    /// `self.conv2d_weight_grad(grad, ..)`.
+    ///
+    /// ```
+    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
+    /// let w = Tensor::<f64>::ones(&[1, 1, 2, 2]);
+    /// let o = Conv2dOptions::default();
+    /// let (dx, dw) = x.conv2d_backward(&w, &Tensor::ones(&[1, 1, 2, 2]), &o);
+    /// assert_eq!(dx.to_vec(), vec![1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
+    /// assert_eq!(dw, x.conv2d_weight_grad(&Tensor::ones(&[1, 1, 2, 2]), (2, 2), &o));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::conv2d`], and when `grad` is not the shape of the convolution's output.
+    #[track_caller]
+    pub fn conv2d_backward(&self, weight: &Self, grad: &Self, opts: &Conv2dOptions) -> (Self, Self) {
+        let g = conv_geom("conv2d_backward", self.shape(), weight.shape(), opts);
+        if grad.shape() != [g.n, g.o, g.ho, g.wo] {
+            invalid(
+                "conv2d_backward",
+                format!(
+                    "input {:?}, weight {:?}, grad {:?}: the output is {:?}",
+                    self.shape(),
+                    weight.shape(),
+                    grad.shape(),
+                    [g.n, g.o, g.ho, g.wo]
+                ),
+            );
+        }
+        let (x, w, gy) = (self.to_contiguous(), weight.to_contiguous(), grad.to_contiguous());
+        let (dx, dw) = lowering::backward(slice(&x), slice(&w), slice(&gy), &g);
+        (
+            Tensor::from_vec(dx, self.shape()).expect("the input has its size"),
+            Tensor::from_vec(dw, weight.shape()).expect("the weight has its size"),
+        )
+    }
+}
+
 /// The elements of a contiguous tensor.
 fn slice<F: Float>(t: &Tensor<F>) -> &[F] {
     t.as_slice().expect("made contiguous")

@@ -5,9 +5,9 @@
 //! conv2d_weight_grad(x, gy) = W̄, bilinear with ⟨W̄, G⟩ = ⟨conv2d(x, G), gy⟩: x̄ = conv_transpose2d(gy, G),
 //! ḡy = conv2d(x, G). conv1d is conv2d on `[N, C, 1, L]`.
 
-use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Float};
+use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
 use crate::var::Var;
 
 /// A convolution and its settings.
@@ -156,6 +156,31 @@ impl ConvOp {
             ConvOp::ConvTranspose2d(_) => "conv_transpose2d",
             ConvOp::WeightGrad(..) => "conv2d_weight_grad",
         }
+    }
+
+    /// [`ConvOp::backward`] on tensors for conv2d, both gradients in one pass over the samples when
+    /// both are needed; `Err(g)` for the other convolutions, which keep their Var rule.
+    pub(crate) fn backward_values<F: Float>(
+        &self,
+        ctx: &ValueCtx<'_, F>,
+        g: Tensor<F>,
+    ) -> Result<TensorGrads<F>, Tensor<F>> {
+        let ConvOp::Conv2d(o) = self else { return Err(g) };
+        let (x, w) = (ctx.inputs[0], ctx.inputs[1]);
+        let k = hw(w.shape());
+        let mut out = TensorGrads::new();
+        match (ctx.needs[0], ctx.needs[1]) {
+            (true, true) => {
+                let (gx, gw) = x.conv2d_backward(w, &g, o);
+                out.extend([Some(gx), Some(gw)]);
+            }
+            (need_x, need_w) => {
+                let back = back_to(o, hw(x.shape()), hw(g.shape()), k);
+                out.push(need_x.then(|| g.conv_transpose2d(w, &back)));
+                out.push(need_w.then(|| x.conv2d_weight_grad(&g, k, o)));
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {

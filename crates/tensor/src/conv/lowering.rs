@@ -66,16 +66,22 @@ impl Geom {
     }
 }
 
-/// Per-task buffers: the column matrix of one sample, and that sample with its zero padding.
+/// Per-task buffers: the column matrix of one sample, that sample with its zero padding (whose border
+/// only ever holds zeros), and a padded sample that [`col2im`] accumulates into.
 struct Scratch<F> {
     cols: Vec<F>,
     padded: Vec<F>,
+    padded_grad: Vec<F>,
 }
 
 impl<F: Float> Scratch<F> {
     fn new(g: &Geom) -> Self {
         let padded = if g.padding == (0, 0) { 0 } else { g.c * g.hp() * g.wp() };
-        Scratch { cols: vec![F::zero(); g.c * g.kh * g.kw * g.l()], padded: vec![F::zero(); padded] }
+        Scratch {
+            cols: vec![F::zero(); g.c * g.kh * g.kw * g.l()],
+            padded: vec![F::zero(); padded],
+            padded_grad: vec![F::zero(); padded],
+        }
     }
 }
 
@@ -111,7 +117,7 @@ fn im2col_padded<F: Float>(xp: &[F], g: &Geom, cols: &mut [F]) {
                 for (oy, dst) in row.chunks_exact_mut(g.wo).enumerate() {
                     let at = (ci * g.hp() + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1;
                     if sw == 1 {
-                        dst.copy_from_slice(&xp[at..at + g.wo]);
+                        copy_short(dst, &xp[at..at + g.wo]);
                     } else {
                         let src = &xp[at..];
                         dst.iter_mut().enumerate().for_each(|(ox, d)| *d = src[ox * sw]);
@@ -122,22 +128,38 @@ fn im2col_padded<F: Float>(xp: &[F], g: &Geom, cols: &mut [F]) {
     }
 }
 
+/// `dst.copy_from_slice(src)` for the short rows of a column matrix, in blocks of 16 that compile to
+/// vector moves where a call to `memcpy` would cost more than the copy.
+#[inline(always)]
+fn copy_short<F: Float>(dst: &mut [F], src: &[F]) {
+    const BLOCK: usize = 16;
+    let mut d = dst.chunks_exact_mut(BLOCK);
+    let mut s = src.chunks_exact(BLOCK);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let block: [F; BLOCK] = s.try_into().expect("a block");
+        d.copy_from_slice(&block);
+    }
+    for (d, &s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = s;
+    }
+}
+
 /// Adds every element of `s.cols` (`[c·kh·kw, ho·wo]`) to the input position it was copied from in
-/// `dx` (`[c, h, w]`), the adjoint of [`im2col`]: into the zeroed `s.padded`, whose middle is then
-/// added to `dx` (padding positions are dropped).
+/// `dx` (`[c, h, w]`), the adjoint of [`im2col`]: into the zeroed `s.padded_grad`, whose middle is
+/// then added to `dx` (padding positions are dropped).
 fn col2im<F: Float>(s: &mut Scratch<F>, g: &Geom, dx: &mut [F]) {
     pulp::Arch::new().dispatch(|| {
         if g.padding == (0, 0) {
             col2im_padded(&s.cols, g, dx);
             return;
         }
-        s.padded.fill(F::zero());
-        col2im_padded(&s.cols, g, &mut s.padded);
+        s.padded_grad.fill(F::zero());
+        col2im_padded(&s.cols, g, &mut s.padded_grad);
         let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
         for (dst, src) in dx.chunks_exact_mut(g.w).zip(0..g.c * g.h) {
             let (ci, iy) = (src / g.h, src % g.h);
             let at = (ci * hp + iy + p0) * wp + p1;
-            dst.iter_mut().zip(&s.padded[at..at + g.w]).for_each(|(d, &v)| *d += v);
+            dst.iter_mut().zip(&s.padded_grad[at..at + g.w]).for_each(|(d, &v)| *d += v);
         }
     });
 }
@@ -190,7 +212,8 @@ fn per_sample<F: Float>(
         return;
     }
     if g.parallel() {
-        out.par_chunks_mut(size).enumerate().for_each_init(|| Scratch::new(g), |s, (n, c)| f(n, c, s));
+        let chunks = out.par_chunks_mut(size).with_min_len(min_len(g.n));
+        chunks.enumerate().for_each_init(|| Scratch::new(g), |s, (n, c)| f(n, c, s));
     } else {
         let mut s = Scratch::new(g);
         out.chunks_mut(size).enumerate().for_each(|(n, chunk)| f(n, chunk, &mut s));
@@ -220,51 +243,99 @@ pub(crate) fn forward<F: Float>(x: &[F], wt: &[F], g: &Geom) -> Vec<F> {
 /// `col2im(Wᵀ · gy_n)` per sample and group, of shape `[n, c, h, w]`. It is also the transposed
 /// convolution of `gy` by `w`.
 pub(crate) fn input_grad<F: Float>(gy: &[F], wt: &[F], g: &Geom) -> Vec<F> {
-    let (l, rows, og, chw) = (g.l(), g.rows(), g.og(), g.c * g.h * g.w);
+    let chw = g.c * g.h * g.w;
     let mut dx = vec![F::zero(); g.n * chw];
-    per_sample(&mut dx, chw, g, |n, dx, s| {
-        for gi in 0..g.groups {
-            let a = mat(wt, gi * og * rows, og, rows).reversed_axes();
-            let b = mat(gy, (n * g.o + gi * og) * l, og, l);
-            matmul_into(a, b, mat_mut(&mut s.cols, gi * rows * l, rows, l), false);
-        }
-        col2im(s, g, dx);
-    });
+    per_sample(&mut dx, chw, g, |n, dx, s| input_grad_sample(gy, wt, g, n, s, dx));
     dx
+}
+
+/// Adds sample `n`'s input gradient to `dx` (`[c, h, w]`, zero or holding earlier terms).
+fn input_grad_sample<F: Float>(gy: &[F], wt: &[F], g: &Geom, n: usize, s: &mut Scratch<F>, dx: &mut [F]) {
+    let (l, rows, og) = (g.l(), g.rows(), g.og());
+    for gi in 0..g.groups {
+        let a = mat(wt, gi * og * rows, og, rows).reversed_axes();
+        let b = mat(gy, (n * g.o + gi * og) * l, og, l);
+        matmul_into(a, b, mat_mut(&mut s.cols, gi * rows * l, rows, l), false);
+    }
+    col2im(s, g, dx);
+}
+
+/// Adds sample `n`'s term of the weight gradient, `gy_n · cols(x_n)ᵀ` per group, to `dw`.
+fn weight_grad_sample<F: Float>(x: &[F], gy: &[F], g: &Geom, n: usize, s: &mut Scratch<F>, dw: &mut [F]) {
+    let (l, rows, og, chw) = (g.l(), g.rows(), g.og(), g.c * g.h * g.w);
+    im2col(&x[n * chw..(n + 1) * chw], g, s);
+    for gi in 0..g.groups {
+        let a = mat(gy, (n * g.o + gi * og) * l, og, l);
+        let b = mat(&s.cols, gi * rows * l, rows, l).reversed_axes();
+        dot_product_tiles(a, b, mat_mut(dw, gi * og * rows, og, rows));
+    }
+}
+
+/// The samples per chunk of a weight gradient's sum: at most 8 chunks of consecutive samples, more
+/// than one only when the convolution runs in parallel. They depend only on the shapes.
+fn samples_per_chunk(g: &Geom) -> usize {
+    let chunks = if g.parallel() { g.n.min(8) } else { 1 };
+    g.n.div_ceil(chunks.max(1)).max(1)
+}
+
+/// The chunks' weight-gradient sums added in chunk order (the first alone when there is one).
+fn add_in_order<F: Float>(sums: Vec<Vec<F>>, len: usize) -> Vec<F> {
+    let mut sums = sums.into_iter();
+    let mut dw = sums.next().unwrap_or_else(|| vec![F::zero(); len]);
+    for s in sums {
+        dw.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+    }
+    dw
 }
 
 /// The gradient of [`forward`] with respect to `w`, for the input `x` and the output gradient `gy`:
 /// `Σ_n gy_n · cols(x_n)ᵀ` per group, of shape `[o, c/groups, kh, kw]`.
 ///
-/// Samples are summed in at most 8 consecutive chunks, on the rayon pool when large, and the chunks'
-/// sums are added in order; the chunks depend only on the shapes, so the result does not depend on
-/// the number of threads.
+/// Samples are summed in the chunks of [`samples_per_chunk`], on the rayon pool when there are
+/// several, and the chunks' sums are added in order, so the result does not depend on the number of
+/// threads.
 pub(crate) fn weight_grad<F: Float>(x: &[F], gy: &[F], g: &Geom) -> Vec<F> {
-    let (l, rows, og, chw) = (g.l(), g.rows(), g.og(), g.c * g.h * g.w);
-    let chunks = if g.parallel() { g.n.min(8) } else { 1 };
-    let per = g.n.div_ceil(chunks.max(1)).max(1);
+    let per = samples_per_chunk(g);
     let partial = |k: usize| {
-        let mut dw = vec![F::zero(); g.o * rows];
-        let mut s = Scratch::new(g);
+        let (mut dw, mut s) = (vec![F::zero(); g.o * g.rows()], Scratch::new(g));
         for n in k * per..((k + 1) * per).min(g.n) {
-            im2col(&x[n * chw..(n + 1) * chw], g, &mut s);
-            for gi in 0..g.groups {
-                let a = mat(gy, (n * g.o + gi * og) * l, og, l);
-                let b = mat(&s.cols, gi * rows * l, rows, l).reversed_axes();
-                dot_product_tiles(a, b, mat_mut(&mut dw, gi * og * rows, og, rows));
-            }
+            weight_grad_sample(x, gy, g, n, &mut s, &mut dw);
         }
         dw
     };
     let count = g.n.div_ceil(per);
-    let sums: Vec<Vec<F>> =
-        if count > 1 { (0..count).into_par_iter().map(partial).collect() } else { vec![partial(0)] };
-    let mut sums = sums.into_iter();
-    let mut dw = sums.next().expect("at least one chunk");
-    for s in sums {
-        dw.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+    let sums = if count > 1 { (0..count).into_par_iter().map(partial).collect() } else { vec![partial(0)] };
+    add_in_order(sums, g.o * g.rows())
+}
+
+/// The fewest samples a rayon task takes, so that a call makes about two tasks per thread (each
+/// making its own scratch buffers) rather than one per sample.
+fn min_len(samples: usize) -> usize {
+    samples.div_ceil(2 * rayon::current_num_threads()).max(1)
+}
+
+/// Both gradients of [`forward`], `(input_grad, weight_grad)`, in one pass over the samples, so that
+/// each sample's `gy_n` is read into the cache once for both; the same values as the two apart.
+pub(crate) fn backward<F: Float>(x: &[F], wt: &[F], gy: &[F], g: &Geom) -> (Vec<F>, Vec<F>) {
+    let (chw, per) = (g.c * g.h * g.w, samples_per_chunk(g));
+    if chw == 0 {
+        return (Vec::new(), weight_grad(x, gy, g));
     }
-    dw
+    let mut dx = vec![F::zero(); g.n * chw];
+    let partial = |k: usize, dx: &mut [F]| {
+        let (mut dw, mut s) = (vec![F::zero(); g.o * g.rows()], Scratch::new(g));
+        for (i, dx) in dx.chunks_mut(chw).enumerate() {
+            weight_grad_sample(x, gy, g, k * per + i, &mut s, &mut dw);
+            input_grad_sample(gy, wt, g, k * per + i, &mut s, dx);
+        }
+        dw
+    };
+    let sums = if g.n > per {
+        dx.par_chunks_mut(per * chw).enumerate().map(|(k, dx)| partial(k, dx)).collect()
+    } else {
+        vec![partial(0, &mut dx)]
+    };
+    (dx, add_in_order(sums, g.o * g.rows()))
 }
 
 /// `out += a · b` where both operands run along their long inner dimension (`a` row-major, `b` column-

@@ -208,6 +208,20 @@ fn conv2d_reads_strided_views_and_runs_large_batches_in_parallel() {
     assert_close(&big.conv2d_weight_grad(&g, (3, 3), &o), &naive_weight_grad(&big, &g, (3, 3), &o));
     let gx = g.conv_transpose2d(&wb, &o.into());
     assert_close(&gx, &naive_transpose(&g, &wb, &o.into()));
+    let (dx, dw) = big.conv2d_backward(&wb, &g, &o);
+    assert_eq!((dx.to_vec(), dw.to_vec()), (gx.to_vec(), big.conv2d_weight_grad(&g, (3, 3), &o).to_vec()));
+}
+
+#[test]
+#[should_panic(
+    expected = "conv2d_backward: input [1, 2, 5, 5], weight [3, 2, 3, 3], grad [1, 3, 4, 4]: the output is [1, 3, 3, 3]"
+)]
+fn conv2d_backward_rejects_a_grad_of_the_wrong_size() {
+    t(&[1, 2, 5, 5], 0.0).conv2d_backward(
+        &t(&[3, 2, 3, 3], 1.0),
+        &t(&[1, 3, 4, 4], 2.0),
+        &Conv2dOptions::default(),
+    );
 }
 
 #[test]
@@ -318,7 +332,15 @@ proptest! {
         let y = x.conv2d(&w, &o);
         assert_close(&y, &naive_conv(&x, &w, &o));
         let g = t(y.shape(), 3.0);
-        assert_close(&x.conv2d_weight_grad(&g, (ws[2], ws[3]), &o), &naive_weight_grad(&x, &g, (ws[2], ws[3]), &o));
+        let dw = x.conv2d_weight_grad(&g, (ws[2], ws[3]), &o);
+        assert_close(&dw, &naive_weight_grad(&x, &g, (ws[2], ws[3]), &o));
+        // Both gradients in one pass: the weight's bit for bit, the input's the transposed convolution
+        // that restores x's size.
+        let (dx, dw_both) = x.conv2d_backward(&w, &g, &o);
+        prop_assert_eq!(dw_both.to_vec(), dw.to_vec());
+        let rest = |len: usize, k: usize| (len + 2 * o.padding.0 - o.dilation.0 * (k - 1) - 1) % o.stride.0;
+        let back = ConvTranspose2dOptions::from(o).output_padding((rest(xs[2], ws[2]), rest(xs[3], ws[3])));
+        assert_close(&dx, &naive_transpose(&g, &w, &back));
         let to = ConvTranspose2dOptions::from(o).output_padding(op);
         // A transposed convolution of g may pad away its whole output; PyTorch rejects those too.
         let size = |len: usize, k: usize, extra: usize| (len - 1) * o.stride.0 + o.dilation.0 * (k - 1) + 1 + extra;

@@ -137,8 +137,8 @@ impl<F: Float> FreshRows<'_, F> {
 }
 
 /// The row-major `[blocks · block_rows, cols]` matrix whose `i`-th block of `block_rows` rows is
-/// written by `f(i, rows, scratch)`, the blocks on the rayon pool when `parallel`. `scratch` is made
-/// by `init` once per task and reused across its blocks. The memory is not zeroed first, except the
+/// written by `f(i, rows, scratch)`, the blocks on the rayon pool when `parallel` (about two tasks per
+/// thread). `scratch` is made by `init` once per task and reused across its blocks. The memory is not zeroed first, except the
 /// rows `f` leaves unwritten.
 pub(crate) fn fresh_blocks<F: Float, S>(
     blocks: usize,
@@ -160,7 +160,9 @@ pub(crate) fn fresh_blocks<F: Float, S>(
     let size = block_rows * cols;
     if size > 0 {
         if parallel {
-            out.par_chunks_mut(size).enumerate().for_each_init(&init, |s, (i, c)| block(i, c, s));
+            let chunks =
+                out.par_chunks_mut(size).with_min_len(blocks.div_ceil(2 * rayon::current_num_threads()));
+            chunks.enumerate().for_each_init(&init, |s, (i, c)| block(i, c, s));
         } else {
             let mut s = init();
             out.chunks_mut(size).enumerate().for_each(|(i, c)| block(i, c, &mut s));
