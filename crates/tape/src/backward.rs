@@ -311,7 +311,7 @@ fn run_rule_values<F: Float>(
             continue;
         }
         let shape = nodes[j].value.shape();
-        let gk = if gk.shape() == shape { gk } else { gk.sum_to_shape(shape) };
+        let gk = if gk.has_shape(shape) { gk } else { gk.sum_to_shape(shape) };
         if tape.anomaly.get() {
             check_finite(&nodes, i, k, &gk);
         }

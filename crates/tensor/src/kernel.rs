@@ -11,21 +11,11 @@ use crate::tensor::Tensor;
 /// Elementwise work on at least this many elements runs on the rayon pool; smaller work stays serial.
 pub const PAR_THRESHOLD: usize = 1 << 15;
 
-/// Up to this many elements, a kernel on a standard-layout input writes into a copy of it: one
-/// `memcpy` of a few cache lines is cheaper than building a fresh array's shape and strides.
-const SMALL: usize = 1 << 10;
-
 /// Applies `f` to every element, allocating the result once.
 pub(crate) fn map<F: Float>(a: &Tensor<F>, f: impl Fn(F) -> F + Sync + Send) -> Tensor<F> {
     match a.data.as_slice() {
         Some(s) if s.len() >= PAR_THRESHOLD => {
             with_dim(s.par_iter().map(|&x| f(x)).collect(), a.data.raw_dim())
-        }
-        Some(s) if s.len() <= SMALL => {
-            let mut out = a.data.clone();
-            let out_slice = out.as_slice_mut().expect("a copy of a standard-layout array");
-            out_slice.iter_mut().for_each(|x| *x = f(*x));
-            Tensor::from_shared(out)
         }
         // ndarray's own map keeps the memory order and skips re-checking the shape.
         _ => Tensor::from_array(a.data.map(|&x| f(x))),
@@ -59,7 +49,7 @@ pub(crate) fn zip_owned<F: Float>(
     if !(a.data.is_unique() && a.data.is_standard_layout()) {
         return zip(op, &a, b, f);
     }
-    if a.shape() == b.shape()
+    if a.has_shape(b.shape())
         && let Some(y) = b.data.as_slice()
         && let Some(x) = a.data.as_slice_mut()
     {
@@ -89,15 +79,9 @@ pub(crate) fn zip<F: Float>(
     b: &Tensor<F>,
     f: impl Fn(F, F) -> F + Sync + Send,
 ) -> Tensor<F> {
-    if a.shape() == b.shape()
+    if a.has_shape(b.shape())
         && let (Some(x), Some(y)) = (a.data.as_slice(), b.data.as_slice())
     {
-        if x.len() <= SMALL {
-            let mut out = a.data.clone();
-            let out_slice = out.as_slice_mut().expect("a copy of a standard-layout array");
-            out_slice.iter_mut().zip(y).for_each(|(p, &q)| *p = f(*p, q));
-            return Tensor::from_shared(out);
-        }
         let v: Vec<F> = if x.len() >= PAR_THRESHOLD {
             x.par_iter().zip(y.par_iter()).map(|(&p, &q)| f(p, q)).collect()
         } else {

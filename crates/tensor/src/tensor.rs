@@ -55,6 +55,20 @@ impl<F: Float> Tensor<F> {
         self.data.shape()
     }
 
+    /// True when the tensor's shape is `shape`: `self.shape() == shape`, compared inline (slice
+    /// equality calls `memcmp`, which costs more than the comparison for the few dimensions of a shape).
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let t = Tensor::<f32>::zeros(&[2, 3]);
+    /// assert!(t.has_shape(&[2, 3]) && !t.has_shape(&[3, 2]) && !t.has_shape(&[2, 3, 1]));
+    /// ```
+    #[inline]
+    pub fn has_shape(&self, shape: &[usize]) -> bool {
+        let own = self.shape();
+        own.len() == shape.len() && own.iter().zip(shape).all(|(a, b)| a == b)
+    }
+
     /// The number of dimensions.
     pub fn ndim(&self) -> usize {
         self.data.ndim()
