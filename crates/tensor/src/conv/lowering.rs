@@ -108,20 +108,29 @@ fn im2col<F: Float>(x: &[F], g: &Geom, s: &mut Scratch<F>) {
 /// The column matrix of a padded sample `xp` (`[c, hp, wp]`), every field inside it.
 #[inline(always)]
 fn im2col_padded<F: Float>(xp: &[F], g: &Geom, cols: &mut [F]) {
-    let (l, wp, sw) = (g.l(), g.wp(), g.stride.1);
-    let mut rows = cols.chunks_exact_mut(l);
+    let (wo, sw) = (g.wo, g.stride.1);
+    for_each_segment(g, |k, at| {
+        let dst = &mut cols[k * wo..(k + 1) * wo];
+        if sw == 1 {
+            copy_short(dst, &xp[at..at + wo]);
+        } else {
+            let src = &xp[at..];
+            dst.iter_mut().enumerate().for_each(|(ox, d)| *d = src[ox * sw]);
+        }
+    });
+}
+
+/// Calls `f(k, at)` for the `k`-th `wo`-long segment of a column matrix, in order: the output row
+/// `oy` of tap `(ci, i, j)`, whose first field starts at `at` in the padded sample.
+#[inline(always)]
+fn for_each_segment(g: &Geom, mut f: impl FnMut(usize, usize)) {
+    let (hp, wp, mut k) = (g.hp(), g.wp(), 0);
     for ci in 0..g.c {
         for i in 0..g.kh {
             for j in 0..g.kw {
-                let row = rows.next().expect("a row per tap");
-                for (oy, dst) in row.chunks_exact_mut(g.wo).enumerate() {
-                    let at = (ci * g.hp() + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1;
-                    if sw == 1 {
-                        copy_short(dst, &xp[at..at + g.wo]);
-                    } else {
-                        let src = &xp[at..];
-                        dst.iter_mut().enumerate().for_each(|(ox, d)| *d = src[ox * sw]);
-                    }
+                for oy in 0..g.ho {
+                    f(k, (ci * hp + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1);
+                    k += 1;
                 }
             }
         }
@@ -167,24 +176,16 @@ fn col2im<F: Float>(s: &mut Scratch<F>, g: &Geom, dx: &mut [F]) {
 /// Adds the column matrix `cols` into the padded sample `dxp` (`[c, hp, wp]`).
 #[inline(always)]
 fn col2im_padded<F: Float>(cols: &[F], g: &Geom, dxp: &mut [F]) {
-    let (l, wp, sw) = (g.l(), g.wp(), g.stride.1);
-    let mut rows = cols.chunks_exact(l);
-    for ci in 0..g.c {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = rows.next().expect("a row per tap");
-                for (oy, src) in row.chunks_exact(g.wo).enumerate() {
-                    let at = (ci * g.hp() + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1;
-                    if sw == 1 {
-                        dxp[at..at + g.wo].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
-                    } else {
-                        let dst = &mut dxp[at..];
-                        src.iter().enumerate().for_each(|(ox, &v)| dst[ox * sw] += v);
-                    }
-                }
-            }
+    let (wo, sw) = (g.wo, g.stride.1);
+    for_each_segment(g, |k, at| {
+        let src = &cols[k * wo..(k + 1) * wo];
+        if sw == 1 {
+            dxp[at..at + wo].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+        } else {
+            let dst = &mut dxp[at..];
+            src.iter().enumerate().for_each(|(ox, &v)| dst[ox * sw] += v);
         }
-    }
+    });
 }
 
 /// A row-major `rows x cols` view of `data[at..]`.
