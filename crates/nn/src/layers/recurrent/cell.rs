@@ -92,174 +92,94 @@ fn step_h<'t, F: Float>(
     prep.step(prep.project(x), h, None).0
 }
 
-impl<F: Float> RNNCell<F> {
-    /// A cell from `input` to `hidden` features, with biases, every parameter uniform on ±1/√hidden.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-        Self::with_bias(path, input, hidden, true)
-    }
+/// What the three cells share: their constructors and accessors, each cell a [`CellParams`] of one
+/// kind (`$gates` gate blocks in its weights); with `hidden`, also the `step`s of a cell whose state is
+/// `h` alone and the `Module` impl that steps from zeros.
+macro_rules! cell {
+    ($name:ident, $kind:expr, $gates:literal) => {
+        impl<F: Float> $name<F> {
+            /// A cell from `input` to `hidden` features, with biases, every parameter uniform on ±1/√hidden.
+            ///
+            /// # Panics
+            ///
+            /// When `hidden` is zero.
+            #[track_caller]
+            pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
+                Self::with_bias(path, input, hidden, true)
+            }
 
-    /// A cell with (`bias`) or without `bias_ih` and `bias_hh`.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn with_bias(path: &Path<F>, input: usize, hidden: usize, bias: bool) -> Self {
-        RNNCell { params: CellParams::new(path, Kind::Rnn, input, hidden, bias, "") }
-    }
+            /// A cell with (`bias`) or without `bias_ih` and `bias_hh`.
+            ///
+            /// # Panics
+            ///
+            /// When `hidden` is zero.
+            #[track_caller]
+            pub fn with_bias(path: &Path<F>, input: usize, hidden: usize, bias: bool) -> Self {
+                $name { params: CellParams::new(path, $kind, input, hidden, bias, "") }
+            }
 
-    /// The number of input features.
-    pub fn input_size(&self) -> usize {
-        self.params.input()
-    }
+            /// The number of input features.
+            pub fn input_size(&self) -> usize {
+                self.params.input()
+            }
 
-    /// The number of hidden features.
-    pub fn hidden_size(&self) -> usize {
-        self.params.hidden()
-    }
+            /// The number of hidden features.
+            pub fn hidden_size(&self) -> usize {
+                self.params.hidden()
+            }
 
-    /// Every parameter: `weight_ih` `[1 · hidden, input]`, `weight_hh` `[1 · hidden, hidden]`,
-    /// then `bias_ih` and `bias_hh` if any.
-    pub fn parameters(&self) -> Vec<Param<F>> {
-        self.params.all()
-    }
+            #[doc = concat!("Every parameter: `weight_ih` `[", $gates, " · hidden, input]`, `weight_hh` `[",
+                $gates, " · hidden, hidden]`,\nthen `bias_ih` and `bias_hh` if any.")]
+            pub fn parameters(&self) -> Vec<Param<F>> {
+                self.params.all()
+            }
 
-    /// The parameters bound to `tape`, for [`RNNCell::step_with`].
-    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> CellWeights<'t, F> {
-        self.params.bind(tape)
-    }
+            #[doc = concat!("The parameters bound to `tape`, for [`", stringify!($name), "::step_with`].")]
+            pub fn weights<'t>(&self, tape: &'t Tape<F>) -> CellWeights<'t, F> {
+                self.params.bind(tape)
+            }
+        }
+    };
+    ($name:ident, $kind:expr, $gates:literal, hidden) => {
+        cell!($name, $kind, $gates);
 
-    /// The next hidden state `[batch, hidden]` from `x` `[batch, input]` and `h` (zeros when `None`).
-    ///
-    /// # Panics
-    ///
-    /// When `x` or `h` has the wrong shape.
-    #[track_caller]
-    pub fn step<'t>(&self, x: Var<'t, F>, h: Option<Var<'t, F>>) -> Var<'t, F> {
-        self.step_with(&self.weights(x.tape()), x, h)
-    }
+        impl<F: Float> $name<F> {
+            /// The next hidden state `[batch, hidden]` from `x` `[batch, input]` and `h` (zeros when `None`).
+            ///
+            /// # Panics
+            ///
+            /// When `x` or `h` has the wrong shape.
+            #[track_caller]
+            pub fn step<'t>(&self, x: Var<'t, F>, h: Option<Var<'t, F>>) -> Var<'t, F> {
+                self.step_with(&self.weights(x.tape()), x, h)
+            }
 
-    /// [`RNNCell::step`] with the weights `w` in place of the bound parameters.
-    ///
-    /// # Panics
-    ///
-    /// When `x`, `h` or a weight has the wrong shape.
-    #[track_caller]
-    pub fn step_with<'t>(&self, w: &CellWeights<'t, F>, x: Var<'t, F>, h: Option<Var<'t, F>>) -> Var<'t, F> {
-        step_h(&self.params, w, x, h)
-    }
+            #[doc = concat!("[`", stringify!($name), "::step`] with the weights `w` in place of the bound parameters.")]
+            ///
+            /// # Panics
+            ///
+            /// When `x`, `h` or a weight has the wrong shape.
+            #[track_caller]
+            pub fn step_with<'t>(&self, w: &CellWeights<'t, F>, x: Var<'t, F>, h: Option<Var<'t, F>>) -> Var<'t, F> {
+                step_h(&self.params, w, x, h)
+            }
+        }
+
+        impl<F: Float> Module<F> for $name<F> {
+            /// One step from a zero state: `x` `[batch, input]` to `h` `[batch, hidden]`.
+            #[track_caller]
+            fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+                self.step(x, None)
+            }
+        }
+    };
 }
 
-impl<F: Float> GRUCell<F> {
-    /// A cell from `input` to `hidden` features, with biases, every parameter uniform on ±1/√hidden.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-        Self::with_bias(path, input, hidden, true)
-    }
-
-    /// A cell with (`bias`) or without `bias_ih` and `bias_hh`.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn with_bias(path: &Path<F>, input: usize, hidden: usize, bias: bool) -> Self {
-        GRUCell { params: CellParams::new(path, Kind::Gru, input, hidden, bias, "") }
-    }
-
-    /// The number of input features.
-    pub fn input_size(&self) -> usize {
-        self.params.input()
-    }
-
-    /// The number of hidden features.
-    pub fn hidden_size(&self) -> usize {
-        self.params.hidden()
-    }
-
-    /// Every parameter: `weight_ih` `[3 · hidden, input]`, `weight_hh` `[3 · hidden, hidden]`,
-    /// then `bias_ih` and `bias_hh` if any.
-    pub fn parameters(&self) -> Vec<Param<F>> {
-        self.params.all()
-    }
-
-    /// The parameters bound to `tape`, for [`GRUCell::step_with`].
-    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> CellWeights<'t, F> {
-        self.params.bind(tape)
-    }
-
-    /// The next hidden state `[batch, hidden]` from `x` `[batch, input]` and `h` (zeros when `None`).
-    ///
-    /// # Panics
-    ///
-    /// When `x` or `h` has the wrong shape.
-    #[track_caller]
-    pub fn step<'t>(&self, x: Var<'t, F>, h: Option<Var<'t, F>>) -> Var<'t, F> {
-        self.step_with(&self.weights(x.tape()), x, h)
-    }
-
-    /// [`GRUCell::step`] with the weights `w` in place of the bound parameters.
-    ///
-    /// # Panics
-    ///
-    /// When `x`, `h` or a weight has the wrong shape.
-    #[track_caller]
-    pub fn step_with<'t>(&self, w: &CellWeights<'t, F>, x: Var<'t, F>, h: Option<Var<'t, F>>) -> Var<'t, F> {
-        step_h(&self.params, w, x, h)
-    }
-}
+cell!(RNNCell, Kind::Rnn, "1", hidden);
+cell!(GRUCell, Kind::Gru, "3", hidden);
+cell!(LSTMCell, Kind::Lstm, "4");
 
 impl<F: Float> LSTMCell<F> {
-    /// A cell from `input` to `hidden` features, with biases, every parameter uniform on ±1/√hidden.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-        Self::with_bias(path, input, hidden, true)
-    }
-
-    /// A cell with (`bias`) or without `bias_ih` and `bias_hh`.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn with_bias(path: &Path<F>, input: usize, hidden: usize, bias: bool) -> Self {
-        LSTMCell { params: CellParams::new(path, Kind::Lstm, input, hidden, bias, "") }
-    }
-
-    /// The number of input features.
-    pub fn input_size(&self) -> usize {
-        self.params.input()
-    }
-
-    /// The number of hidden features.
-    pub fn hidden_size(&self) -> usize {
-        self.params.hidden()
-    }
-
-    /// Every parameter: `weight_ih` `[4 · hidden, input]`, `weight_hh` `[4 · hidden, hidden]`,
-    /// then `bias_ih` and `bias_hh` if any.
-    pub fn parameters(&self) -> Vec<Param<F>> {
-        self.params.all()
-    }
-
-    /// The parameters bound to `tape`, for [`LSTMCell::step_with`].
-    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> CellWeights<'t, F> {
-        self.params.bind(tape)
-    }
-
     /// The next `(h, c)`, each `[batch, hidden]`, from `x` `[batch, input]` and the state (zeros when
     /// `None`).
     ///
@@ -296,22 +216,6 @@ impl<F: Float> LSTMCell<F> {
         let prep = Prepared::new(Kind::Lstm, w);
         let (h, c) = prep.step(prep.project(x), h, Some(c));
         (h, c.expect("an LSTM step returns its cell state"))
-    }
-}
-
-impl<F: Float> Module<F> for RNNCell<F> {
-    /// One step from a zero state: `x` `[batch, input]` to `h` `[batch, hidden]`.
-    #[track_caller]
-    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        self.step(x, None)
-    }
-}
-
-impl<F: Float> Module<F> for GRUCell<F> {
-    /// One step from a zero state: `x` `[batch, input]` to `h` `[batch, hidden]`.
-    #[track_caller]
-    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        self.step(x, None)
     }
 }
 

@@ -163,6 +163,108 @@ impl<F: Float> Stack<F> {
     }
 }
 
+/// What the three sequence layers share: their constructors, accessors and `Module` impl, each a
+/// [`Stack`] of cells of one kind; with `hidden`, also the `forward_seq`s of a layer whose state is `h`
+/// alone.
+macro_rules! stacked {
+    ($name:ident, $kind:expr) => {
+        impl<F: Float> $name<F> {
+            /// One layer, one direction, with biases, from `input` to `hidden` features.
+            ///
+            /// # Panics
+            ///
+            /// When `hidden` is zero.
+            #[track_caller]
+            pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
+                Self::with_options(path, input, hidden, &RecurrentOptions::default())
+            }
+
+            /// A layer with chosen depth, directions and biases.
+            ///
+            /// # Panics
+            ///
+            /// When `hidden` or `opts.num_layers` is zero.
+            #[track_caller]
+            pub fn with_options(path: &Path<F>, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
+                $name { stack: Stack::new(path, $kind, input, hidden, opts) }
+            }
+
+            /// The number of input features.
+            pub fn input_size(&self) -> usize {
+                self.stack.cells[0].input()
+            }
+
+            /// The number of hidden features of each direction.
+            pub fn hidden_size(&self) -> usize {
+                self.stack.hidden
+            }
+
+            /// The number of stacked layers.
+            pub fn num_layers(&self) -> usize {
+                self.stack.layers
+            }
+
+            /// True when every layer also runs from the end of the sequence.
+            pub fn is_bidirectional(&self) -> bool {
+                self.stack.dirs == 2
+            }
+
+            /// Every parameter, cell by cell (layer 0 forward, layer 0 reverse, layer 1 ...), each cell's in
+            /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+            pub fn parameters(&self) -> Vec<Param<F>> {
+                self.stack.parameters()
+            }
+
+            #[doc = concat!("The parameters bound to `tape`, one [`CellWeights`] per cell in the order of\n[`",
+                stringify!($name), "::parameters`], for [`", stringify!($name), "::forward_with`].")]
+            pub fn weights<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
+                self.stack.bind(tape)
+            }
+        }
+
+        impl<F: Float> Module<F> for $name<F> {
+            /// The output sequence `[batch, time, directions · hidden]` from zero initial states.
+            #[track_caller]
+            fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+                self.forward_seq(x, None).0
+            }
+        }
+    };
+    ($name:ident, $kind:expr, hidden) => {
+        stacked!($name, $kind);
+
+        impl<F: Float> $name<F> {
+            /// The outputs `[batch, time, directions · hidden]` and the final hidden states
+            /// `[num_layers · directions, batch, hidden]`, from `x` `[batch, time, input]` and initial states
+            /// `h0` of the final states' shape (zeros when `None`).
+            ///
+            /// # Panics
+            ///
+            /// When `x` is not `[batch, time ≥ 1, input]` or `h0` has the wrong shape.
+            #[track_caller]
+            pub fn forward_seq<'t>(&self, x: Var<'t, F>, h0: Option<Var<'t, F>>) -> (Var<'t, F>, Var<'t, F>) {
+                self.forward_with(&self.weights(x.tape()), x, h0)
+            }
+
+            #[doc = concat!("[`", stringify!($name), "::forward_seq`] with the cell weights `w` in place of the bound parameters.")]
+            ///
+            /// # Panics
+            ///
+            #[doc = concat!("As [`", stringify!($name), "::forward_seq`], and when `w` does not match the layer's cells.")]
+            #[track_caller]
+            pub fn forward_with<'t>(
+                &self,
+                w: &[CellWeights<'t, F>],
+                x: Var<'t, F>,
+                h0: Option<Var<'t, F>>,
+            ) -> (Var<'t, F>, Var<'t, F>) {
+                let (y, h, _) = self.stack.run(w, x, h0, None);
+                (y, h)
+            }
+        }
+    };
+}
+
 /// What [`LSTM::forward_seq`] returns: the outputs and the final `(h_n, c_n)`.
 pub type LstmOutput<'t, F> = (Var<'t, F>, (Var<'t, F>, Var<'t, F>));
 
@@ -183,95 +285,7 @@ pub struct RNN<F: Float = f32> {
     stack: Stack<F>,
 }
 
-impl<F: Float> RNN<F> {
-    /// One layer, one direction, with biases, from `input` to `hidden` features.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-        Self::with_options(path, input, hidden, &RecurrentOptions::default())
-    }
-
-    /// A layer with chosen depth, directions and biases.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` or `opts.num_layers` is zero.
-    #[track_caller]
-    pub fn with_options(path: &Path<F>, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
-        RNN { stack: Stack::new(path, Kind::Rnn, input, hidden, opts) }
-    }
-
-    /// The number of input features.
-    pub fn input_size(&self) -> usize {
-        self.stack.cells[0].input()
-    }
-
-    /// The number of hidden features of each direction.
-    pub fn hidden_size(&self) -> usize {
-        self.stack.hidden
-    }
-
-    /// The number of stacked layers.
-    pub fn num_layers(&self) -> usize {
-        self.stack.layers
-    }
-
-    /// True when every layer also runs from the end of the sequence.
-    pub fn is_bidirectional(&self) -> bool {
-        self.stack.dirs == 2
-    }
-
-    /// Every parameter, cell by cell (layer 0 forward, layer 0 reverse, layer 1 ...), each cell's in
-    /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
-    pub fn parameters(&self) -> Vec<Param<F>> {
-        self.stack.parameters()
-    }
-
-    /// The parameters bound to `tape`, one [`CellWeights`] per cell in the order of
-    /// [`RNN::parameters`], for [`RNN::forward_with`].
-    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
-        self.stack.bind(tape)
-    }
-
-    /// The outputs `[batch, time, directions · hidden]` and the final hidden states
-    /// `[num_layers · directions, batch, hidden]`, from `x` `[batch, time, input]` and initial states
-    /// `h0` of the final states' shape (zeros when `None`).
-    ///
-    /// # Panics
-    ///
-    /// When `x` is not `[batch, time ≥ 1, input]` or `h0` has the wrong shape.
-    #[track_caller]
-    pub fn forward_seq<'t>(&self, x: Var<'t, F>, h0: Option<Var<'t, F>>) -> (Var<'t, F>, Var<'t, F>) {
-        self.forward_with(&self.weights(x.tape()), x, h0)
-    }
-
-    /// [`RNN::forward_seq`] with the cell weights `w` in place of the bound parameters.
-    ///
-    /// # Panics
-    ///
-    /// As [`RNN::forward_seq`], and when `w` does not match the layer's cells.
-    #[track_caller]
-    pub fn forward_with<'t>(
-        &self,
-        w: &[CellWeights<'t, F>],
-        x: Var<'t, F>,
-        h0: Option<Var<'t, F>>,
-    ) -> (Var<'t, F>, Var<'t, F>) {
-        let (y, h, _) = self.stack.run(w, x, h0, None);
-        (y, h)
-    }
-}
-
-impl<F: Float> Module<F> for RNN<F> {
-    /// The output sequence `[batch, time, directions · hidden]` from zero initial states.
-    #[track_caller]
-    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        self.forward_seq(x, None).0
-    }
-}
+stacked!(RNN, Kind::Rnn, hidden);
 
 /// A stacked, optionally bidirectional GRU over `[batch, time, input]` (PyTorch's `nn.GRU` with
 /// `batch_first=True`).
@@ -293,95 +307,7 @@ pub struct GRU<F: Float = f32> {
     stack: Stack<F>,
 }
 
-impl<F: Float> GRU<F> {
-    /// One layer, one direction, with biases, from `input` to `hidden` features.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-        Self::with_options(path, input, hidden, &RecurrentOptions::default())
-    }
-
-    /// A layer with chosen depth, directions and biases.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` or `opts.num_layers` is zero.
-    #[track_caller]
-    pub fn with_options(path: &Path<F>, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
-        GRU { stack: Stack::new(path, Kind::Gru, input, hidden, opts) }
-    }
-
-    /// The number of input features.
-    pub fn input_size(&self) -> usize {
-        self.stack.cells[0].input()
-    }
-
-    /// The number of hidden features of each direction.
-    pub fn hidden_size(&self) -> usize {
-        self.stack.hidden
-    }
-
-    /// The number of stacked layers.
-    pub fn num_layers(&self) -> usize {
-        self.stack.layers
-    }
-
-    /// True when every layer also runs from the end of the sequence.
-    pub fn is_bidirectional(&self) -> bool {
-        self.stack.dirs == 2
-    }
-
-    /// Every parameter, cell by cell (layer 0 forward, layer 0 reverse, layer 1 ...), each cell's in
-    /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
-    pub fn parameters(&self) -> Vec<Param<F>> {
-        self.stack.parameters()
-    }
-
-    /// The parameters bound to `tape`, one [`CellWeights`] per cell in the order of
-    /// [`GRU::parameters`], for [`GRU::forward_with`].
-    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
-        self.stack.bind(tape)
-    }
-
-    /// The outputs `[batch, time, directions · hidden]` and the final hidden states
-    /// `[num_layers · directions, batch, hidden]`, from `x` `[batch, time, input]` and initial states
-    /// `h0` of the final states' shape (zeros when `None`).
-    ///
-    /// # Panics
-    ///
-    /// When `x` is not `[batch, time ≥ 1, input]` or `h0` has the wrong shape.
-    #[track_caller]
-    pub fn forward_seq<'t>(&self, x: Var<'t, F>, h0: Option<Var<'t, F>>) -> (Var<'t, F>, Var<'t, F>) {
-        self.forward_with(&self.weights(x.tape()), x, h0)
-    }
-
-    /// [`GRU::forward_seq`] with the cell weights `w` in place of the bound parameters.
-    ///
-    /// # Panics
-    ///
-    /// As [`GRU::forward_seq`], and when `w` does not match the layer's cells.
-    #[track_caller]
-    pub fn forward_with<'t>(
-        &self,
-        w: &[CellWeights<'t, F>],
-        x: Var<'t, F>,
-        h0: Option<Var<'t, F>>,
-    ) -> (Var<'t, F>, Var<'t, F>) {
-        let (y, h, _) = self.stack.run(w, x, h0, None);
-        (y, h)
-    }
-}
-
-impl<F: Float> Module<F> for GRU<F> {
-    /// The output sequence `[batch, time, directions · hidden]` from zero initial states.
-    #[track_caller]
-    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        self.forward_seq(x, None).0
-    }
-}
+stacked!(GRU, Kind::Gru, hidden);
 
 /// A stacked, optionally bidirectional LSTM over `[batch, time, input]` (PyTorch's `nn.LSTM` with
 /// `batch_first=True`).
@@ -402,59 +328,9 @@ pub struct LSTM<F: Float = f32> {
     stack: Stack<F>,
 }
 
+stacked!(LSTM, Kind::Lstm);
+
 impl<F: Float> LSTM<F> {
-    /// One layer, one direction, with biases, from `input` to `hidden` features.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` is zero.
-    #[track_caller]
-    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-        Self::with_options(path, input, hidden, &RecurrentOptions::default())
-    }
-
-    /// A layer with chosen depth, directions and biases.
-    ///
-    /// # Panics
-    ///
-    /// When `hidden` or `opts.num_layers` is zero.
-    #[track_caller]
-    pub fn with_options(path: &Path<F>, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
-        LSTM { stack: Stack::new(path, Kind::Lstm, input, hidden, opts) }
-    }
-
-    /// The number of input features.
-    pub fn input_size(&self) -> usize {
-        self.stack.cells[0].input()
-    }
-
-    /// The number of hidden features of each direction.
-    pub fn hidden_size(&self) -> usize {
-        self.stack.hidden
-    }
-
-    /// The number of stacked layers.
-    pub fn num_layers(&self) -> usize {
-        self.stack.layers
-    }
-
-    /// True when every layer also runs from the end of the sequence.
-    pub fn is_bidirectional(&self) -> bool {
-        self.stack.dirs == 2
-    }
-
-    /// Every parameter, cell by cell (layer 0 forward, layer 0 reverse, layer 1 ...), each cell's in
-    /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
-    pub fn parameters(&self) -> Vec<Param<F>> {
-        self.stack.parameters()
-    }
-
-    /// The parameters bound to `tape`, one [`CellWeights`] per cell in the order of
-    /// [`LSTM::parameters`], for [`LSTM::forward_with`].
-    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
-        self.stack.bind(tape)
-    }
-
     /// The outputs `[batch, time, directions · hidden]` and the final states `(h_n, c_n)`, each
     /// `[num_layers · directions, batch, hidden]`, from `x` `[batch, time, input]` and initial states
     /// `(h0, c0)` of that shape (zeros when `None`).
@@ -485,13 +361,5 @@ impl<F: Float> LSTM<F> {
     ) -> LstmOutput<'t, F> {
         let (y, h, c) = self.stack.run(w, x, state.map(|s| s.0), state.map(|s| s.1));
         (y, (h, c.expect("an LSTM run returns its cell states")))
-    }
-}
-
-impl<F: Float> Module<F> for LSTM<F> {
-    /// The output sequence `[batch, time, directions · hidden]` from zero initial states.
-    #[track_caller]
-    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        self.forward_seq(x, None).0
     }
 }
