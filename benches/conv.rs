@@ -8,14 +8,17 @@
 //! next to the rate of a 1024³ f32 matmul measured in the same run (target: the convolution at ≥ 50%
 //! of the GEMM rate).
 
+mod workloads;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert::prelude::*;
 use wengert::tensor::Conv2dOptions;
+use workloads::{median_time, ms};
 
 const N: usize = 32;
 const CIN: usize = 3;
@@ -35,18 +38,6 @@ fn forward_backward(x: &Tensor<f32>, w: &Tensor<f32>, dy: &Tensor<f32>) -> (Tens
     let (xv, wv) = (tape.var(x.clone()), tape.var(w.clone()));
     let grads = xv.conv2d(wv, &opts()).backward_with(dy);
     (grads[xv].clone(), grads[wv].clone())
-}
-
-fn median_time(mut f: impl FnMut(), reps: usize) -> Duration {
-    let mut times: Vec<Duration> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[reps / 2]
 }
 
 fn bench(c: &mut Criterion) {
@@ -93,10 +84,6 @@ fn bench(c: &mut Criterion) {
     row("both gradients, one pass", both_grads, 2.0 * PASS_FLOPS);
     row("forward + backward (tape)", both, 3.0 * PASS_FLOPS);
     println!("target: forward + backward at >= 50% of the GEMM rate");
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 criterion_group!(benches, bench);

@@ -1,11 +1,11 @@
-//! The workloads of issue 6, shared by `benches/train.rs` and `examples/bench_report.rs`: every one
-//! in f32 from a fixed seed, so that both measure exactly the same work.
+//! The workloads of issue 6, shared by `benches/train.rs`, `benches/tape.rs` and
+//! `examples/bench_report.rs` (and the timing helpers by `benches/conv.rs`): every one in f32 from a
+//! fixed seed, so that all measure exactly the same work.
 //!
 //! W1 the seed's 1000 Adam epochs on 4 points through `Trainer::fit` · W2 one training step of a
 //! 784-512-512-10 ReLU MLP on a batch of 128, softmax cross-entropy, Adam, and the 8 GEMMs of that
-//! step alone · W3 1000 × `y = tanh(y * 1.01 + 0.01)` on [16], then sum, forward + backward (as in
-//! `benches/tape.rs`) · W4 a Hessian-vector product of a 64-64-1 tanh MLP on a batch of 32, MSE (as in
-//! `benches/tape.rs`).
+//! step alone · W3 1000 × `y = tanh(y * 1.01 + 0.01)` on [16], then sum, forward + backward (tape
+//! bench (a)) · W4 a Hessian-vector product of a 64-64-1 tanh MLP on a batch of 32, MSE (tape bench (c)).
 
 #![allow(dead_code)] // each including target uses a different part
 
@@ -165,7 +165,7 @@ pub struct Hvp {
 }
 
 impl Hvp {
-    /// From seed 0, as `benches/tape.rs` builds it.
+    /// From seed 0.
     pub fn new() -> Self {
         let mut rng = StdRng::seed_from_u64(0);
         let params = vec![
