@@ -28,6 +28,8 @@ pub mod optim;
 mod param;
 mod rng;
 mod store;
+#[cfg(test)]
+mod testing;
 pub mod train;
 
 pub use init::{FanMode, Init, fans};

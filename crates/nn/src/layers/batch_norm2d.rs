@@ -125,11 +125,7 @@ mod tests {
     use wengert_tape::check::{GradcheckOptions, gradcheck};
     use wengert_tensor::Tensor;
 
-    fn seq(shape: &[usize]) -> Tensor<f64> {
-        let n = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| (i as f64 * 0.73).sin() * 1.5 + 0.05 * i as f64).collect(), shape)
-            .unwrap()
-    }
+    use crate::testing::ramped_sines as seq;
 
     #[test]
     fn batch_norm2d_normalises_each_channel_over_batch_and_space_in_training() {

@@ -282,11 +282,7 @@ mod tests {
         Tensor::from_vec(data.to_vec(), shape).unwrap()
     }
 
-    fn seq(shape: &[usize]) -> Tensor<f64> {
-        let n = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| (i as f64 * 0.73).sin() * 1.5 + 0.05 * i as f64).collect(), shape)
-            .unwrap()
-    }
+    use crate::testing::ramped_sines as seq;
 
     fn assert_close(a: &[f64], b: &[f64], tol: f64) {
         assert_eq!(a.len(), b.len());

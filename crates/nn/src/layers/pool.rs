@@ -143,8 +143,7 @@ mod tests {
     use wengert_tensor::Tensor;
 
     fn seq(shape: &[usize]) -> Tensor<f64> {
-        let n = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| (i as f64 * 0.61).sin()).collect(), shape).unwrap()
+        crate::testing::sines(shape, 0.61)
     }
 
     #[test]
