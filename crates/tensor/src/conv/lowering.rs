@@ -9,7 +9,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, s};
 use rayon::prelude::*;
 
 use crate::float::Float;
-use crate::matmul::{MATMUL_PAR_THRESHOLD, fresh_blocks, matmul_into};
+use crate::matmul::{MATMUL_PAR_THRESHOLD, fresh_blocks, matmul_into, min_task_len};
 
 /// The sizes of one 2-D convolution `[n, c, h, w] ⋆ [o, c/groups, kh, kw] -> [n, o, ho, wo]`, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +213,7 @@ fn per_sample<F: Float>(
         return;
     }
     if g.parallel() {
-        let chunks = out.par_chunks_mut(size).with_min_len(min_len(g.n));
+        let chunks = out.par_chunks_mut(size).with_min_len(min_task_len(g.n));
         chunks.enumerate().for_each_init(|| Scratch::new(g), |s, (n, c)| f(n, c, s));
     } else {
         let mut s = Scratch::new(g);
@@ -307,12 +307,6 @@ pub(crate) fn weight_grad<F: Float>(x: &[F], gy: &[F], g: &Geom) -> Vec<F> {
     let count = g.n.div_ceil(per);
     let sums = if count > 1 { (0..count).into_par_iter().map(partial).collect() } else { vec![partial(0)] };
     add_in_order(sums, g.o * g.rows())
-}
-
-/// The fewest samples a rayon task takes, so that a call makes about two tasks per thread (each
-/// making its own scratch buffers) rather than one per sample.
-fn min_len(samples: usize) -> usize {
-    samples.div_ceil(2 * rayon::current_num_threads()).max(1)
 }
 
 /// Both gradients of [`forward`], `(input_grad, weight_grad)`, in one pass over the samples, so that

@@ -160,8 +160,7 @@ pub(crate) fn fresh_blocks<F: Float, S>(
     let size = block_rows * cols;
     if size > 0 {
         if parallel {
-            let chunks =
-                out.par_chunks_mut(size).with_min_len(blocks.div_ceil(2 * rayon::current_num_threads()));
+            let chunks = out.par_chunks_mut(size).with_min_len(min_task_len(blocks));
             chunks.enumerate().for_each_init(&init, |s, (i, c)| block(i, c, s));
         } else {
             let mut s = init();
@@ -169,6 +168,12 @@ pub(crate) fn fresh_blocks<F: Float, S>(
         }
     }
     assume_init(Array1::from_vec(out))
+}
+
+/// The fewest of `items` a rayon task takes, so that a call makes about two tasks per thread (each
+/// making its own scratch buffers) rather than one per item.
+pub(crate) fn min_task_len(items: usize) -> usize {
+    items.div_ceil(2 * rayon::current_num_threads()).max(1)
 }
 
 /// The elements of an array that [`fresh_blocks`] initialized.
