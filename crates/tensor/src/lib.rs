@@ -28,6 +28,7 @@ mod reduce;
 mod serialize;
 mod shape;
 mod shape_ops;
+mod share;
 mod softmax;
 mod tensor;
 

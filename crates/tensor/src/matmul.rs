@@ -333,8 +333,8 @@ fn matrix_at<'a, F>(x: &ArrayViewD<'a, F>, idx: &[usize]) -> ArrayView2<'a, F> {
 
 mod raw;
 
+pub(crate) use raw::fresh_blocks;
 use raw::{Dst, gemm_call};
-pub(crate) use raw::{fresh_blocks, min_task_len};
 
 #[cfg(test)]
 mod tests;

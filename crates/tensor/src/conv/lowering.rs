@@ -6,10 +6,10 @@
 //! W̄ = Σ_n ȳ_n · cols(x_n)ᵀ. Every product goes through the kernel under `matmul`.
 
 use ndarray::{ArrayView2, ArrayViewMut2, s};
-use rayon::prelude::*;
 
 use crate::float::Float;
-use crate::matmul::{MATMUL_PAR_THRESHOLD, fresh_blocks, matmul_into, min_task_len};
+use crate::matmul::{MATMUL_PAR_THRESHOLD, fresh_blocks, matmul_into};
+use crate::share::share;
 
 /// The sizes of one 2-D convolution `[n, c, h, w] ⋆ [o, c/groups, kh, kw] -> [n, o, ho, wo]`, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,103 +89,75 @@ impl<F: Float> Scratch<F> {
 /// (`[c, h, w]`): the sample is copied into the middle of `s.padded` first (whose border stays zero), so
 /// that every field reads inside it.
 fn im2col<F: Float>(x: &[F], g: &Geom, s: &mut Scratch<F>) {
-    pulp::Arch::new().dispatch(|| {
-        let xp = if g.padding == (0, 0) {
-            x
-        } else {
-            let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
-            for (src, dst) in x.chunks_exact(g.w).zip(0..g.c * g.h) {
-                let (ci, iy) = (dst / g.h, dst % g.h);
-                let at = (ci * hp + iy + p0) * wp + p1;
-                s.padded[at..at + g.w].copy_from_slice(src);
-            }
-            &s.padded[..]
-        };
-        im2col_padded(xp, g, &mut s.cols);
-    });
+    let xp = if g.padding == (0, 0) {
+        x
+    } else {
+        let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
+        for (src, dst) in x.chunks_exact(g.w).zip(0..g.c * g.h) {
+            let (ci, iy) = (dst / g.h, dst % g.h);
+            let at = (ci * hp + iy + p0) * wp + p1;
+            s.padded[at..at + g.w].copy_from_slice(src);
+        }
+        &s.padded[..]
+    };
+    im2col_padded(xp, g, &mut s.cols);
 }
 
 /// The column matrix of a padded sample `xp` (`[c, hp, wp]`), every field inside it.
-#[inline(always)]
 fn im2col_padded<F: Float>(xp: &[F], g: &Geom, cols: &mut [F]) {
-    let (wo, sw) = (g.wo, g.stride.1);
-    for_each_segment(g, |k, at| {
-        let dst = &mut cols[k * wo..(k + 1) * wo];
-        if sw == 1 {
-            copy_short(dst, &xp[at..at + wo]);
-        } else {
-            let src = &xp[at..];
-            dst.iter_mut().enumerate().for_each(|(ox, d)| *d = src[ox * sw]);
-        }
-    });
-}
-
-/// Calls `f(k, at)` for the `k`-th `wo`-long segment of a column matrix, in order: the output row
-/// `oy` of tap `(ci, i, j)`, whose first field starts at `at` in the padded sample.
-#[inline(always)]
-fn for_each_segment(g: &Geom, mut f: impl FnMut(usize, usize)) {
-    let (hp, wp, mut k) = (g.hp(), g.wp(), 0);
-    for ci in 0..g.c {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                for oy in 0..g.ho {
-                    f(k, (ci * hp + oy * g.stride.0 + i * g.dilation.0) * wp + j * g.dilation.1);
-                    k += 1;
-                }
+    let (wo, sw, step) = (g.wo, g.stride.1, g.stride.0 * g.wp());
+    for (rows, at) in cols.chunks_exact_mut(g.l()).zip(tap_offsets(g)) {
+        for (dst, src) in rows.chunks_exact_mut(wo).zip(xp[at..].chunks(step)) {
+            if sw == 1 {
+                dst.copy_from_slice(&src[..wo]);
+            } else {
+                dst.iter_mut().zip(src.iter().step_by(sw)).for_each(|(d, &v)| *d = v);
             }
         }
     }
 }
 
-/// `dst.copy_from_slice(src)` for the short rows of a column matrix, in blocks of 16 that compile to
-/// vector moves where a call to `memcpy` would cost more than the copy.
-#[inline(always)]
-fn copy_short<F: Float>(dst: &mut [F], src: &[F]) {
-    const BLOCK: usize = 16;
-    let mut d = dst.chunks_exact_mut(BLOCK);
-    let mut s = src.chunks_exact(BLOCK);
-    for (d, s) in (&mut d).zip(&mut s) {
-        let block: [F; BLOCK] = s.try_into().expect("a block");
-        d.copy_from_slice(&block);
-    }
-    for (d, &s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = s;
-    }
+/// Where each tap `(ci, i, j)` of the kernel reads its first field (output position (0, 0)) in the
+/// padded sample, in the order of the column matrix's rows; the field of output row `oy` starts
+/// `oy · stride₀ · wp` further on.
+fn tap_offsets(g: &Geom) -> impl Iterator<Item = usize> + '_ {
+    let (hp, wp) = (g.hp(), g.wp());
+    (0..g.c).flat_map(move |ci| {
+        (0..g.kh)
+            .flat_map(move |i| (0..g.kw).map(move |j| (ci * hp + i * g.dilation.0) * wp + j * g.dilation.1))
+    })
 }
 
 /// Adds every element of `s.cols` (`[c·kh·kw, ho·wo]`) to the input position it was copied from in
 /// `dx` (`[c, h, w]`), the adjoint of [`im2col`]: into the zeroed `s.padded_grad`, whose middle is
 /// then added to `dx` (padding positions are dropped).
 fn col2im<F: Float>(s: &mut Scratch<F>, g: &Geom, dx: &mut [F]) {
-    pulp::Arch::new().dispatch(|| {
-        if g.padding == (0, 0) {
-            col2im_padded(&s.cols, g, dx);
-            return;
-        }
-        s.padded_grad.fill(F::zero());
-        col2im_padded(&s.cols, g, &mut s.padded_grad);
-        let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
-        for (dst, src) in dx.chunks_exact_mut(g.w).zip(0..g.c * g.h) {
-            let (ci, iy) = (src / g.h, src % g.h);
-            let at = (ci * hp + iy + p0) * wp + p1;
-            dst.iter_mut().zip(&s.padded_grad[at..at + g.w]).for_each(|(d, &v)| *d += v);
-        }
-    });
+    if g.padding == (0, 0) {
+        col2im_padded(&s.cols, g, dx);
+        return;
+    }
+    s.padded_grad.fill(F::zero());
+    col2im_padded(&s.cols, g, &mut s.padded_grad);
+    let (hp, wp, (p0, p1)) = (g.hp(), g.wp(), g.padding);
+    for (dst, src) in dx.chunks_exact_mut(g.w).zip(0..g.c * g.h) {
+        let (ci, iy) = (src / g.h, src % g.h);
+        let at = (ci * hp + iy + p0) * wp + p1;
+        dst.iter_mut().zip(&s.padded_grad[at..at + g.w]).for_each(|(d, &v)| *d += v);
+    }
 }
 
 /// Adds the column matrix `cols` into the padded sample `dxp` (`[c, hp, wp]`).
-#[inline(always)]
 fn col2im_padded<F: Float>(cols: &[F], g: &Geom, dxp: &mut [F]) {
-    let (wo, sw) = (g.wo, g.stride.1);
-    for_each_segment(g, |k, at| {
-        let src = &cols[k * wo..(k + 1) * wo];
-        if sw == 1 {
-            dxp[at..at + wo].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
-        } else {
-            let dst = &mut dxp[at..];
-            src.iter().enumerate().for_each(|(ox, &v)| dst[ox * sw] += v);
+    let (wo, sw, step) = (g.wo, g.stride.1, g.stride.0 * g.wp());
+    for (rows, at) in cols.chunks_exact(g.l()).zip(tap_offsets(g)) {
+        for (src, dst) in rows.chunks_exact(wo).zip(dxp[at..].chunks_mut(step)) {
+            if sw == 1 {
+                dst[..wo].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+            } else {
+                dst.iter_mut().step_by(sw).zip(src).for_each(|(d, &v)| *d += v);
+            }
         }
-    });
+    }
 }
 
 /// A row-major `rows x cols` view of `data[at..]`.
@@ -199,10 +171,10 @@ fn mat_mut<F>(data: &mut [F], at: usize, rows: usize, cols: usize) -> ArrayViewM
         .expect("the slice holds the matrix")
 }
 
-/// Runs `f(sample, chunk, scratch)` over the `size`-element chunks of `out`, one per sample, on the
-/// rayon pool when `parallel`; `scratch` is reused across the samples of a task, its contents left
-/// from the last sample. Each sample writes only its own chunk, so the result does not depend on the
-/// pool.
+/// Runs `f(sample, chunk, scratch)` over the `size`-element chunks of `out`, one per sample, shared
+/// with the rayon pool when `parallel` (see [`share`]); `scratch` is reused across the samples a thread
+/// takes, its contents left from the last sample. Each sample writes only its own chunk, so the result
+/// does not depend on the pool.
 fn per_sample<F: Float>(
     out: &mut [F],
     size: usize,
@@ -213,8 +185,7 @@ fn per_sample<F: Float>(
         return;
     }
     if g.parallel() {
-        let chunks = out.par_chunks_mut(size).with_min_len(min_task_len(g.n));
-        chunks.enumerate().for_each_init(|| Scratch::new(g), |s, (n, c)| f(n, c, s));
+        share(out.chunks_mut(size).enumerate(), || Scratch::new(g), |(n, c), s| f(n, c, s));
     } else {
         let mut s = Scratch::new(g);
         out.chunks_mut(size).enumerate().for_each(|(n, chunk)| f(n, chunk, &mut s));
@@ -280,9 +251,9 @@ fn samples_per_chunk(g: &Geom) -> usize {
 }
 
 /// The chunks' weight-gradient sums added in chunk order (the first alone when there is one).
-fn add_in_order<F: Float>(sums: Vec<Vec<F>>, len: usize) -> Vec<F> {
+fn add_in_order<F: Float>(sums: Vec<Vec<F>>) -> Vec<F> {
     let mut sums = sums.into_iter();
-    let mut dw = sums.next().unwrap_or_else(|| vec![F::zero(); len]);
+    let mut dw = sums.next().expect("at least one chunk");
     for s in sums {
         dw.iter_mut().zip(s).for_each(|(a, b)| *a += b);
     }
@@ -297,16 +268,18 @@ fn add_in_order<F: Float>(sums: Vec<Vec<F>>, len: usize) -> Vec<F> {
 /// threads.
 pub(crate) fn weight_grad<F: Float>(x: &[F], gy: &[F], g: &Geom) -> Vec<F> {
     let per = samples_per_chunk(g);
-    let partial = |k: usize| {
-        let (mut dw, mut s) = (vec![F::zero(); g.o * g.rows()], Scratch::new(g));
+    let mut sums = vec![vec![F::zero(); g.o * g.rows()]; g.n.div_ceil(per).max(1)];
+    let partial = |(k, dw): (usize, &mut Vec<F>), s: &mut Scratch<F>| {
         for n in k * per..((k + 1) * per).min(g.n) {
-            weight_grad_sample(x, gy, g, n, &mut s, &mut dw);
+            weight_grad_sample(x, gy, g, n, s, dw);
         }
-        dw
     };
-    let count = g.n.div_ceil(per);
-    let sums = if count > 1 { (0..count).into_par_iter().map(partial).collect() } else { vec![partial(0)] };
-    add_in_order(sums, g.o * g.rows())
+    if sums.len() > 1 {
+        share(sums.iter_mut().enumerate(), || Scratch::new(g), partial);
+    } else {
+        partial((0, &mut sums[0]), &mut Scratch::new(g));
+    }
+    add_in_order(sums)
 }
 
 /// Both gradients of [`forward`], `(input_grad, weight_grad)`, in one pass over the samples, so that
@@ -317,20 +290,21 @@ pub(crate) fn backward<F: Float>(x: &[F], wt: &[F], gy: &[F], g: &Geom) -> (Vec<
         return (Vec::new(), weight_grad(x, gy, g));
     }
     let mut dx = vec![F::zero(); g.n * chw];
-    let partial = |k: usize, dx: &mut [F]| {
-        let (mut dw, mut s) = (vec![F::zero(); g.o * g.rows()], Scratch::new(g));
+    let mut sums = vec![vec![F::zero(); g.o * g.rows()]; g.n.div_ceil(per).max(1)];
+    let partial = |(k, (dx, dw)): (usize, (&mut [F], &mut Vec<F>)), s: &mut Scratch<F>| {
         for (i, dx) in dx.chunks_mut(chw).enumerate() {
-            weight_grad_sample(x, gy, g, k * per + i, &mut s, &mut dw);
-            input_grad_sample(gy, wt, g, k * per + i, &mut s, dx);
+            weight_grad_sample(x, gy, g, k * per + i, s, dw);
+            input_grad_sample(gy, wt, g, k * per + i, s, dx);
         }
-        dw
     };
-    let sums = if g.n > per {
-        dx.par_chunks_mut(per * chw).enumerate().map(|(k, dx)| partial(k, dx)).collect()
+    let chunks = dx.chunks_mut(per * chw).zip(sums.iter_mut()).enumerate();
+    if g.n > per {
+        share(chunks, || Scratch::new(g), partial);
     } else {
-        vec![partial(0, &mut dx)]
-    };
-    (dx, add_in_order(sums, g.o * g.rows()))
+        let mut s = Scratch::new(g);
+        chunks.for_each(|c| partial(c, &mut s));
+    }
+    (dx, add_in_order(sums))
 }
 
 /// `out += a · b` where both operands run along their long inner dimension (`a` row-major, `b` column-

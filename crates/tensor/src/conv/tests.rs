@@ -213,6 +213,25 @@ fn conv2d_reads_strided_views_and_runs_large_batches_in_parallel() {
 }
 
 #[test]
+fn conv_results_do_not_depend_on_the_pool() {
+    // Samples are shared out between the caller and the pool by timing; every result must be
+    // bit-identical whichever thread took which sample. (Large enough for the parallel path.)
+    let (x, w) = (t(&[18, 8, 16, 16], 0.5), t(&[32, 8, 3, 3], 1.5));
+    let o = Conv2dOptions::default().padding((1, 1)).stride((1, 2));
+    let g = t(x.conv2d(&w, &o).shape(), 2.5);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let (dx, dw) = x.conv2d_backward(&w, &g, &o);
+            [x.conv2d(&w, &o), dx, dw, x.conv2d_weight_grad(&g, (3, 3), &o)].map(|r| r.to_vec())
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+}
+
+#[test]
 #[should_panic(
     expected = "conv2d_backward: input [1, 2, 5, 5], weight [3, 2, 3, 3], grad [1, 3, 4, 4]: the output is [1, 3, 3, 3]"
 )]

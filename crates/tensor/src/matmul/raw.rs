@@ -5,9 +5,9 @@ use std::mem::MaybeUninit;
 
 use gemm::Parallelism;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
-use rayon::prelude::*;
 
 use crate::float::Float;
+use crate::share::share;
 
 /// Where [`gemm_call`] writes its product.
 pub(super) enum Dst<'a, F> {
@@ -137,9 +137,9 @@ impl<F: Float> FreshRows<'_, F> {
 }
 
 /// The row-major `[blocks · block_rows, cols]` matrix whose `i`-th block of `block_rows` rows is
-/// written by `f(i, rows, scratch)`, the blocks on the rayon pool when `parallel` (about two tasks per
-/// thread). `scratch` is made by `init` once per task and reused across its blocks. The memory is not zeroed first, except the
-/// rows `f` leaves unwritten.
+/// written by `f(i, rows, scratch)`, the blocks shared between the caller and the rayon pool when
+/// `parallel` (see [`share`]). `scratch` is made by `init` once per thread and reused across its
+/// blocks. The memory is not zeroed first, except the rows `f` leaves unwritten.
 pub(crate) fn fresh_blocks<F: Float, S>(
     blocks: usize,
     block_rows: usize,
@@ -160,20 +160,13 @@ pub(crate) fn fresh_blocks<F: Float, S>(
     let size = block_rows * cols;
     if size > 0 {
         if parallel {
-            let chunks = out.par_chunks_mut(size).with_min_len(min_task_len(blocks));
-            chunks.enumerate().for_each_init(&init, |s, (i, c)| block(i, c, s));
+            share(out.chunks_mut(size).enumerate(), init, |(i, c), s| block(i, c, s));
         } else {
             let mut s = init();
             out.chunks_mut(size).enumerate().for_each(|(i, c)| block(i, c, &mut s));
         }
     }
     assume_init(Array1::from_vec(out))
-}
-
-/// The fewest of `items` a rayon task takes, so that a call makes about two tasks per thread (each
-/// making its own scratch buffers) rather than one per item.
-pub(crate) fn min_task_len(items: usize) -> usize {
-    items.div_ceil(2 * rayon::current_num_threads()).max(1)
 }
 
 /// The elements of an array that [`fresh_blocks`] initialized.
