@@ -57,7 +57,10 @@ thread_local! {
 impl<F: Float> Drop for Tape<F> {
     fn drop(&mut self) {
         let mut nodes = std::mem::take(self.nodes.get_mut());
-        nodes.clear();
+        // Last node first, so that the next tape's first ops find the buffers of this one's first.
+        for node in nodes.drain(..).rev() {
+            node.value.recycle();
+        }
         if nodes.capacity() <= SPARE_CAPACITY {
             // `try_with`: during thread teardown the slot may be gone; then the storage is just freed.
             let _ = SPARE_NODES.try_with(|spare| *spare.borrow_mut() = Some(Box::new(nodes)));

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::OrPanic;
 use crate::float::Float;
+use crate::recycle;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -16,6 +17,11 @@ pub(crate) fn map<F: Float>(a: &Tensor<F>, f: impl Fn(F) -> F + Sync + Send) -> 
     match a.data.as_slice() {
         Some(s) if s.len() >= PAR_THRESHOLD => {
             with_dim(s.par_iter().map(|&x| f(x)).collect(), a.data.raw_dim())
+        }
+        Some(s) if let Some(mut out) = recycle::take(a.shape()) => {
+            let d = out.as_slice_mut().expect("a kept buffer is contiguous");
+            d.iter_mut().zip(s).for_each(|(d, &x)| *d = f(x));
+            Tensor::from_shared(out)
         }
         // ndarray's own map keeps the memory order and skips re-checking the shape.
         _ => Tensor::from_array(a.data.map(|&x| f(x))),
@@ -82,6 +88,13 @@ pub(crate) fn zip<F: Float>(
     if a.has_shape(b.shape())
         && let (Some(x), Some(y)) = (a.data.as_slice(), b.data.as_slice())
     {
+        if x.len() < PAR_THRESHOLD
+            && let Some(mut out) = recycle::take(a.shape())
+        {
+            let d = out.as_slice_mut().expect("a kept buffer is contiguous");
+            d.iter_mut().zip(x.iter().zip(y)).for_each(|(d, (&p, &q))| *d = f(p, q));
+            return Tensor::from_shared(out);
+        }
         let v: Vec<F> = if x.len() >= PAR_THRESHOLD {
             x.par_iter().zip(y.par_iter()).map(|(&p, &q)| f(p, q)).collect()
         } else {

@@ -24,6 +24,7 @@ mod join;
 mod kernel;
 mod matmul;
 mod pool;
+mod recycle;
 mod reduce;
 mod serialize;
 mod shape;
