@@ -5,8 +5,8 @@
 //! gradients, for an upstream gradient `dy` as the next layer would send it), reported in GFLOP/s
 //! counting `2·N·Cout·Hout·Wout·Cin·k·k` flops per pass (forward + two backward products = 3 passes;
 //! `conv2d_backward`, which the tape's rule calls, computes both gradients in one pass over the samples),
-//! next to the rate of a 1024³ f32 matmul measured in the same run (target: the convolution at ≥ 50%
-//! of the GEMM rate).
+//! next to the rate of a 1024³ f32 matmul measured interleaved with them in the same run (target: the
+//! convolution at ≥ 50% of the GEMM rate).
 
 mod workloads;
 
@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert::prelude::*;
 use wengert::tensor::Conv2dOptions;
-use workloads::{median_time, ms};
+use workloads::{interleaved_runs, ms};
 
 const N: usize = 32;
 const CIN: usize = 3;
@@ -57,13 +57,22 @@ fn bench(c: &mut Criterion) {
     g.bench_function("matmul_1024", |bch| bch.iter(|| black_box(a.matmul(&b))));
     g.finish();
 
-    // One table from medians measured side by side in this run.
-    let fwd = median_time(|| drop(black_box(x.conv2d(&w, &opts()))), 51);
-    let both = median_time(|| drop(black_box(forward_backward(&x, &w, &dy))), 31);
-    let input_grad = median_time(|| drop(black_box(dy.conv_transpose2d(&w, &opts().into()))), 51);
-    let weight_grad = median_time(|| drop(black_box(x.conv2d_weight_grad(&dy, (K, K), &opts()))), 51);
-    let both_grads = median_time(|| drop(black_box(x.conv2d_backward(&w, &dy, &opts()))), 51);
-    let gemm = median_time(|| drop(black_box(a.matmul(&b))), 21);
+    // One table from medians measured interleaved in this run (each round times 5 warm calls of every
+    // routine), so that the machine's noise falls on the convolution and the GEMM it is compared with
+    // alike.
+    let times = interleaved_runs(
+        15,
+        5,
+        &mut [
+            &mut || drop(black_box(x.conv2d(&w, &opts()))),
+            &mut || drop(black_box(forward_backward(&x, &w, &dy))),
+            &mut || drop(black_box(dy.conv_transpose2d(&w, &opts().into()))),
+            &mut || drop(black_box(x.conv2d_weight_grad(&dy, (K, K), &opts()))),
+            &mut || drop(black_box(x.conv2d_backward(&w, &dy, &opts()))),
+            &mut || drop(black_box(a.matmul(&b))),
+        ],
+    );
+    let [fwd, both, input_grad, weight_grad, both_grads, gemm] = times[..] else { unreachable!() };
     let gflops = |flops: f64, d: Duration| flops / d.as_secs_f64() / 1e9;
     let gemm_rate = gflops(2.0 * 1024f64.powi(3), gemm);
     println!(

@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert::prelude::*;
-use workloads::{Hvp, median_time, ms, w3};
+use workloads::{Hvp, interleaved, median_time, ms, w3};
 
 const STEPS: usize = 1000;
 
@@ -49,10 +49,12 @@ fn bench(c: &mut Criterion) {
     g.bench_function("c_hvp_mlp_64_64_1", |b| b.iter(|| black_box(hvp_once())));
     g.finish();
 
-    // One table from medians measured side by side in this run.
+    // One table from medians measured in this run.
     let a = median_time(|| drop(black_box(w3(&small))), 201);
-    let bt = median_time(|| drop(black_box(w3(&big))), 21);
-    let br = median_time(|| drop(black_box(chain_raw(&big))), 21);
+    // The two sides of (b)'s ratio alternate, so that the machine's noise falls on both alike.
+    let b =
+        interleaved(21, &mut [&mut || drop(black_box(w3(&big))), &mut || drop(black_box(chain_raw(&big)))]);
+    let (bt, br) = (b[0], b[1]);
     let h = median_time(|| drop(black_box(hvp_once())), 501);
     println!("\ntape summary (medians)");
     println!(

@@ -213,12 +213,30 @@ pub fn interleaved(rounds: usize, routines: &mut [&mut dyn FnMut()]) -> Vec<Dura
     for routine in routines.iter_mut() {
         routine();
     }
-    let mut times = vec![Vec::with_capacity(rounds); routines.len()];
+    timed_rounds(rounds, 1, routines)
+}
+
+/// Like [`interleaved`], with each routine called `run + 1` times in a row per round and all but the
+/// first call timed: each call is timed with its data warm, as a loop over the one routine times it,
+/// while the rounds spread the machine's noise over all the routines alike.
+pub fn interleaved_runs(rounds: usize, run: usize, routines: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    timed_rounds(rounds, run, routines)
+}
+
+/// The median of the calls timed in `rounds` rounds of `run` timed calls per routine, each run after
+/// one untimed call when `run > 1`.
+fn timed_rounds(rounds: usize, run: usize, routines: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let mut times = vec![Vec::with_capacity(rounds * run); routines.len()];
     for _ in 0..rounds.max(1) {
         for (routine, t) in routines.iter_mut().zip(&mut times) {
-            let now = Instant::now();
-            routine();
-            t.push(now.elapsed());
+            if run > 1 {
+                routine();
+            }
+            for _ in 0..run.max(1) {
+                let now = Instant::now();
+                routine();
+                t.push(now.elapsed());
+            }
         }
     }
     times
