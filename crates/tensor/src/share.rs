@@ -6,18 +6,31 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Runs `f(item, scratch)` for every item of `items`, handed out one at a time to the calling thread
-/// and to the other threads of the current rayon pool; each participant makes its scratch with `init`
-/// once, when it takes its first item. Returns when every item is done.
+/// Runs `f(item, scratch)` for every item of `items`: when `parallel`, handed out one at a time to the
+/// calling thread and to the other threads of the current rayon pool, each participant making its
+/// scratch with `init` once, when it takes its first item; otherwise in order on the calling thread,
+/// with one scratch. Returns when every item is done.
 ///
 /// Which thread runs an item depends on timing, so `f` must give the same result for an item whatever
 /// its scratch held before (it is per-thread reuse of buffers, not state). A panic in `f` is passed on
 /// to the caller once the others have stopped.
-pub(crate) fn share<I, S>(items: I, init: impl Fn() -> S + Sync, f: impl Fn(I::Item, &mut S) + Sync)
-where
+pub(crate) fn share<I, S>(
+    parallel: bool,
+    mut items: I,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(I::Item, &mut S) + Sync,
+) where
     I: Iterator + Send,
     I::Item: Send,
 {
+    if !parallel {
+        if let Some(first) = items.next() {
+            let mut scratch = init();
+            f(first, &mut scratch);
+            items.for_each(|item| f(item, &mut scratch));
+        }
+        return;
+    }
     let queue = Mutex::new(items);
     // Items taken and not yet done; counted down on unwinding too, so a panic cannot leave it up.
     let running = AtomicUsize::new(0);
@@ -71,6 +84,7 @@ mod tests {
         let mut out = vec![0usize; 1000];
         let inits = AtomicUsize::new(0);
         share(
+            true,
             out.chunks_mut(7).enumerate(),
             || inits.fetch_add(1, Ordering::Relaxed),
             |(k, chunk), _| chunk.iter_mut().for_each(|v| *v += k + 1),
@@ -82,8 +96,28 @@ mod tests {
     }
 
     #[test]
+    fn serial_sharing_runs_in_order_with_one_scratch() {
+        let (mut seen, inits) = (Vec::new(), AtomicUsize::new(0));
+        let seen_ref = std::sync::Mutex::new(&mut seen);
+        share(
+            false,
+            0..5usize,
+            || inits.fetch_add(1, Ordering::Relaxed),
+            |i, _| seen_ref.lock().unwrap().push(i),
+        );
+        assert_eq!((seen, inits.into_inner()), (vec![0, 1, 2, 3, 4], 1));
+    }
+
+    #[test]
     fn no_items_make_no_scratch() {
-        share(std::iter::empty::<usize>(), || panic!("no scratch is needed"), |_, _: &mut ()| {});
+        for parallel in [false, true] {
+            share(
+                parallel,
+                std::iter::empty::<usize>(),
+                || panic!("no scratch is needed"),
+                |_, _: &mut ()| {},
+            );
+        }
     }
 
     #[test]
@@ -92,6 +126,7 @@ mod tests {
         let total = AtomicUsize::new(0);
         pool.install(|| {
             share(
+                true,
                 0..100usize,
                 || (),
                 |i, _| {
@@ -105,6 +140,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "item 3 failed")]
     fn a_panic_in_an_item_reaches_the_caller() {
-        share(0..10usize, || (), |i, _| assert!(i != 3, "item {i} failed"));
+        share(true, 0..10usize, || (), |i, _| assert!(i != 3, "item {i} failed"));
     }
 }

@@ -184,12 +184,7 @@ fn per_sample<F: Float>(
     if size == 0 {
         return;
     }
-    if g.parallel() {
-        share(out.chunks_mut(size).enumerate(), || Scratch::new(g), |(n, c), s| f(n, c, s));
-    } else {
-        let mut s = Scratch::new(g);
-        out.chunks_mut(size).enumerate().for_each(|(n, chunk)| f(n, chunk, &mut s));
-    }
+    share(g.parallel(), out.chunks_mut(size).enumerate(), || Scratch::new(g), |(n, c), s| f(n, c, s));
 }
 
 /// `y = x ⋆ w`: `x` is `[n, c, h, w]`, `w` is `[o, c/groups, kh, kw]`, both row-major; `[n, o, ho, wo]`,
@@ -274,11 +269,7 @@ pub(crate) fn weight_grad<F: Float>(x: &[F], gy: &[F], g: &Geom) -> Vec<F> {
             weight_grad_sample(x, gy, g, n, s, dw);
         }
     };
-    if sums.len() > 1 {
-        share(sums.iter_mut().enumerate(), || Scratch::new(g), partial);
-    } else {
-        partial((0, &mut sums[0]), &mut Scratch::new(g));
-    }
+    share(sums.len() > 1, sums.iter_mut().enumerate(), || Scratch::new(g), partial);
     add_in_order(sums)
 }
 
@@ -297,13 +288,9 @@ pub(crate) fn backward<F: Float>(x: &[F], wt: &[F], gy: &[F], g: &Geom) -> (Vec<
             input_grad_sample(gy, wt, g, k * per + i, s, dx);
         }
     };
+    let parallel = sums.len() > 1;
     let chunks = dx.chunks_mut(per * chw).zip(sums.iter_mut()).enumerate();
-    if g.n > per {
-        share(chunks, || Scratch::new(g), partial);
-    } else {
-        let mut s = Scratch::new(g);
-        chunks.for_each(|c| partial(c, &mut s));
-    }
+    share(parallel, chunks, || Scratch::new(g), partial);
     (dx, add_in_order(sums))
 }
 

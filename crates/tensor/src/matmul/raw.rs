@@ -159,12 +159,7 @@ pub(crate) fn fresh_blocks<F: Float, S>(
     };
     let size = block_rows * cols;
     if size > 0 {
-        if parallel {
-            share(out.chunks_mut(size).enumerate(), init, |(i, c), s| block(i, c, s));
-        } else {
-            let mut s = init();
-            out.chunks_mut(size).enumerate().for_each(|(i, c)| block(i, c, &mut s));
-        }
+        share(parallel, out.chunks_mut(size).enumerate(), init, |(i, c), s| block(i, c, s));
     }
     assume_init(Array1::from_vec(out))
 }
