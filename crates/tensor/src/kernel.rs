@@ -14,18 +14,13 @@ pub const PAR_THRESHOLD: usize = 1 << 15;
 
 /// Applies `f` to every element, allocating the result once.
 pub(crate) fn map<F: Float>(a: &Tensor<F>, f: impl Fn(F) -> F + Sync + Send) -> Tensor<F> {
-    match a.data.as_slice() {
-        Some(s) if s.len() >= PAR_THRESHOLD => {
-            with_dim(s.par_iter().map(|&x| f(x)).collect(), a.data.raw_dim())
-        }
-        Some(s) if let Some(mut out) = recycle::take(a.shape()) => {
-            let d = out.as_slice_mut().expect("a kept buffer is contiguous");
-            d.iter_mut().zip(s).for_each(|(d, &x)| *d = f(x));
-            Tensor::from_shared(out)
-        }
-        // ndarray's own map keeps the memory order and skips re-checking the shape.
-        _ => Tensor::from_array(a.data.map(|&x| f(x))),
+    // ndarray's own map keeps the memory order of a view and skips re-checking the shape.
+    let Some(s) = a.data.as_slice() else { return Tensor::from_array(a.data.map(|&x| f(x))) };
+    if s.len() >= PAR_THRESHOLD {
+        return with_dim(s.par_iter().map(|&x| f(x)).collect(), a.data.raw_dim());
     }
+    recycle::filled(a.shape(), |d| d.iter_mut().zip(s).for_each(|(d, &x)| *d = f(x)))
+        .unwrap_or_else(|| Tensor::from_array(a.data.map(|&x| f(x))))
 }
 
 /// Applies `f` in place when `a` is the only handle to a contiguous buffer, else like [`map`].
@@ -88,12 +83,11 @@ pub(crate) fn zip<F: Float>(
     if a.has_shape(b.shape())
         && let (Some(x), Some(y)) = (a.data.as_slice(), b.data.as_slice())
     {
+        let fill = |d: &mut [F]| d.iter_mut().zip(x.iter().zip(y)).for_each(|(d, (&p, &q))| *d = f(p, q));
         if x.len() < PAR_THRESHOLD
-            && let Some(mut out) = recycle::take(a.shape())
+            && let Some(out) = recycle::filled(a.shape(), fill)
         {
-            let d = out.as_slice_mut().expect("a kept buffer is contiguous");
-            d.iter_mut().zip(x.iter().zip(y)).for_each(|(d, (&p, &q))| *d = f(p, q));
-            return Tensor::from_shared(out);
+            return out;
         }
         let v: Vec<F> = if x.len() >= PAR_THRESHOLD {
             x.par_iter().zip(y.par_iter()).map(|(&p, &q)| f(p, q)).collect()

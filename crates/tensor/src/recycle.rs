@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use ndarray::{ArcArray, IxDyn};
 
 use crate::float::Float;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, same_shape};
 
 /// Buffers of at most this many elements are kept.
 const MAX_LEN: usize = 4096;
@@ -88,12 +88,19 @@ pub(crate) fn take<F: Float>(shape: &[usize]) -> Option<ArcArray<F, IxDyn>> {
         s.count -= 1;
         Some(array)
     })??;
-    let own = array.shape();
-    if own.len() == shape.len() && own.iter().zip(shape).all(|(a, b)| a == b) {
+    if same_shape(array.shape(), shape) {
         Some(array)
     } else {
         array.into_shape_with_order(IxDyn(shape)).ok()
     }
+}
+
+/// A tensor of `shape` whose elements `fill` writes, all of them, in row-major order, in a kept buffer;
+/// `None` (and `fill` not called) when no buffer of that many elements is kept.
+pub(crate) fn filled<F: Float>(shape: &[usize], fill: impl FnOnce(&mut [F])) -> Option<Tensor<F>> {
+    let mut out = take(shape)?;
+    fill(out.as_slice_mut().expect("a kept buffer is contiguous"));
+    Some(Tensor::from_shared(out))
 }
 
 impl<F: Float> Tensor<F> {

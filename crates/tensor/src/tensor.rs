@@ -65,8 +65,7 @@ impl<F: Float> Tensor<F> {
     /// ```
     #[inline]
     pub fn has_shape(&self, shape: &[usize]) -> bool {
-        let own = self.shape();
-        own.len() == shape.len() && own.iter().zip(shape).all(|(a, b)| a == b)
+        same_shape(self.shape(), shape)
     }
 
     /// The number of dimensions.
@@ -168,6 +167,13 @@ impl<F: Float> Tensor<F> {
     pub fn is_unique(&mut self) -> bool {
         self.data.is_unique()
     }
+}
+
+/// `a == b` for shapes, compared inline (slice equality calls `memcmp`, which costs more than the
+/// comparison for the few dimensions of a shape).
+#[inline]
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 impl<F: Float> From<ArrayD<F>> for Tensor<F> {
