@@ -4,7 +4,7 @@
 //! alone, each backward product alone, and forward + backward through the tape (input and weight
 //! gradients, for an upstream gradient `dy` as the next layer would send it), reported in GFLOP/s
 //! counting `2·N·Cout·Hout·Wout·Cin·k·k` flops per pass (forward + two backward products = 3 passes;
-//! `conv2d_backward`, which the tape's rule calls, computes both gradients in one pass over the samples),
+//! `conv2d_adjoints`, which the tape's rule calls, computes both gradients in one pass over the samples),
 //! next to the rate of a 1024³ f32 matmul measured interleaved with them in the same run (target: the
 //! convolution at ≥ 50% of the GEMM rate).
 
@@ -67,8 +67,8 @@ fn bench(c: &mut Criterion) {
             &mut || drop(black_box(x.conv2d(&w, &opts()))),
             &mut || drop(black_box(forward_backward(&x, &w, &dy))),
             &mut || drop(black_box(dy.conv_transpose2d(&w, &opts().into()))),
-            &mut || drop(black_box(x.conv2d_weight_grad(&dy, (K, K), &opts()))),
-            &mut || drop(black_box(x.conv2d_backward(&w, &dy, &opts()))),
+            &mut || drop(black_box(x.conv2d_weight_adjoint(&dy, (K, K), &opts()))),
+            &mut || drop(black_box(x.conv2d_adjoints(&w, &dy, &opts()))),
             &mut || drop(black_box(a.matmul(&b))),
         ],
     );

@@ -63,11 +63,11 @@ fn conv2d_grads_match_finite_differences() {
 }
 
 #[test]
-fn conv2d_weight_grad_grads_match_finite_differences() {
+fn conv2d_weight_adjoint_grads_match_finite_differences() {
     for (what, xs, ws, o) in conv_cases() {
         let x = t(&xs, 0.0);
         let gy = t(x.conv2d(&t(&ws, 1.0), &o).shape(), 2.0);
-        both(what, |v| v[0].conv2d_weight_grad(v[1], (ws[2], ws[3]), &o), &[x.clone(), gy]);
+        both(what, |v| v[0].conv2d_weight_adjoint(v[1], (ws[2], ws[3]), &o), &[x.clone(), gy]);
     }
 }
 

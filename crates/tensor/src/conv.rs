@@ -1,5 +1,5 @@
-//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, and `conv2d_weight_grad`, the
-//! gradient of `conv2d` with respect to its weight (public so that rules can differentiate it again).
+//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, and `conv2d_weight_adjoint`, the
+//! adjoint of `conv2d` as a linear map of its weight (public so that rules can use it and its own adjoints).
 //!
 //! conv2d: `y[n, o, i, j] = Σ_{c, p, q} x[n, g·C/G + c, i·s₀ - p₀ + p·d₀, j·s₁ - p₁ + q·d₁] · w[o, c, p, q]`
 //! for `o` in group `g` (out of `G`), reading zeros outside the image; output size
@@ -375,80 +375,82 @@ impl<F: Float> Tensor<F> {
         Tensor::from_vec(y, &[g.n, g.c, g.h, g.w]).expect("the output has its size")
     }
 
-    /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, given the
-    /// output's gradient `grad`: `Σ_n grad_n ⋆ x_n`, of shape `[O, C / groups, kh, kw]`, where `O` is
-    /// `grad`'s channels. It is linear in `self` and in `grad`.
+    /// The adjoint of `w ↦ self.conv2d(w, opts)` for a weight with kernel `kernel`, applied to `out`, an
+    /// array of that convolution's output shape: `Σ_n out_n ⋆ x_n`, of shape `[O, C / groups, kh, kw]`,
+    /// where `O` is `out`'s channels. It is linear in `self` and in `out` (with `out` the output's
+    /// gradient, it is the weight's gradient).
     ///
     /// ```
     /// use wengert_tensor::{Conv2dOptions, Tensor};
     /// let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
     /// let g = Tensor::<f64>::ones(&[1, 1, 2, 2]);
-    /// let dw = x.conv2d_weight_grad(&g, (2, 2), &Conv2dOptions::default());
+    /// let dw = x.conv2d_weight_adjoint(&g, (2, 2), &Conv2dOptions::default());
     /// assert_eq!(dw.to_vec(), vec![8.0, 12.0, 20.0, 24.0]);
     /// ```
     ///
     /// # Panics
     ///
-    /// As [`Tensor::conv2d`] for the weight of that shape, and when `grad` is not the shape of that
+    /// As [`Tensor::conv2d`] for the weight of that shape, and when `out` is not the shape of that
     /// convolution's output.
     #[track_caller]
-    pub fn conv2d_weight_grad(&self, grad: &Self, kernel: (usize, usize), opts: &Conv2dOptions) -> Self {
-        let (xs, gs) = (self.shape(), grad.shape());
+    pub fn conv2d_weight_adjoint(&self, out: &Self, kernel: (usize, usize), opts: &Conv2dOptions) -> Self {
+        let (xs, gs) = (self.shape(), out.shape());
         let (&[_, c, _, _], &[_, o, _, _]) = (xs, gs) else {
-            invalid("conv2d_weight_grad", format!("input {xs:?}, grad {gs:?}: both must be 4-D"));
+            invalid("conv2d_weight_adjoint", format!("input {xs:?}, out {gs:?}: both must be 4-D"));
         };
         let w = [o, c / opts.groups.max(1), kernel.0, kernel.1];
-        let g = conv_geom("conv2d_weight_grad", xs, &w, opts);
+        let g = conv_geom("conv2d_weight_adjoint", xs, &w, opts);
         if gs != [g.n, g.o, g.ho, g.wo] {
             invalid(
-                "conv2d_weight_grad",
+                "conv2d_weight_adjoint",
                 format!(
-                    "input {xs:?}, grad {gs:?}, kernel {kernel:?}: the output is {:?}",
+                    "input {xs:?}, out {gs:?}, kernel {kernel:?}: the output is {:?}",
                     [g.n, g.o, g.ho, g.wo]
                 ),
             );
         }
-        let (x, gy) = (self.to_contiguous(), grad.to_contiguous());
+        let (x, gy) = (self.to_contiguous(), out.to_contiguous());
         let dw = lowering::weight_grad(slice(&x), slice(&gy), &g);
         Tensor::from_vec(dw, &w).expect("the weight has its size")
     }
 }
 
 impl<F: Float> Tensor<F> {
-    /// Both gradients of `self.conv2d(weight, opts)` for the output's gradient `grad`, in one pass over
-    /// the samples: `(input gradient, weight gradient)`, the values of
-    /// `grad.conv_transpose2d(weight, ..)` (with the output padding that restores `self`'s size) and
-    /// `self.conv2d_weight_grad(grad, ..)`.
+    /// Both adjoints of the bilinear `self.conv2d(weight, opts)` applied to `out` (an array of the
+    /// output's shape), in one pass over the samples: `(input adjoint, weight adjoint)`, the values of
+    /// `out.conv_transpose2d(weight, ..)` (with the output padding that restores `self`'s size) and
+    /// `self.conv2d_weight_adjoint(out, ..)`. With `out` the output's gradient, these are the two
+    /// gradients.
     ///
     /// ```
     /// use wengert_tensor::{Conv2dOptions, Tensor};
     /// let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
     /// let w = Tensor::<f64>::ones(&[1, 1, 2, 2]);
     /// let o = Conv2dOptions::default();
-    /// let (dx, dw) = x.conv2d_backward(&w, &Tensor::ones(&[1, 1, 2, 2]), &o);
+    /// let (dx, dw) = x.conv2d_adjoints(&w, &Tensor::ones(&[1, 1, 2, 2]), &o);
     /// assert_eq!(dx.to_vec(), vec![1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
-    /// assert_eq!(dw, x.conv2d_weight_grad(&Tensor::ones(&[1, 1, 2, 2]), (2, 2), &o));
+    /// assert_eq!(dw, x.conv2d_weight_adjoint(&Tensor::ones(&[1, 1, 2, 2]), (2, 2), &o));
     /// ```
     ///
     /// # Panics
     ///
-    /// As [`Tensor::conv2d`], and when `grad` is not the shape of the convolution's output.
+    /// As [`Tensor::conv2d`], and when `out` is not the shape of the convolution's output.
     #[track_caller]
-    pub fn conv2d_backward(&self, weight: &Self, grad: &Self, opts: &Conv2dOptions) -> (Self, Self) {
-        let g = conv_geom("conv2d_backward", self.shape(), weight.shape(), opts);
-        if grad.shape() != [g.n, g.o, g.ho, g.wo] {
+    pub fn conv2d_adjoints(&self, weight: &Self, out: &Self, opts: &Conv2dOptions) -> (Self, Self) {
+        let g = conv_geom("conv2d_adjoints", self.shape(), weight.shape(), opts);
+        if out.shape() != [g.n, g.o, g.ho, g.wo] {
             invalid(
-                "conv2d_backward",
+                "conv2d_adjoints",
                 format!(
-                    "input {:?}, weight {:?}, grad {:?}: the output is {:?}",
+                    "input {:?}, weight {:?}, out {:?}: the output is {:?}",
                     self.shape(),
                     weight.shape(),
-                    grad.shape(),
+                    out.shape(),
                     [g.n, g.o, g.ho, g.wo]
                 ),
             );
         }
-        let (x, w, gy) = (self.to_contiguous(), weight.to_contiguous(), grad.to_contiguous());
+        let (x, w, gy) = (self.to_contiguous(), weight.to_contiguous(), out.to_contiguous());
         let (dx, dw) = lowering::backward(slice(&x), slice(&w), slice(&gy), &g);
         (
             Tensor::from_vec(dx, self.shape()).expect("the input has its size"),

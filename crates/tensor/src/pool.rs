@@ -158,7 +158,7 @@ fn average<F: Float>(x: &Tensor<F>, rows: &Spans, cols: &Spans) -> Tensor<F> {
 /// The adjoint of [`average`]: each element of `g` (`[n, c, rows, cols]`) spread over its window of an
 /// `[n, c, h, w]` result.
 fn spread<F: Float>(g: &Tensor<F>, (h, w): (usize, usize), rows: &Spans, cols: &Spans) -> Tensor<F> {
-    let [n, c, ho, wo] = nchw("avg_pool2d_backward", g.shape());
+    let [n, c, ho, wo] = nchw("avg_pool2d_adjoint", g.shape());
     let g = g.to_contiguous();
     let src = g.as_slice().expect("contiguous");
     let mut out = vec![F::zero(); n * c * h * w];
@@ -250,12 +250,13 @@ impl<F: Float> Tensor<F> {
     }
 
     /// The adjoint of [`Tensor::avg_pool2d`] on an input of `input` rows and columns: each element of
-    /// `self` (the output's gradient) divided by `kh · kw` and added over its window.
+    /// `self` (an array of the pooled shape, such as the output's gradient) divided by `kh · kw` and
+    /// added over its window.
     ///
     /// ```
     /// use wengert_tensor::{Pool2dOptions, Tensor};
     /// let g = Tensor::<f32>::ones(&[1, 1, 1, 2]);
-    /// let dx = g.avg_pool2d_backward((2, 4), &Pool2dOptions::new((2, 2)));
+    /// let dx = g.avg_pool2d_adjoint((2, 4), &Pool2dOptions::new((2, 2)));
     /// assert_eq!(dx.to_vec(), vec![0.25; 8]);
     /// ```
     ///
@@ -263,11 +264,11 @@ impl<F: Float> Tensor<F> {
     ///
     /// As [`Tensor::max_pool2d`] for an input of that size, and when `self` is not the output's shape.
     #[track_caller]
-    pub fn avg_pool2d_backward(&self, input: (usize, usize), opts: &Pool2dOptions) -> Self {
-        let [n, c, ..] = nchw("avg_pool2d_backward", self.shape());
+    pub fn avg_pool2d_adjoint(&self, input: (usize, usize), opts: &Pool2dOptions) -> Self {
+        let [n, c, ..] = nchw("avg_pool2d_adjoint", self.shape());
         let shape = [n, c, input.0, input.1];
-        let out = pool_out("avg_pool2d_backward", &shape, opts);
-        check_grad("avg_pool2d_backward", self.shape(), &shape, out);
+        let out = pool_out("avg_pool2d_adjoint", &shape, opts);
+        check_grad("avg_pool2d_adjoint", self.shape(), &shape, out);
         let (rows, cols) = window_spans(&shape, out, opts);
         spread(self, input, &rows, &cols)
     }
@@ -294,21 +295,22 @@ impl<F: Float> Tensor<F> {
     }
 
     /// The adjoint of [`Tensor::adaptive_avg_pool2d`] to an input of `input` rows and columns: each
-    /// element of `self` (the output's gradient) divided by its window's size and added over it.
+    /// element of `self` (an array of the pooled shape, such as the output's gradient) divided by its
+    /// window's size and added over it.
     ///
     /// ```
     /// use wengert_tensor::Tensor;
     /// let g = Tensor::<f32>::ones(&[1, 1, 1, 1]);
-    /// assert_eq!(g.adaptive_avg_pool2d_backward((2, 2)).to_vec(), vec![0.25; 4]);
+    /// assert_eq!(g.adaptive_avg_pool2d_adjoint((2, 2)).to_vec(), vec![0.25; 4]);
     /// ```
     ///
     /// # Panics
     ///
     /// When `self` is not 4-D, or an output size is 0 while the input's is not.
     #[track_caller]
-    pub fn adaptive_avg_pool2d_backward(&self, input: (usize, usize)) -> Self {
-        let [n, c, ho, wo] = nchw("adaptive_avg_pool2d_backward", self.shape());
-        check_adaptive("adaptive_avg_pool2d_backward", &[n, c, input.0, input.1], (ho, wo));
+    pub fn adaptive_avg_pool2d_adjoint(&self, input: (usize, usize)) -> Self {
+        let [n, c, ho, wo] = nchw("adaptive_avg_pool2d_adjoint", self.shape());
+        check_adaptive("adaptive_avg_pool2d_adjoint", &[n, c, input.0, input.1], (ho, wo));
         spread(self, input, &Spans::adaptive(ho, input.0), &Spans::adaptive(wo, input.1))
     }
 }

@@ -1,8 +1,8 @@
 //! Convolutions on Vars and their rules, closed under differentiation (`g` the incoming gradient):
 //!
 //! conv2d(x, w): x̄ = conv_transpose2d(g, w) (output padding restoring x's size), w̄ =
-//! conv2d_weight_grad(x, g) · conv_transpose2d(x, w): x̄ = conv2d(g, w), w̄ = conv2d_weight_grad(g, x) ·
-//! conv2d_weight_grad(x, gy) = W̄, bilinear with ⟨W̄, G⟩ = ⟨conv2d(x, G), gy⟩: x̄ = conv_transpose2d(gy, G),
+//! conv2d_weight_adjoint(x, g) · conv_transpose2d(x, w): x̄ = conv2d(g, w), w̄ = conv2d_weight_adjoint(g, x) ·
+//! conv2d_weight_adjoint(x, gy) = W̄, bilinear with ⟨W̄, G⟩ = ⟨conv2d(x, G), gy⟩: x̄ = conv_transpose2d(gy, G),
 //! ḡy = conv2d(x, G). conv1d is conv2d on `[N, C, 1, L]`.
 
 use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Float, Tensor};
@@ -108,19 +108,19 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, for the
     /// output gradient `grad` (see
-    /// [`Tensor::conv2d_weight_grad`](wengert_tensor::Tensor::conv2d_weight_grad)): the rule of
+    /// [`Tensor::conv2d_weight_adjoint`](wengert_tensor::Tensor::conv2d_weight_adjoint)): the rule of
     /// [`Var::conv2d`], itself differentiable in both arguments.
     ///
     /// # Panics
     ///
-    /// As [`Tensor::conv2d_weight_grad`](wengert_tensor::Tensor::conv2d_weight_grad), or when the Vars
+    /// As [`Tensor::conv2d_weight_adjoint`](wengert_tensor::Tensor::conv2d_weight_adjoint), or when the Vars
     /// are on different tapes.
     #[track_caller]
-    pub fn conv2d_weight_grad(self, grad: Self, kernel: (usize, usize), opts: &Conv2dOptions) -> Self {
-        self.tape.check_same("conv2d_weight_grad", &[grad]);
+    pub fn conv2d_weight_adjoint(self, grad: Self, kernel: (usize, usize), opts: &Conv2dOptions) -> Self {
+        self.tape.check_same("conv2d_weight_adjoint", &[grad]);
         let y = {
             let nodes = self.tape.nodes.borrow();
-            nodes[self.id].value.conv2d_weight_grad(&nodes[grad.id].value, kernel, opts)
+            nodes[self.id].value.conv2d_weight_adjoint(&nodes[grad.id].value, kernel, opts)
         };
         self.tape.push(Op::Conv(Box::new(ConvOp::WeightGrad(*opts, kernel))), &[self.id, grad.id], y)
     }
@@ -154,7 +154,7 @@ impl ConvOp {
         match self {
             ConvOp::Conv2d(_) => "conv2d",
             ConvOp::ConvTranspose2d(_) => "conv_transpose2d",
-            ConvOp::WeightGrad(..) => "conv2d_weight_grad",
+            ConvOp::WeightGrad(..) => "conv2d_weight_adjoint",
         }
     }
 
@@ -171,13 +171,13 @@ impl ConvOp {
         let mut out = TensorGrads::new();
         match (ctx.needs[0], ctx.needs[1]) {
             (true, true) => {
-                let (gx, gw) = x.conv2d_backward(w, &g, o);
+                let (gx, gw) = x.conv2d_adjoints(w, &g, o);
                 out.extend([Some(gx), Some(gw)]);
             }
             (need_x, need_w) => {
                 let back = back_to(o, hw(x.shape()), hw(g.shape()), k);
                 out.push(need_x.then(|| g.conv_transpose2d(w, &back)));
-                out.push(need_w.then(|| x.conv2d_weight_grad(&g, k, o)));
+                out.push(need_w.then(|| x.conv2d_weight_adjoint(&g, k, o)));
             }
         }
         Ok(out)
@@ -191,14 +191,14 @@ impl ConvOp {
                 let k = hw(&w.shape());
                 let gx =
                     ctx.when(0, || g.conv_transpose2d(w, &back_to(o, hw(&x.shape()), hw(&g.shape()), k)));
-                (gx, ctx.when(1, || x.conv2d_weight_grad(g, k, o)))
+                (gx, ctx.when(1, || x.conv2d_weight_adjoint(g, k, o)))
             }
             ConvOp::ConvTranspose2d(o) => {
                 let (x, w) = (a, b);
                 let k = hw(&w.shape());
                 (
                     ctx.when(0, || g.conv2d(w, &o.conv())),
-                    ctx.when(1, || g.conv2d_weight_grad(x, k, &o.conv())),
+                    ctx.when(1, || g.conv2d_weight_adjoint(x, k, &o.conv())),
                 )
             }
             ConvOp::WeightGrad(o, k) => {

@@ -105,9 +105,9 @@ impl PoolOp {
         match self {
             PoolOp::Max { .. } => "max_pool2d",
             PoolOp::Avg(_) => "avg_pool2d",
-            PoolOp::AvgAdjoint(_) => "avg_pool2d_backward",
+            PoolOp::AvgAdjoint(_) => "avg_pool2d_adjoint",
             PoolOp::Adaptive => "adaptive_avg_pool2d",
-            PoolOp::AdaptiveAdjoint => "adaptive_avg_pool2d_backward",
+            PoolOp::AdaptiveAdjoint => "adaptive_avg_pool2d_adjoint",
         }
     }
 
@@ -122,12 +122,12 @@ impl PoolOp {
                 zeros.scatter_add(2, index, g3).reshape(&xs)
             }
             PoolOp::Avg(o) => {
-                let y = g.tape.node(g.id).value.avg_pool2d_backward((xs[2], xs[3]), o);
+                let y = g.tape.node(g.id).value.avg_pool2d_adjoint((xs[2], xs[3]), o);
                 g.pool(PoolOp::AvgAdjoint(*o), y)
             }
             PoolOp::AvgAdjoint(o) => g.avg_pool2d(o),
             PoolOp::Adaptive => {
-                let y = g.tape.node(g.id).value.adaptive_avg_pool2d_backward((xs[2], xs[3]));
+                let y = g.tape.node(g.id).value.adaptive_avg_pool2d_adjoint((xs[2], xs[3]));
                 g.pool(PoolOp::AdaptiveAdjoint, y)
             }
             // The adjoint's input is the pool's output: pool the gradient back to its size.

@@ -149,12 +149,12 @@ fn conv2d_matches_direct_loops_with_every_option() {
 }
 
 #[test]
-fn conv2d_weight_grad_matches_direct_loops_with_every_option() {
+fn conv2d_weight_adjoint_matches_direct_loops_with_every_option() {
     for (xs, ws, o) in cases() {
         let (x, w) = (t(&xs, 0.0), t(&ws, 1.0));
         let g = t(naive_conv(&x, &w, &o).shape(), 2.0);
         let k = (ws[2], ws[3]);
-        assert_close(&x.conv2d_weight_grad(&g, k, &o), &naive_weight_grad(&x, &g, k, &o));
+        assert_close(&x.conv2d_weight_adjoint(&g, k, &o), &naive_weight_grad(&x, &g, k, &o));
     }
 }
 
@@ -205,11 +205,11 @@ fn conv2d_reads_strided_views_and_runs_large_batches_in_parallel() {
     let y = big.conv2d(&wb, &o);
     assert_close(&y, &naive_conv(&big, &wb, &o));
     let g = t(y.shape(), 2.5);
-    assert_close(&big.conv2d_weight_grad(&g, (3, 3), &o), &naive_weight_grad(&big, &g, (3, 3), &o));
+    assert_close(&big.conv2d_weight_adjoint(&g, (3, 3), &o), &naive_weight_grad(&big, &g, (3, 3), &o));
     let gx = g.conv_transpose2d(&wb, &o.into());
     assert_close(&gx, &naive_transpose(&g, &wb, &o.into()));
-    let (dx, dw) = big.conv2d_backward(&wb, &g, &o);
-    assert_eq!((dx.to_vec(), dw.to_vec()), (gx.to_vec(), big.conv2d_weight_grad(&g, (3, 3), &o).to_vec()));
+    let (dx, dw) = big.conv2d_adjoints(&wb, &g, &o);
+    assert_eq!((dx.to_vec(), dw.to_vec()), (gx.to_vec(), big.conv2d_weight_adjoint(&g, (3, 3), &o).to_vec()));
 }
 
 #[test]
@@ -222,8 +222,8 @@ fn conv_results_do_not_depend_on_the_pool() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let (dx, dw) = x.conv2d_backward(&w, &g, &o);
-            [x.conv2d(&w, &o), dx, dw, x.conv2d_weight_grad(&g, (3, 3), &o)].map(|r| r.to_vec())
+            let (dx, dw) = x.conv2d_adjoints(&w, &g, &o);
+            [x.conv2d(&w, &o), dx, dw, x.conv2d_weight_adjoint(&g, (3, 3), &o)].map(|r| r.to_vec())
         })
     };
     let one = run(1);
@@ -233,10 +233,10 @@ fn conv_results_do_not_depend_on_the_pool() {
 
 #[test]
 #[should_panic(
-    expected = "conv2d_backward: input [1, 2, 5, 5], weight [3, 2, 3, 3], grad [1, 3, 4, 4]: the output is [1, 3, 3, 3]"
+    expected = "conv2d_adjoints: input [1, 2, 5, 5], weight [3, 2, 3, 3], out [1, 3, 4, 4]: the output is [1, 3, 3, 3]"
 )]
-fn conv2d_backward_rejects_a_grad_of_the_wrong_size() {
-    t(&[1, 2, 5, 5], 0.0).conv2d_backward(
+fn conv2d_adjoints_rejects_an_out_of_the_wrong_size() {
+    t(&[1, 2, 5, 5], 0.0).conv2d_adjoints(
         &t(&[3, 2, 3, 3], 1.0),
         &t(&[1, 3, 4, 4], 2.0),
         &Conv2dOptions::default(),
@@ -307,10 +307,10 @@ fn conv_transpose2d_rejects_a_weight_for_other_channels() {
 
 #[test]
 #[should_panic(
-    expected = "conv2d_weight_grad: input [1, 1, 4, 4], grad [1, 2, 3, 3], kernel (3, 3): the output is [1, 2, 2, 2]"
+    expected = "conv2d_weight_adjoint: input [1, 1, 4, 4], out [1, 2, 3, 3], kernel (3, 3): the output is [1, 2, 2, 2]"
 )]
-fn conv2d_weight_grad_rejects_a_grad_of_the_wrong_size() {
-    t(&[1, 1, 4, 4], 0.0).conv2d_weight_grad(&t(&[1, 2, 3, 3], 0.0), (3, 3), &Conv2dOptions::default());
+fn conv2d_weight_adjoint_rejects_an_out_of_the_wrong_size() {
+    t(&[1, 1, 4, 4], 0.0).conv2d_weight_adjoint(&t(&[1, 2, 3, 3], 0.0), (3, 3), &Conv2dOptions::default());
 }
 
 /// A convolution of random sizes and options, with its input and weight shapes.
@@ -351,11 +351,11 @@ proptest! {
         let y = x.conv2d(&w, &o);
         assert_close(&y, &naive_conv(&x, &w, &o));
         let g = t(y.shape(), 3.0);
-        let dw = x.conv2d_weight_grad(&g, (ws[2], ws[3]), &o);
+        let dw = x.conv2d_weight_adjoint(&g, (ws[2], ws[3]), &o);
         assert_close(&dw, &naive_weight_grad(&x, &g, (ws[2], ws[3]), &o));
         // Both gradients in one pass: the weight's bit for bit, the input's the transposed convolution
         // that restores x's size.
-        let (dx, dw_both) = x.conv2d_backward(&w, &g, &o);
+        let (dx, dw_both) = x.conv2d_adjoints(&w, &g, &o);
         prop_assert_eq!(dw_both.to_vec(), dw.to_vec());
         let rest = |len: usize, k: usize| (len + 2 * o.padding.0 - o.dilation.0 * (k - 1) - 1) % o.stride.0;
         let back = ConvTranspose2dOptions::from(o).output_padding((rest(xs[2], ws[2]), rest(xs[3], ws[3])));

@@ -144,7 +144,7 @@ fn avg_pool2d_and_its_adjoint_match_direct_loops() {
         let y = x.avg_pool2d(&o);
         close(&y.to_vec(), &naive_avg(&x, &o));
         let g = t(y.shape(), 1.0);
-        let dx = g.avg_pool2d_backward((7, 6), &o);
+        let dx = g.avg_pool2d_adjoint((7, 6), &o);
         assert_eq!(dx.shape(), x.shape());
         assert!((dot(&y, &g) - dot(&x, &dx)).abs() < 1e-12);
     }
@@ -158,7 +158,7 @@ fn adaptive_avg_pool2d_and_its_adjoint_match_pytorchs_windows() {
         assert_eq!(y.shape(), &[2, 2, out.0, out.1]);
         close(&y.to_vec(), &naive_adaptive(&x, out));
         let g = t(y.shape(), 1.0);
-        let dx = g.adaptive_avg_pool2d_backward((7, 5));
+        let dx = g.adaptive_avg_pool2d_adjoint((7, 5));
         assert!((dot(&y, &g) - dot(&x, &dx)).abs() < 1e-12);
     }
 }
@@ -198,10 +198,10 @@ fn adaptive_avg_pool2d_rejects_a_2d_input() {
 
 #[test]
 #[should_panic(
-    expected = "avg_pool2d_backward: grad [1, 1, 2, 2] is not the output [1, 1, 1, 1] of an input [1, 1, 2, 2]"
+    expected = "avg_pool2d_adjoint: grad [1, 1, 2, 2] is not the output [1, 1, 1, 1] of an input [1, 1, 2, 2]"
 )]
-fn avg_pool2d_backward_rejects_a_grad_of_the_wrong_size() {
-    t(&[1, 1, 2, 2], 0.0).avg_pool2d_backward((2, 2), &Pool2dOptions::new((2, 2)));
+fn avg_pool2d_adjoint_rejects_a_grad_of_the_wrong_size() {
+    t(&[1, 1, 2, 2], 0.0).avg_pool2d_adjoint((2, 2), &Pool2dOptions::new((2, 2)));
 }
 
 proptest! {
