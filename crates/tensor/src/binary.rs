@@ -222,7 +222,9 @@ fn mask<F: Float>(c: bool) -> F {
 }
 
 // Operators. Every combination of owned and borrowed tensors, and scalars on either side, forwards to
-// the methods above; a macro writes these trait impls because they differ only in the operator.
+// the methods above; a macro writes these trait impls because they differ only in the operator. An
+// owned left operand that is its buffer's only handle, of the result's shape, is written in place
+// (`g * y` in a backward rule reuses the gradient's buffer).
 macro_rules! tensor_operator {
     ($trait:ident, $method:ident, $op:tt) => {
         impl<F: Float> $trait<&Tensor<F>> for &Tensor<F> {
@@ -236,14 +238,14 @@ macro_rules! tensor_operator {
             type Output = Tensor<F>;
             #[track_caller]
             fn $method(self, rhs: Tensor<F>) -> Tensor<F> {
-                Tensor::$method(&self, &rhs)
+                crate::kernel::zip_owned(stringify!($method), self, &rhs, |a, b| a $op b)
             }
         }
         impl<F: Float> $trait<&Tensor<F>> for Tensor<F> {
             type Output = Tensor<F>;
             #[track_caller]
             fn $method(self, rhs: &Tensor<F>) -> Tensor<F> {
-                Tensor::$method(&self, rhs)
+                crate::kernel::zip_owned(stringify!($method), self, rhs, |a, b| a $op b)
             }
         }
         impl<F: Float> $trait<Tensor<F>> for &Tensor<F> {
@@ -318,6 +320,26 @@ mod tests {
 
     fn t(v: &[f64], shape: &[usize]) -> Tensor<f64> {
         Tensor::from_vec(v.to_vec(), shape).unwrap()
+    }
+
+    #[test]
+    fn owned_left_operands_are_written_in_place() {
+        let a = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        let at = a.as_slice().unwrap().as_ptr();
+        let b = t(&[10.0, 20.0], &[2]);
+        let c = a * &b;
+        assert_eq!(c.as_slice().unwrap().as_ptr(), at);
+        assert_eq!(c.to_vec(), vec![10.0, 40.0, 30.0, 80.0]);
+        let d = c - t(&[1.0; 4], &[2, 2]);
+        assert_eq!(d.as_slice().unwrap().as_ptr(), at);
+        assert_eq!(d.to_vec(), vec![9.0, 39.0, 29.0, 79.0]);
+        // A shared buffer, or a result larger than the left operand, gets a new one.
+        let kept = d.clone();
+        let e = d / t(&[2.0; 4], &[2, 2]);
+        assert_ne!(e.as_slice().unwrap().as_ptr(), at);
+        assert_eq!(kept.to_vec(), vec![9.0, 39.0, 29.0, 79.0]);
+        let f = t(&[1.0, 2.0], &[2]) + t(&[1.0; 4], &[2, 2]);
+        assert_eq!(f.to_vec(), vec![2.0, 3.0, 2.0, 3.0]);
     }
 
     #[test]
