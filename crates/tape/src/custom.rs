@@ -51,23 +51,25 @@ pub trait CustomOp<F: Float> {
 /// What a custom op's backward sees.
 pub struct CustomCtx<'c, 't, F: Float> {
     ctx: &'c Ctx<'t, F>,
+    inputs: Vec<Var<'t, F>>,
+    g: Var<'t, F>,
     name: String,
 }
 
 impl<'t, F: Float> CustomCtx<'_, 't, F> {
     /// The inputs, as Vars.
     pub fn inputs(&self) -> &[Var<'t, F>] {
-        &self.ctx.inputs
+        &self.inputs
     }
 
     /// The output, as a Var.
     pub fn output(&self) -> Var<'t, F> {
-        self.ctx.y
+        self.ctx.y()
     }
 
     /// The gradient of the output.
     pub fn grad(&self) -> Var<'t, F> {
-        self.ctx.g
+        self.g
     }
 
     /// True when input `k` needs a gradient (skip work for those that do not).
@@ -94,8 +96,8 @@ impl<'t, F: Float> CustomCtx<'_, 't, F> {
                 self.name
             );
         }
-        let inputs: Vec<Tensor<F>> = self.ctx.inputs.iter().map(|v| v.value()).collect();
-        let grads = f(&inputs, &self.ctx.y.value(), &self.ctx.g.value());
+        let inputs: Vec<Tensor<F>> = self.inputs.iter().map(|v| v.value()).collect();
+        let grads = f(&inputs, &tape.value(self.ctx.out), &self.g.value());
         grads.into_iter().map(|g| g.map(|t| tape.constant(t))).collect()
     }
 }
@@ -116,11 +118,16 @@ impl<F: Float> Tape<F> {
     }
 }
 
-/// Runs a custom op's backward and checks what it returned.
+/// Runs a custom op's backward with output gradient `g` and checks what it returned.
 #[track_caller]
-pub(crate) fn backward<'t, F: Float>(op: &dyn CustomOp<F>, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
+pub(crate) fn backward<'t, F: Float>(
+    op: &dyn CustomOp<F>,
+    ctx: &Ctx<'t, F>,
+    g: Var<'t, F>,
+) -> Grads<Var<'t, F>> {
     let name = op.name();
-    let cctx = CustomCtx { ctx, name: name.clone() };
+    let inputs: Vec<Var<'t, F>> = ctx.inputs.iter().map(|&j| Var::new(ctx.tape, j)).collect();
+    let cctx = CustomCtx { ctx, inputs, g, name: name.clone() };
     let grads = op.backward(&cctx);
     if grads.len() != ctx.inputs.len() {
         panic!(
@@ -131,7 +138,7 @@ pub(crate) fn backward<'t, F: Float>(op: &dyn CustomOp<F>, ctx: &Ctx<'t, F>) -> 
     }
     for (k, g) in grads.iter().enumerate() {
         if let Some(g) = g {
-            let (gs, xs) = (g.shape(), ctx.inputs[k].shape());
+            let (gs, xs) = (g.shape(), ctx.shape(k));
             if gs != xs {
                 panic!(
                     "custom op `{name}`: backward returned a gradient of shape {gs:?} for input {k} of shape {xs:?}"

@@ -18,23 +18,25 @@
 //! ```
 //!
 //! How it works: a [`Tape`] is a Wengert list of nodes, each holding its value, its op and its
-//! inputs. Backward is one reverse sweep that asks each op's rule for its inputs' gradients. Rules
-//! are written with Var ops, so under [`Tape::grad_graph`] they are recorded like the forward and can
-//! be differentiated again; under [`Var::backward`] and [`Tape::grad`] they run without recording and
-//! the tape is cut back afterwards.
+//! inputs. Backward is one reverse sweep that asks each op's rule for its inputs' gradients. Each rule
+//! is written once, generic over the value it computes with: under [`Var::backward`] and
+//! [`Tape::grad`] it runs on tensors, recording nothing; under [`Tape::grad_graph`] it runs on Vars,
+//! recorded like the forward, so it can be differentiated again.
 
 mod backward;
 pub mod check;
 mod custom;
 mod debug;
 pub mod functional;
+mod gradients;
 mod op;
 mod ops;
 mod tape;
+mod value;
 mod var;
 
-pub use backward::Gradients;
 pub use custom::{CustomCtx, CustomOp};
 pub use debug::{NodeSummary, OpTotal, TapeSummary};
+pub use gradients::Gradients;
 pub use tape::Tape;
 pub use var::Var;

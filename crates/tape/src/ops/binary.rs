@@ -7,7 +7,9 @@
 
 use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
+use std::rc::Rc;
+
+use crate::op::{Ctx, Grads, Op};
 use crate::var::Var;
 
 /// A binary op; `Where` keeps its (constant) mask.
@@ -20,7 +22,7 @@ pub(crate) enum Binary<F: Float> {
     Pow,
     Maximum,
     Minimum,
-    Where(Box<Tensor<F>>),
+    Where(Rc<Tensor<F>>),
 }
 
 impl<'t, F: Float> Var<'t, F> {
@@ -116,7 +118,7 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub fn where_cond(mask: &Tensor<F>, a: Self, b: Self) -> Self {
         let m = mask.ne_mask(&Tensor::scalar(F::zero()));
-        a.binary(b, Binary::Where(Box::new(m.clone())), |x, y| Tensor::where_cond(&m, x, y))
+        a.binary(b, Binary::Where(Rc::new(m.clone())), |x, y| Tensor::where_cond(&m, x, y))
     }
 
     /// 1 where `a > b`, else 0, as a constant. Not differentiable.
@@ -164,68 +166,23 @@ impl<F: Float> Binary<F> {
         }
     }
 
-    pub(crate) fn backward<'t>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (g, a, b, y) = (ctx.g, ctx.x(0), ctx.x(1), ctx.y);
-        let (ga, gb) = match self {
-            Binary::Add => (Some(g), Some(g)),
-            Binary::Sub => (Some(g), ctx.when(1, || -g)),
-            Binary::Mul => (ctx.when(0, || g * b), ctx.when(1, || g * a)),
-            Binary::Div => (ctx.when(0, || g / b), ctx.when(1, || -(g * y / b))),
-            Binary::Pow => {
-                (ctx.when(0, || g * b * a.pow(b.sub_scalar(F::one()))), ctx.when(1, || g * y * a.ln()))
-            }
+    /// The inputs' gradients, given the output's gradient `g`.
+    pub(crate) fn backward<'t, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> Grads<V> {
+        let a = || -> V { ctx.x(0) };
+        let b = || -> V { ctx.x(1) };
+        let one = F::one();
+        match self {
+            Binary::Add => ctx.pair(g, |g| g, |g| g),
+            Binary::Sub => ctx.pair(g, |g| g, |g| -g),
+            Binary::Mul => ctx.pair(g, |g| g * b(), |g| g * a()),
+            Binary::Div => ctx.pair(g, |g| g / b(), |g| -(g * ctx.y::<V>() / b())),
+            Binary::Pow => ctx.pair(g, |g| g * b() * a().pow(b() + -one), |g| g * ctx.y::<V>() * a().ln()),
             Binary::Maximum | Binary::Minimum => {
                 // Share of `a`: 1 where it wins, 1/2 on a tie, 0 where it loses.
                 let max = matches!(self, Binary::Maximum);
                 let half = F::from_f64(0.5);
-                let share = a.value().zip_with(&b.value(), "maximum_backward", |p, q| {
-                    if p == q {
-                        half
-                    } else if (p > q) == max {
-                        F::one()
-                    } else {
-                        F::zero()
-                    }
-                });
-                let sa = a.constant(share);
-                (ctx.when(0, || g * sa), ctx.when(1, || g * sa.rsub_scalar(F::one())))
-            }
-            Binary::Where(m) => {
-                let m = a.constant(Tensor::clone(m));
-                (ctx.when(0, || g * m), ctx.when(1, || g * m.rsub_scalar(F::one())))
-            }
-        };
-        let mut out = Grads::new();
-        out.push(ga);
-        out.push(gb);
-        out
-    }
-
-    /// [`Binary::backward`] on tensors (before the sweep sums them to the inputs' shapes); `Err(g)` for
-    /// `pow`, which keeps its Var rule.
-    pub(crate) fn backward_values(
-        &self,
-        ctx: &ValueCtx<'_, F>,
-        g: Tensor<F>,
-    ) -> Result<TensorGrads<F>, Tensor<F>> {
-        let (a, b, y) = (ctx.inputs[0], ctx.inputs[1], ctx.y);
-        let one = F::one();
-        Ok(match self {
-            Binary::Add => ctx.pair(g, |g| g, |g| g),
-            Binary::Sub => ctx.pair(g, |g| g, |g| -g),
-            Binary::Mul => {
-                ctx.pair(g, |g| g.zip_into(b, "mul", |g, b| g * b), |g| g.zip_into(a, "mul", |g, a| g * a))
-            }
-            Binary::Div => ctx.pair(
-                g,
-                |g| g.zip_into(b, "div", |g, b| g / b),
-                |g| g.zip_into(y, "mul", |g, y| g * y).zip_into(b, "div", |t, b| -(t / b)),
-            ),
-            Binary::Pow => return Err(g),
-            Binary::Maximum | Binary::Minimum => {
-                let max = matches!(self, Binary::Maximum);
-                let half = F::from_f64(0.5);
-                let share = a.zip_with(b, "maximum_backward", |p, q| {
+                let (av, bv) = (ctx.tape.value(ctx.inputs[0]), ctx.tape.value(ctx.inputs[1]));
+                let share = av.zip_with(&bv, "maximum_backward", |p, q| {
                     if p == q {
                         half
                     } else if (p > q) == max {
@@ -234,17 +191,24 @@ impl<F: Float> Binary<F> {
                         F::zero()
                     }
                 });
-                ctx.pair(
-                    g,
-                    |g| g.zip_into(&share, "mul", |g, s| g * s),
-                    |g| g.zip_into(&share, "mul", |g, s| g * (-s + one)),
-                )
+                masked(ctx, g, &share)
             }
-            Binary::Where(m) => ctx.pair(
-                g,
-                |g| g.zip_into(m, "mul", |g, m| g * m),
-                |g| g.zip_into(m, "mul", |g, m| g * (-m + one)),
-            ),
-        })
+            Binary::Where(m) => masked(ctx, g, m),
+        }
     }
+}
+
+/// `(g · s, g · (1 - s))` for a share `s` of the gradient that is constant almost everywhere.
+fn masked<'t, F: Float, V: crate::value::Value<'t, F>>(ctx: &Ctx<'t, F>, g: V, s: &Tensor<F>) -> Grads<V> {
+    ctx.pair(
+        g,
+        |g| {
+            let s = g.constant(s.clone());
+            g * s
+        },
+        |g| {
+            let s = g.constant(s.clone()).rsub_scalar(F::one());
+            g * s
+        },
+    )
 }

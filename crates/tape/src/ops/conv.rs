@@ -5,9 +5,13 @@
 //! conv2d_weight_adjoint(x, gy) = W̄, bilinear with ⟨W̄, G⟩ = ⟨conv2d(x, G), gy⟩: x̄ = conv_transpose2d(gy, G),
 //! ḡy = conv2d(x, G). conv1d is conv2d on `[N, C, 1, L]`.
 
-use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Float, Tensor};
+use std::rc::Rc;
 
-use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
+use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Float};
+
+use smallvec::SmallVec;
+
+use crate::op::{Ctx, Grads, Op};
 use crate::var::Var;
 
 /// A convolution and its settings.
@@ -46,7 +50,7 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.conv2d(&nodes[weight.id].value, opts)
         };
-        self.tape.push(Op::Conv(Box::new(ConvOp::Conv2d(*opts))), &[self.id, weight.id], y)
+        self.tape.push(Op::Conv(Rc::new(ConvOp::Conv2d(*opts))), &[self.id, weight.id], y)
     }
 
     /// The 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[O, C / groups, k]`, to `[N, O, Lo]`:
@@ -103,7 +107,7 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.conv_transpose2d(&nodes[weight.id].value, opts)
         };
-        self.tape.push(Op::Conv(Box::new(ConvOp::ConvTranspose2d(*opts))), &[self.id, weight.id], y)
+        self.tape.push(Op::Conv(Rc::new(ConvOp::ConvTranspose2d(*opts))), &[self.id, weight.id], y)
     }
 
     /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, for the
@@ -122,7 +126,7 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.conv2d_weight_adjoint(&nodes[grad.id].value, kernel, opts)
         };
-        self.tape.push(Op::Conv(Box::new(ConvOp::WeightGrad(*opts, kernel))), &[self.id, grad.id], y)
+        self.tape.push(Op::Conv(Rc::new(ConvOp::WeightGrad(*opts, kernel))), &[self.id, grad.id], y)
     }
 }
 
@@ -158,59 +162,33 @@ impl ConvOp {
         }
     }
 
-    /// [`ConvOp::backward`] on tensors for conv2d, both gradients in one pass over the samples when
-    /// both are needed; `Err(g)` for the other convolutions, which keep their Var rule.
-    pub(crate) fn backward_values<F: Float>(
+    /// The gradients of the two operands, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(
         &self,
-        ctx: &ValueCtx<'_, F>,
-        g: Tensor<F>,
-    ) -> Result<TensorGrads<F>, Tensor<F>> {
-        let ConvOp::Conv2d(o) = self else { return Err(g) };
-        let (x, w) = (ctx.inputs[0], ctx.inputs[1]);
-        let k = hw(w.shape());
-        let mut out = TensorGrads::new();
-        match (ctx.needs[0], ctx.needs[1]) {
-            (true, true) => {
-                let (gx, gw) = x.conv2d_adjoints(w, &g, o);
-                out.extend([Some(gx), Some(gw)]);
-            }
-            (need_x, need_w) => {
-                let back = back_to(o, hw(x.shape()), hw(g.shape()), k);
-                out.push(need_x.then(|| g.conv_transpose2d(w, &back)));
-                out.push(need_w.then(|| x.conv2d_weight_adjoint(&g, k, o)));
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (a, b, g) = (ctx.x(0), ctx.x(1), ctx.g);
+        ctx: &Ctx<'t, F>,
+        g: V,
+    ) -> Grads<V> {
+        let (a, b): (V, V) = (ctx.x(0), ctx.x(1));
+        let (sa, sb) = (ctx.shape(0), ctx.shape(1));
+        let needs = (ctx.needs(0), ctx.needs(1));
         let (ga, gb) = match self {
             ConvOp::Conv2d(o) => {
-                let (x, w) = (a, b);
-                let k = hw(&w.shape());
-                let gx =
-                    ctx.when(0, || g.conv_transpose2d(w, &back_to(o, hw(&x.shape()), hw(&g.shape()), k)));
-                (gx, ctx.when(1, || x.conv2d_weight_adjoint(g, k, o)))
+                let back = back_to(o, hw(&sa), hw(&g.dims()), hw(&sb));
+                V::conv2d_adjoints(a, b, g, o, &back, needs)
             }
             ConvOp::ConvTranspose2d(o) => {
                 let (x, w) = (a, b);
-                let k = hw(&w.shape());
                 (
-                    ctx.when(0, || g.conv2d(w, &o.conv())),
-                    ctx.when(1, || g.conv2d_weight_adjoint(x, k, &o.conv())),
+                    ctx.when(0, || g.clone().conv2d(w, &o.conv())),
+                    ctx.when(1, || g.conv2d_weight_adjoint(x, hw(&sb), &o.conv())),
                 )
             }
             ConvOp::WeightGrad(o, k) => {
                 let (x, gy) = (a, b);
-                let gx =
-                    ctx.when(0, || gy.conv_transpose2d(g, &back_to(o, hw(&x.shape()), hw(&gy.shape()), *k)));
-                (gx, ctx.when(1, || x.conv2d(g, o)))
+                let back = back_to(o, hw(&sa), hw(&sb), *k);
+                (ctx.when(0, || gy.conv_transpose2d(g.clone(), &back)), ctx.when(1, || x.conv2d(g, o)))
             }
         };
-        let mut out = Grads::new();
-        out.push(ga);
-        out.push(gb);
-        out
+        SmallVec::from_buf([ga, gb])
     }
 }

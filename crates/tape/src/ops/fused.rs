@@ -10,7 +10,7 @@ use std::rc::Rc;
 use wengert_tensor::ndarray::{Array2, Axis, Ix2};
 use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
+use crate::op::{Ctx, Grads, Op, one};
 use crate::var::Var;
 
 /// A fused op and what it keeps for its rule.
@@ -122,51 +122,30 @@ impl Fused {
         }
     }
 
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let g = ctx.g;
+    /// The inputs' gradients, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(
+        &self,
+        ctx: &Ctx<'t, F>,
+        g: V,
+    ) -> Grads<V> {
         match self {
             Fused::Linear => {
-                let (x, w) = (ctx.x(0), ctx.x(1));
                 let mut out = Grads::new();
-                out.push(ctx.when(0, || g.matmul(w)));
-                out.push(ctx.when(1, || g.t().matmul(x)));
+                out.push(ctx.when(0, || g.clone().matmul(ctx.x(1))));
+                out.push(ctx.when(1, || g.clone().t().matmul(ctx.x(0))));
                 if ctx.inputs.len() == 3 {
                     out.push(ctx.when(2, || g.sum_axes(&[0], false)));
                 }
                 out
             }
             Fused::SoftmaxCrossEntropy(targets) => {
-                let x = ctx.x(0);
-                let shape = x.shape();
+                let x: V = ctx.x(0);
+                let shape = ctx.shape(0);
                 let onehot = x.constant(one_hot(targets, shape[1]));
-                let scale = g.mul_scalar(F::from_f64(1.0 / shape[0] as f64));
-                Grads::from_elem(Some((x.softmax(1) - onehot) * scale), 1)
+                let scale = g * F::from_f64(1.0 / shape[0] as f64);
+                one((x.softmax(1) - onehot) * scale)
             }
         }
-    }
-
-    /// [`Fused::backward`] on tensors, the same formulas in the same order.
-    pub(crate) fn backward_values<F: Float>(&self, ctx: &ValueCtx<'_, F>, g: Tensor<F>) -> TensorGrads<F> {
-        let mut out = TensorGrads::new();
-        match self {
-            Fused::Linear => {
-                let (x, w) = (ctx.inputs[0], ctx.inputs[1]);
-                out.push(ctx.needs[0].then(|| g.matmul(w)));
-                out.push(ctx.needs[1].then(|| g.t().matmul(x)));
-                if ctx.inputs.len() == 3 {
-                    out.push(ctx.needs[2].then(|| g.sum_axes(&[0], false)));
-                }
-            }
-            Fused::SoftmaxCrossEntropy(targets) => {
-                let x = ctx.inputs[0];
-                let shape = x.shape();
-                let onehot = one_hot(targets, shape[1]);
-                let scale = g.mul_scalar(F::from_f64(1.0 / shape[0] as f64));
-                let d = x.softmax(1).zip_into(&onehot, "sub", |s, t| s - t);
-                out.push(Some(d.zip_into(&scale, "mul", |d, s| d * s)));
-            }
-        }
-        out
     }
 }
 

@@ -12,7 +12,9 @@ use std::rc::Rc;
 use wengert_tensor::ndarray::{ArrayD, Axis, IxDyn};
 use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use smallvec::SmallVec;
+
+use crate::op::{Ctx, Grads, Op, one};
 use crate::var::Var;
 
 /// An index op and its (shared, O(1) to clone) index data.
@@ -67,25 +69,15 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::index_select`] with indices already behind an `Rc` (rules only).
-    fn index_select_rc(self, axis: usize, indices: Rc<[usize]>) -> Self {
+    pub(crate) fn index_select_rc(self, axis: usize, indices: Rc<[usize]>) -> Self {
         let y = self.tape.node(self.id).value.index_select(axis, &indices);
         self.index_op(IndexOp::IndexSelect { axis, indices }, &[self.id], y)
     }
 
     /// Entry `k` of `axis` of `self` added at entry `indices[k]` of zeros whose `axis` has size `dim`:
     /// the rule of `index_select`.
-    fn index_add(self, axis: usize, indices: Rc<[usize]>, dim: usize) -> Self {
-        let y = {
-            let g = &self.tape.node(self.id).value;
-            let mut shape = g.shape().to_vec();
-            shape[axis] = dim;
-            let (src, mut out) = (g.view(), ArrayD::zeros(IxDyn(&shape)));
-            for (k, &i) in indices.iter().enumerate() {
-                let mut row = out.index_axis_mut(Axis(axis), i);
-                row += &src.index_axis(Axis(axis), k);
-            }
-            Tensor::from_array(out)
-        };
+    pub(crate) fn index_add(self, axis: usize, indices: Rc<[usize]>, dim: usize) -> Self {
+        let y = index_add(&self.tape.node(self.id).value, axis, &indices, dim);
         self.index_op(IndexOp::IndexAdd { axis, indices }, &[self.id], y)
     }
 
@@ -114,7 +106,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::gather`] with the index already behind an `Rc` (rules only).
-    fn gather_rc(self, axis: usize, index: Rc<ArrayD<usize>>) -> Self {
+    pub(crate) fn gather_rc(self, axis: usize, index: Rc<ArrayD<usize>>) -> Self {
         let y = self.tape.node(self.id).value.gather(axis, &index);
         self.index_op(IndexOp::Gather { axis, index }, &[self.id], y)
     }
@@ -147,7 +139,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::scatter_add`] with the index already behind an `Rc` (rules only).
-    fn scatter_add_rc(self, axis: usize, index: Rc<ArrayD<usize>>, src: Self) -> Self {
+    pub(crate) fn scatter_add_rc(self, axis: usize, index: Rc<ArrayD<usize>>, src: Self) -> Self {
         let y = {
             let nodes = self.tape.nodes.borrow();
             nodes[self.id].value.scatter_add(axis, &index, &nodes[src.id].value)
@@ -167,24 +159,19 @@ impl<F: Float> IndexOp<F> {
         }
     }
 
-    pub(crate) fn backward<'t>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (g, x) = (ctx.g, ctx.x(0));
+    /// The inputs' gradients, given the output's gradient `g`.
+    pub(crate) fn backward<'t, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> Grads<V> {
         match self {
-            IndexOp::IndexSelect { axis, indices } => {
-                let dim = x.shape()[*axis];
-                Grads::from_elem(Some(g.index_add(*axis, indices.clone(), dim)), 1)
-            }
-            IndexOp::IndexAdd { axis, indices, .. } => {
-                Grads::from_elem(Some(g.index_select_rc(*axis, indices.clone())), 1)
-            }
+            IndexOp::IndexSelect { axis, indices } => one(g.index_add(*axis, indices, ctx.shape(0)[*axis])),
+            IndexOp::IndexAdd { axis, indices } => one(g.index_select(*axis, indices)),
             IndexOp::Gather { axis, index } => {
-                let zeros = ctx.tape.constant(Tensor::zeros(&x.shape()));
-                Grads::from_elem(Some(zeros.scatter_add_rc(*axis, index.clone(), g)), 1)
+                let zeros = g.constant(Tensor::zeros(&ctx.shape(0)));
+                one(zeros.scatter_add(*axis, index, g))
             }
             IndexOp::ScatterAdd { axis, index } => {
                 let gsrc = ctx.when(1, || {
-                    let picked = g.gather_rc(*axis, index.clone());
-                    let (have, want) = (picked.shape(), ctx.x(1).shape());
+                    let picked = g.clone().gather(*axis, index);
+                    let (have, want) = (picked.dims(), ctx.shape(1));
                     if have == want {
                         picked
                     } else {
@@ -193,19 +180,26 @@ impl<F: Float> IndexOp<F> {
                         picked.pad(&pads, F::zero())
                     }
                 });
-                let mut out = Grads::new();
-                out.push(ctx.when(0, || g));
-                out.push(gsrc);
-                out
+                SmallVec::from_buf([ctx.when(0, || g), gsrc])
             }
             IndexOp::_Element(_, never) => match *never {},
         }
     }
 }
 
-/// A local finite-difference checker shared with the shape tests (until `check` lands), and the
-/// index tests. Every check is `y = Σ w ⊙ f(xs)` for fixed, varied weights `w`, in f64, with central
-/// differences (eps 1e-6) and |analytic - numeric| ≤ 1e-5 + 1e-3 |numeric|.
+/// Zeros with `dim` entries along `axis` (else `g`'s shape), each entry `k` of `g` along `axis` added
+/// at `indices[k]`: the adjoint of `index_select`.
+pub(crate) fn index_add<F: Float>(g: &Tensor<F>, axis: usize, indices: &[usize], dim: usize) -> Tensor<F> {
+    let mut shape = g.shape().to_vec();
+    shape[axis] = dim;
+    let (src, mut out) = (g.view(), ArrayD::zeros(IxDyn(&shape)));
+    for (k, &i) in indices.iter().enumerate() {
+        let mut row = out.index_axis_mut(Axis(axis), i);
+        row += &src.index_axis(Axis(axis), k);
+    }
+    Tensor::from_array(out)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use wengert_tensor::Tensor;

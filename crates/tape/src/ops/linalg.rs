@@ -3,9 +3,9 @@
 //! summed over broadcast batch dimensions and reshaped back to the operand's shape.
 //! `dot` and `outer` are composed of matmul and reshape.
 
-use wengert_tensor::{Float, Tensor};
+use wengert_tensor::Float;
 
-use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
+use crate::op::{Ctx, Grads, Op};
 use crate::var::Var;
 
 /// A linear-algebra op.
@@ -75,14 +75,17 @@ impl Linalg {
         "matmul"
     }
 
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (a, b, g) = (ctx.x(0), ctx.x(1), ctx.g);
-        let (sa, sb) = (a.shape(), b.shape());
+    /// The operands' gradients, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(
+        &self,
+        ctx: &Ctx<'t, F>,
+        g: V,
+    ) -> Grads<V> {
+        let (sa, sb) = (ctx.shape(0), ctx.shape(1));
         // Promote 1-D operands to matrices, and the gradient with them.
         let pa: Vec<usize> = if sa.len() == 1 { vec![1, sa[0]] } else { sa.clone() };
         let pb: Vec<usize> = if sb.len() == 1 { vec![sb[0], 1] } else { sb.clone() };
-        let (a2, b2) = (a.reshape(&pa), b.reshape(&pb));
-        let mut gy = g.shape();
+        let mut gy = g.dims();
         if sa.len() == 1 {
             gy.insert(gy.len() - usize::from(sb.len() != 1), 1);
         }
@@ -90,25 +93,10 @@ impl Linalg {
             gy.push(1);
         }
         let g2 = g.reshape(&gy);
-        let ga = ctx.when(0, || g2.matmul(b2.t()).sum_to_shape(&pa).reshape(&sa));
-        let gb = ctx.when(1, || a2.t().matmul(g2).sum_to_shape(&pb).reshape(&sb));
-        let mut out = Grads::new();
-        out.push(ga);
-        out.push(gb);
-        out
-    }
-
-    /// [`Linalg::backward`] on tensors for matrix × matrix (ga = g · bᵀ, gb = aᵀ · g on transposed
-    /// views, no copies); `Err(g)` for the other forms, which keep their Var rule.
-    pub(crate) fn backward_values<F: Float>(
-        &self,
-        ctx: &ValueCtx<'_, F>,
-        g: Tensor<F>,
-    ) -> Result<TensorGrads<F>, Tensor<F>> {
-        let (a, b) = (ctx.inputs[0], ctx.inputs[1]);
-        if a.ndim() != 2 || b.ndim() != 2 {
-            return Err(g);
-        }
-        Ok(ctx.pair(g, |g| g.matmul(&b.t()), |g| a.t().matmul(&g)))
+        ctx.pair(
+            g2,
+            |g2| g2.matmul(ctx.x::<V>(1).reshape(&pb).t()).sum_to_shape(&pa).reshape(&sa),
+            |g2| ctx.x::<V>(0).reshape(&pa).t().matmul(g2).sum_to_shape(&pb).reshape(&sb),
+        )
     }
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use wengert_tensor::ndarray::ArrayD;
 use wengert_tensor::{Float, Pool2dOptions, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Op};
 use crate::var::Var;
 
 /// A pooling op, its settings and, for a max, the arg-max positions.
@@ -100,6 +100,20 @@ impl<'t, F: Float> Var<'t, F> {
     }
 }
 
+impl<'t, F: Float> Var<'t, F> {
+    /// The adjoint of [`Var::avg_pool2d`] onto an input of `input` rows and columns, recorded.
+    pub(crate) fn avg_pool2d_adjoint(self, input: (usize, usize), o: &Pool2dOptions) -> Self {
+        let y = self.tape.node(self.id).value.avg_pool2d_adjoint(input, o);
+        self.pool(PoolOp::AvgAdjoint(*o), y)
+    }
+
+    /// The adjoint of [`Var::adaptive_avg_pool2d`] onto an input of `input` rows and columns, recorded.
+    pub(crate) fn adaptive_avg_pool2d_adjoint(self, input: (usize, usize)) -> Self {
+        let y = self.tape.node(self.id).value.adaptive_avg_pool2d_adjoint(input);
+        self.pool(PoolOp::AdaptiveAdjoint, y)
+    }
+}
+
 impl PoolOp {
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -111,28 +125,20 @@ impl PoolOp {
         }
     }
 
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (g, x) = (ctx.g, ctx.x(0));
-        let xs = x.shape();
-        let gx = match self {
+    /// The input's gradient, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> V {
+        let xs = ctx.shape(0);
+        match self {
             PoolOp::Max { index } => {
                 let [n, c, h, w] = xs[..] else { unreachable!("max_pool2d takes 4-D inputs") };
-                let zeros = ctx.tape.constant(Tensor::zeros(&[n, c, h * w]));
-                let g3 = g.reshape(index.shape());
-                zeros.scatter_add(2, index, g3).reshape(&xs)
+                let zeros = g.constant(Tensor::zeros(&[n, c, h * w]));
+                zeros.scatter_add(2, index, g.reshape(index.shape())).reshape(&xs)
             }
-            PoolOp::Avg(o) => {
-                let y = g.tape.node(g.id).value.avg_pool2d_adjoint((xs[2], xs[3]), o);
-                g.pool(PoolOp::AvgAdjoint(*o), y)
-            }
+            PoolOp::Avg(o) => g.avg_pool2d_adjoint((xs[2], xs[3]), o),
             PoolOp::AvgAdjoint(o) => g.avg_pool2d(o),
-            PoolOp::Adaptive => {
-                let y = g.tape.node(g.id).value.adaptive_avg_pool2d_adjoint((xs[2], xs[3]));
-                g.pool(PoolOp::AdaptiveAdjoint, y)
-            }
+            PoolOp::Adaptive => g.adaptive_avg_pool2d_adjoint((xs[2], xs[3])),
             // The adjoint's input is the pool's output: pool the gradient back to its size.
             PoolOp::AdaptiveAdjoint => g.adaptive_avg_pool2d((xs[2], xs[3])),
-        };
-        Grads::from_elem(Some(gx), 1)
+        }
     }
 }

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use wengert_tensor::ndarray::ArrayD;
 use wengert_tensor::{Float, Shape, Tensor};
 
-use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
+use crate::op::{Ctx, Op};
 use crate::var::Var;
 
 /// Which reduction.
@@ -228,46 +228,26 @@ impl Reduce {
         format!("{kind}(axes {:?}{})", self.axes.as_slice(), if self.keepdim { ", keepdim" } else { "" })
     }
 
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (x, g, y) = (ctx.x(0), ctx.g, ctx.y);
-        let shape = x.shape();
-        let (gk, yk) = if self.keepdim {
-            (g, y)
-        } else {
-            let keep = self.kept_shape(&shape);
-            (g.reshape(&keep), y.reshape(&keep))
-        };
-        let gx = match self.kind {
+    /// The input's gradient, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> V {
+        let shape = ctx.shape(0);
+        let keep = self.kept_shape(&shape);
+        let (gk, yk) = (g.reshape(&keep), || ctx.y::<V>().reshape(&keep));
+        match self.kind {
             ReduceKind::Sum => gk.broadcast_to(&shape),
             ReduceKind::Max | ReduceKind::Min => {
-                let ties = x.value().eq_mask(&yk.value());
+                let ties = ctx.tape.value(ctx.inputs[0]).eq_mask(&yk().tensor());
                 let count = ties.sum_axes(&self.axes, true);
-                gk * x.constant(&ties / &count)
+                let share = gk.constant(&ties / &count);
+                gk * share
             }
-            ReduceKind::LogSumExp => gk * (x - yk).exp(),
+            ReduceKind::LogSumExp => gk * (ctx.x::<V>(0) - yk()).exp(),
             ReduceKind::Norm => {
-                let zero: Tensor<F> = yk.value().eq_mask(&Tensor::scalar(F::zero()));
-                gk * x / (yk + x.constant(zero))
+                let yk = yk();
+                let zero = yk.tensor().eq_mask(&Tensor::scalar(F::zero()));
+                let zero = yk.constant(zero);
+                gk * ctx.x::<V>(0) / (yk + zero)
             }
-        };
-        Grads::from_elem(Some(gx), 1)
-    }
-
-    /// [`Reduce::backward`] on tensors for sums; `Err(g)` for the other kinds, which keep their Var rule.
-    pub(crate) fn backward_values<F: Float>(
-        &self,
-        ctx: &ValueCtx<'_, F>,
-        g: Tensor<F>,
-    ) -> Result<TensorGrads<F>, Tensor<F>> {
-        if self.kind != ReduceKind::Sum {
-            return Err(g);
         }
-        let shape = ctx.inputs[0].shape();
-        let gk = if self.keepdim {
-            g
-        } else {
-            g.reshape(&self.kept_shape(shape)).expect("a reduction's gradient has the reduced shape")
-        };
-        Ok(crate::op::one_grad(gk.broadcast_to(shape)))
     }
 }

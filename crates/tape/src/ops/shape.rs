@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 use wengert_tensor::ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use wengert_tensor::{Float, Tensor};
 
-use crate::op::{Ctx, Grads, Op};
+use crate::op::{Ctx, Grads, Op, one};
 use crate::tape::Tape;
 use crate::var::Var;
 
@@ -240,19 +240,14 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::slice`] with elements already behind an `Rc`, without checks (rules only).
-    fn slice_rc(self, info: Rc<[SliceInfoElem]>) -> Self {
+    pub(crate) fn slice_rc(self, info: Rc<[SliceInfoElem]>) -> Self {
         let y = self.tape.node(self.id).value.slice(&info[..]);
         self.shape_op(ShapeOp::Slice(info), y)
     }
 
     /// `self` placed into zeros of `shape` at the slice `info`: the rule of a slice.
-    fn slice_backward(self, info: Rc<[SliceInfoElem]>, shape: &[usize]) -> Self {
-        let y = {
-            let g = &self.tape.node(self.id).value;
-            let mut out = ArrayD::zeros(IxDyn(shape));
-            out.slice_mut(&info[..]).assign(&g.view());
-            Tensor::from_array(out)
-        };
+    pub(crate) fn slice_backward(self, info: Rc<[SliceInfoElem]>, shape: &[usize]) -> Self {
+        let y = slice_adjoint(&self.tape.node(self.id).value, &info, shape);
         self.shape_op(ShapeOp::SliceBackward { info, shape: shape.into() }, y)
     }
 
@@ -411,31 +406,36 @@ impl ShapeOp {
         }
     }
 
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let g = ctx.g;
+    /// The inputs' gradients, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(
+        &self,
+        ctx: &Ctx<'t, F>,
+        g: V,
+    ) -> Grads<V> {
         match *self {
             ShapeOp::Concat(axis) => {
                 let mut start = 0;
-                let grad = |(k, x): (usize, &Var<'t, F>)| {
-                    let len = x.shape()[axis];
+                let grad = |k: usize| {
+                    let len = ctx.shape(k)[axis];
                     start += len;
-                    ctx.when(k, || g.narrow(axis, start - len, len))
+                    ctx.when(k, || g.clone().narrow(axis, start - len, len))
                 };
-                return ctx.inputs.iter().enumerate().map(grad).collect();
+                return (0..ctx.inputs.len()).map(grad).collect();
             }
             ShapeOp::Stack(axis) => {
                 let full = SliceInfoElem::Slice { start: 0, end: None, step: 1 };
+                let ndim = g.dims().len();
                 let at = |k: usize| -> Rc<[SliceInfoElem]> {
-                    (0..g.ndim())
+                    (0..ndim)
                         .map(|d| if d == axis { SliceInfoElem::Index(k as isize) } else { full })
                         .collect()
                 };
-                return (0..ctx.inputs.len()).map(|k| ctx.when(k, || g.slice_rc(at(k)))).collect();
+                return (0..ctx.inputs.len()).map(|k| ctx.when(k, || g.clone().slice(&at(k)))).collect();
             }
             _ => {}
         }
-        let shape = ctx.x(0).shape();
-        let gx = match self {
+        let shape = ctx.shape(0);
+        one(match self {
             ShapeOp::Reshape(_) => g.reshape(&shape),
             ShapeOp::BroadcastTo(_) => g.sum_to_shape(&shape),
             ShapeOp::SumToShape(_) => g.broadcast_to(&shape),
@@ -446,15 +446,15 @@ impl ShapeOp {
                 }
                 g.permute(&inverse)
             }
-            ShapeOp::Slice(info) => g.slice_backward(info.clone(), &shape),
-            ShapeOp::SliceBackward { info, .. } => g.slice_rc(info.clone()),
+            ShapeOp::Slice(info) => g.slice_adjoint(info, &shape),
+            ShapeOp::SliceBackward { info, .. } => g.slice(info),
             ShapeOp::Pad(pads) => {
                 let inside = |(&(before, _), &d): (&(usize, usize), &usize)| SliceInfoElem::Slice {
                     start: before as isize,
                     end: Some((before + d) as isize),
                     step: 1,
                 };
-                g.slice_rc(pads.iter().zip(&shape).map(inside).collect())
+                g.slice(&pads.iter().zip(&shape).map(inside).collect())
             }
             ShapeOp::Repeat(reps) => {
                 let lead = reps.len() - shape.len();
@@ -464,9 +464,15 @@ impl ShapeOp {
                 g.reshape(&stretched).sum_axes(&r_axes, false).reshape(&shape)
             }
             ShapeOp::Concat(_) | ShapeOp::Stack(_) => unreachable!("handled above"),
-        };
-        Grads::from_elem(Some(gx), 1)
+        })
     }
+}
+
+/// Zeros of `shape` with `g` placed at the slice `info`: the adjoint of slicing.
+pub(crate) fn slice_adjoint<F: Float>(g: &Tensor<F>, info: &[SliceInfoElem], shape: &[usize]) -> Tensor<F> {
+    let mut out = ArrayD::zeros(IxDyn(shape));
+    out.slice_mut(info).assign(&g.view());
+    Tensor::from_array(out)
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Softmax and log-softmax along an axis on Vars, with fused rules that stay stable for large logits:
 //! softmax: y ⊙ (g - Σ g ⊙ y) · log_softmax: g - e^y ⊙ Σ g (sums along the axis, kept as size 1).
 
-use wengert_tensor::{Float, Tensor};
+use wengert_tensor::Float;
 
-use crate::op::{Ctx, Grads, Op, ValueCtx};
+use crate::op::{Ctx, Op};
 use crate::var::Var;
 
 /// Softmax or log-softmax along an axis.
@@ -45,26 +45,17 @@ impl SoftmaxOp {
         }
     }
 
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (g, y) = (ctx.g, ctx.y);
-        let gx = match *self {
-            SoftmaxOp::Softmax(axis) => y * (g - (g * y).sum_axes(&[axis], true)),
-            SoftmaxOp::LogSoftmax(axis) => g - y.exp() * g.sum_axes(&[axis], true),
-        };
-        Grads::from_elem(Some(gx), 1)
-    }
-
-    /// [`SoftmaxOp::backward`] on tensors, the same formulas in the same order.
-    pub(crate) fn backward_values<F: Float>(&self, ctx: &ValueCtx<'_, F>, g: Tensor<F>) -> Tensor<F> {
-        let y = ctx.y;
+    /// The input's gradient, given the output's gradient `g`.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> V {
+        let y: V = ctx.y();
         match *self {
             SoftmaxOp::Softmax(axis) => {
-                let s = (&g * y).sum_axes(&[axis], true);
-                g.zip_into(&s, "sub", |g, s| g - s).zip_into(y, "mul", |t, y| y * t)
+                let s = (g.clone() * y.clone()).sum_axes(&[axis], true);
+                (g - s) * y
             }
             SoftmaxOp::LogSoftmax(axis) => {
-                let es = y.exp().zip_into(&g.sum_axes(&[axis], true), "mul", |e, s| e * s);
-                g.zip_into(&es, "sub", |g, e| g - e)
+                let s = g.clone().sum_axes(&[axis], true);
+                g - y.exp() * s
             }
         }
     }

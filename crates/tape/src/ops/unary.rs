@@ -11,7 +11,9 @@
 
 use wengert_tensor::{Float, Tensor, normal_cdf, normal_pdf};
 
-use crate::op::{Ctx, Grads, Op, TensorGrads, ValueCtx};
+use smallvec::SmallVec;
+
+use crate::op::{Ctx, Grads, Op};
 use crate::var::Var;
 
 /// A unary op and its scalar parameters.
@@ -41,7 +43,7 @@ pub(crate) enum Unary<F: Float> {
 }
 
 /// Fused backward kernels of the activations, with inputs `[g, y]` (tanh, sigmoid) or `[g, x]`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum UnaryGrad {
     /// g (1 - y²)
     Tanh,
@@ -59,7 +61,7 @@ impl<'t, F: Float> Var<'t, F> {
         self.tape.push(Op::Unary(op), &[self.id], y)
     }
 
-    fn unary_grad(op: UnaryGrad, g: Self, x: Self) -> Self {
+    pub(crate) fn unary_grad(op: UnaryGrad, g: Self, x: Self) -> Self {
         let value = {
             let nodes = g.tape.nodes.borrow();
             op.kernel(nodes[g.id].value.clone(), &nodes[x.id].value)
@@ -214,9 +216,15 @@ impl<'t, F: Float> Var<'t, F> {
     }
 }
 
-/// A constant built from the value of `v` (a mask or a derivative that is constant almost everywhere).
-fn mask<'t, F: Float>(v: Var<'t, F>, f: impl Fn(F) -> F + Sync + Send) -> Var<'t, F> {
-    v.constant(v.value().map(f))
+/// The sign of `v`: -1, 0 or 1 (the derivative of `|v|`, 0 at 0).
+fn sign<F: Float>(v: F) -> F {
+    if v > F::zero() {
+        F::one()
+    } else if v < F::zero() {
+        -F::one()
+    } else {
+        F::zero()
+    }
 }
 
 impl<F: Float> Unary<F> {
@@ -231,79 +239,37 @@ impl<F: Float> Unary<F> {
         }
     }
 
-    pub(crate) fn backward<'t>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (g, x, y) = (ctx.g, ctx.x(0), ctx.y);
-        let one = F::one();
-        let gx = match *self {
-            Unary::Neg => -g,
-            Unary::Abs => {
-                g * mask(x, |v| {
-                    if v > F::zero() {
-                        one
-                    } else if v < F::zero() {
-                        -one
-                    } else {
-                        F::zero()
-                    }
-                })
-            }
-            Unary::Exp => g * y,
-            Unary::Ln => g / x,
-            Unary::Log1p => g / (x + one),
-            Unary::Expm1 => g * (y + one),
-            Unary::Sqrt => g / (y * F::from_f64(2.0)),
-            Unary::Square => g * x * F::from_f64(2.0),
-            Unary::Recip => -(g * y * y),
-            Unary::Powf(p) => g * x.powf(p - one) * p,
-            Unary::Sin => g * x.cos(),
-            Unary::Cos => -(g * x.sin()),
-            Unary::Tanh => Var::unary_grad(UnaryGrad::Tanh, g, y),
-            Unary::Sigmoid => Var::unary_grad(UnaryGrad::Sigmoid, g, y),
-            Unary::Relu => Var::unary_grad(UnaryGrad::Relu, g, x),
-            Unary::LeakyRelu(s) => g * mask(x, |v| if v > F::zero() { one } else { s }),
-            Unary::Gelu => Var::unary_grad(UnaryGrad::Gelu, g, x),
-            Unary::Softplus => g * x.sigmoid(),
-            Unary::Clamp(lo, hi) => g * mask(x, |v| if v >= lo && v <= hi { one } else { F::zero() }),
-            Unary::AddScalar(_) => g,
-            Unary::MulScalar(s) => g * s,
-        };
-        Grads::from_elem(Some(gx), 1)
-    }
-
-    /// [`Unary::backward`] on tensors, the same formulas in the same order, reusing `g`'s buffer.
-    pub(crate) fn backward_values(&self, ctx: &ValueCtx<'_, F>, g: Tensor<F>) -> Tensor<F> {
-        let (x, y) = (ctx.inputs[0], ctx.y);
-        let (zero, one, two) = (F::zero(), F::one(), F::from_f64(2.0));
-        let step = |v: F, lo: F, hi: F| if v > zero { hi } else { lo };
+    /// The input's gradient, given the output's gradient `g`.
+    pub(crate) fn backward<'t, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> V {
+        let x = || -> V { ctx.x(0) };
+        let y = || -> V { ctx.y() };
+        let (one, two) = (F::one(), F::from_f64(2.0));
         match *self {
             Unary::Neg => -g,
-            Unary::Abs => g.zip_into(x, "abs_backward", |g, v| {
-                g * if v > zero {
-                    one
-                } else if v < zero {
-                    -one
-                } else {
-                    zero
-                }
-            }),
-            Unary::Exp => g.zip_into(y, "exp_backward", |g, y| g * y),
-            Unary::Ln => g.zip_into(x, "ln_backward", |g, x| g / x),
-            Unary::Log1p => g.zip_into(x, "log1p_backward", |g, x| g / (x + one)),
-            Unary::Expm1 => g.zip_into(y, "expm1_backward", |g, y| g * (y + one)),
-            Unary::Sqrt => g.zip_into(y, "sqrt_backward", |g, y| g / (y * two)),
-            Unary::Square => g.zip_into(x, "square_backward", |g, x| g * x * two),
-            Unary::Recip => g.zip_into(y, "recip_backward", |g, y| -(g * y * y)),
-            Unary::Powf(p) => g.zip_into(x, "powf_backward", |g, x| g * x.powf(p - one) * p),
-            Unary::Sin => g.zip_into(x, "sin_backward", |g, x| g * x.cos()),
-            Unary::Cos => g.zip_into(x, "cos_backward", |g, x| -(g * x.sin())),
-            Unary::Tanh => UnaryGrad::Tanh.kernel(g, y),
-            Unary::Sigmoid => UnaryGrad::Sigmoid.kernel(g, y),
-            Unary::Relu => UnaryGrad::Relu.kernel(g, x),
-            Unary::Gelu => UnaryGrad::Gelu.kernel(g, x),
-            Unary::LeakyRelu(s) => g.zip_into(x, "leaky_relu_backward", |g, v| g * step(v, s, one)),
-            Unary::Softplus => g.zip_into(&x.sigmoid(), "softplus_backward", |g, s| g * s),
+            Unary::Abs => g.mul_mask(&x(), "abs_backward", sign),
+            Unary::Exp => g * y(),
+            Unary::Ln => g / x(),
+            Unary::Log1p => g / (x() + one),
+            Unary::Expm1 => g * (y() + one),
+            Unary::Sqrt => g / (y() * two),
+            Unary::Square => g * x() * two,
+            Unary::Recip => {
+                let y = y();
+                -(g * y.clone() * y)
+            }
+            Unary::Powf(p) => g * x().powf(p - one) * p,
+            Unary::Sin => g * x().cos(),
+            Unary::Cos => -(g * x().sin()),
+            Unary::Tanh => g.unary_grad(UnaryGrad::Tanh, y()),
+            Unary::Sigmoid => g.unary_grad(UnaryGrad::Sigmoid, y()),
+            Unary::Relu => g.unary_grad(UnaryGrad::Relu, x()),
+            Unary::LeakyRelu(s) => {
+                g.mul_mask(&x(), "leaky_relu_backward", |v| if v > F::zero() { one } else { s })
+            }
+            Unary::Gelu => g.unary_grad(UnaryGrad::Gelu, x()),
+            Unary::Softplus => g * x().sigmoid(),
             Unary::Clamp(lo, hi) => {
-                g.zip_into(x, "clamp_backward", |g, v| g * if v >= lo && v <= hi { one } else { zero })
+                g.mul_mask(&x(), "clamp_backward", |v| if v >= lo && v <= hi { one } else { F::zero() })
             }
             Unary::AddScalar(_) => g,
             Unary::MulScalar(s) => g * s,
@@ -313,7 +279,7 @@ impl<F: Float> Unary<F> {
 
 impl UnaryGrad {
     /// The fused kernel on tensors: `g` the gradient, `v` the output (tanh, sigmoid) or input.
-    fn kernel<F: Float>(self, g: Tensor<F>, v: &Tensor<F>) -> Tensor<F> {
+    pub(crate) fn kernel<F: Float>(self, g: Tensor<F>, v: &Tensor<F>) -> Tensor<F> {
         let one = F::one();
         match self {
             UnaryGrad::Tanh => g.zip_into(v, "tanh_backward", |g, y| g * (one - y * y)),
@@ -334,62 +300,35 @@ impl UnaryGrad {
         }
     }
 
-    /// Rules of the fused kernels: `h` is the gradient of their output, `g` and `y`/`x` their inputs.
-    pub(crate) fn backward<'t, F: Float>(&self, ctx: &Ctx<'t, F>) -> Grads<'t, F> {
-        let (h, g, v) = (ctx.g, ctx.x(0), ctx.x(1));
-        let two = F::from_f64(2.0);
-        let (dg, dv) = match self {
-            // d/dg g(1-y²) = 1-y², d/dy = -2gy
-            UnaryGrad::Tanh => {
-                (ctx.when(0, || Var::unary_grad(UnaryGrad::Tanh, h, v)), ctx.when(1, || h * g * v * -two))
-            }
-            // d/dg gy(1-y) = y(1-y), d/dy = g(1-2y)
-            UnaryGrad::Sigmoid => (
-                ctx.when(0, || Var::unary_grad(UnaryGrad::Sigmoid, h, v)),
-                ctx.when(1, || h * g * (v * -two + F::one())),
-            ),
-            // d/dg g[x>0] = [x>0]; zero in x almost everywhere
-            UnaryGrad::Relu => (ctx.when(0, || Var::unary_grad(UnaryGrad::Relu, h, v)), None),
-            // d/dx g(Φ + xφ) = g φ(x)(2 - x²), with φ(x) = e^{-x²/2}/√(2π)
-            UnaryGrad::Gelu => (
-                ctx.when(0, || Var::unary_grad(UnaryGrad::Gelu, h, v)),
-                ctx.when(1, || {
-                    let phi = (v.square() * F::from_f64(-0.5)).exp()
-                        * F::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
-                    h * g * phi * (v.square().rsub_scalar(two))
-                }),
-            ),
-        };
-        let mut out = Grads::new();
-        out.push(dg);
-        out.push(dv);
-        out
-    }
-
-    /// [`UnaryGrad::backward`] on tensors.
-    pub(crate) fn backward_values<F: Float>(&self, ctx: &ValueCtx<'_, F>, h: Tensor<F>) -> TensorGrads<F> {
-        let (g, v) = (ctx.inputs[0], ctx.inputs[1]);
-        let (one, two) = (F::one(), F::from_f64(2.0));
+    /// Rules of the fused kernels: `h` is the gradient of their output, `g` and `v` their inputs.
+    pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(
+        &self,
+        ctx: &Ctx<'t, F>,
+        h: V,
+    ) -> Grads<V> {
+        let (g, v): (V, V) = (ctx.x(0), ctx.x(1));
         let op = *self;
-        if matches!(op, UnaryGrad::Relu) {
-            return TensorGrads::from_iter([ctx.needs[0].then(|| op.kernel(h, v)), None]);
+        let two = F::from_f64(2.0);
+        if op == UnaryGrad::Relu {
+            // d/dg g[x>0] = [x>0]; zero in x almost everywhere
+            return SmallVec::from_buf([ctx.when(0, || h.unary_grad(op, v)), None]);
         }
+        let vc = v.clone();
         ctx.pair(
             h,
-            |h| op.kernel(h, v),
+            |h| h.unary_grad(op, vc),
             |h| {
-                let hg = h.zip_into(g, "mul", |h, g| h * g);
+                let hg = h * g;
                 match op {
-                    UnaryGrad::Tanh => hg.zip_into(v, "tanh_backward_backward", |t, v| t * v * -two),
-                    UnaryGrad::Sigmoid => {
-                        hg.zip_into(v, "sigmoid_backward_backward", |t, v| t * (v * -two + one))
-                    }
+                    // d/dy g(1-y²) = -2gy
+                    UnaryGrad::Tanh => hg * v * -two,
+                    // d/dy gy(1-y) = g(1-2y)
+                    UnaryGrad::Sigmoid => hg * (v * -two + F::one()),
+                    // d/dx g(Φ + xφ) = g φ(x)(2 - x²), with φ(x) = e^{-x²/2}/√(2π)
                     _ => {
-                        let c = F::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
-                        let half = F::from_f64(-0.5);
-                        hg.zip_into(v, "gelu_backward_backward", |t, v| {
-                            t * ((v * v * half).exp() * c) * (-(v * v) + two)
-                        })
+                        let phi = (v.clone().square() * F::from_f64(-0.5)).exp()
+                            * F::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                        hg * phi * v.square().rsub_scalar(two)
                     }
                 }
             },
