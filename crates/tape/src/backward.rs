@@ -1,17 +1,11 @@
-//! The reverse sweep behind `backward`, `grad` and `grad_graph`.
-//!
-//! One sweep from the output down, visiting only nodes that lie between the wanted leaves and the
-//! output. It runs each node's rule on tensors (first order, nothing recorded) or on Vars (recorded, so
-//! differentiable again); each rule's input gradients are reduced to the input's shape here, in one
-//! place, and accumulated (`+=`) when a value was used more than once.
+//! What users call to differentiate: `backward`, `grad`, `grad_graph` and `vjp_graph`. Each checks
+//! its seed and runs the reverse sweep (`sweep.rs`) on tensors (first order) or on Vars (recorded).
 
-use smallvec::SmallVec;
 use wengert_tensor::{Float, Tensor};
 
 use crate::gradients::Gradients;
-use crate::op::Ctx;
+use crate::sweep::{needed_nodes, sweep};
 use crate::tape::Tape;
-use crate::value::Value;
 use crate::var::Var;
 
 impl<'t, F: Float> Var<'t, F> {
@@ -160,116 +154,4 @@ fn unwrap_all<T>(op: &str, gs: Vec<Option<T>>) -> Vec<T> {
             })
         })
         .collect()
-}
-
-/// The reverse sweep from node `y` with gradient `seed` over the nodes in `needed`, running each rule
-/// on values of type `V`: tensors for first order (nothing recorded, gradients accumulated in place
-/// where their buffer is unshared), Vars for `grad_graph` (every rule recorded). Returns the gradients
-/// of the nodes `keep` selects, sorted by node index.
-fn sweep<'t, F: Float, V: Value<'t, F>>(
-    tape: &'t Tape<F>,
-    y: usize,
-    seed: V,
-    needed: &[bool],
-    keep: impl Fn(usize) -> bool,
-) -> Vec<(usize, V)> {
-    let mut kept = Vec::new();
-    if !needed[y] {
-        return kept;
-    }
-    let _modes = ModeGuard::set(tape, V::RECORDED && tape.recording.get(), V::RECORDED);
-    let mut slots: Vec<Option<V>> = vec![None; y + 1];
-    slots[y] = Some(seed);
-    for i in (0..=y).rev() {
-        let Some(g) = slots[i].take() else { continue };
-        if keep(i) {
-            kept.push((i, g.clone()));
-        }
-        run_rule(tape, i, g, needed, &mut slots);
-    }
-    kept.reverse();
-    kept
-}
-
-/// Runs node `i`'s rule with output gradient `g` and adds the gradients of its needed inputs into
-/// `slots`, each summed down to its input's shape (the one place broadcasting is undone) and, in
-/// anomaly mode, checked to be finite.
-fn run_rule<'t, F: Float, V: Value<'t, F>>(
-    tape: &'t Tape<F>,
-    i: usize,
-    g: V,
-    needed: &[bool],
-    slots: &mut [Option<V>],
-) {
-    let (op, ctx) = {
-        let node = tape.node(i);
-        let needs: SmallVec<[bool; 2]> = node.inputs.iter().map(|&j| needed[j]).collect();
-        if !needs.contains(&true) {
-            return;
-        }
-        (node.op.clone(), Ctx { tape, inputs: node.inputs.clone(), out: i, needs })
-    };
-    for (k, gk) in op.backward(&ctx, g).into_iter().enumerate() {
-        let (Some(gk), j) = (gk, ctx.inputs[k]) else { continue };
-        if !needed[j] {
-            continue;
-        }
-        let gk = gk.sum_to_node(tape, j);
-        if tape.anomaly.get() {
-            check_finite(tape, i, k, &gk.tensor());
-        }
-        slots[j] = Some(match slots[j].take() {
-            None => gk,
-            Some(prev) => prev + gk,
-        });
-    }
-}
-
-/// Sets the tape's recording modes for a sweep and restores them when dropped, also on a panic.
-struct ModeGuard<'t, F: Float> {
-    tape: &'t Tape<F>,
-    recording: bool,
-    building: bool,
-}
-
-impl<'t, F: Float> ModeGuard<'t, F> {
-    fn set(tape: &'t Tape<F>, recording: bool, building: bool) -> Self {
-        let (recording, building) =
-            (tape.recording.replace(recording), tape.building_graph.replace(building));
-        ModeGuard { tape, recording, building }
-    }
-}
-
-impl<F: Float> Drop for ModeGuard<'_, F> {
-    fn drop(&mut self) {
-        self.tape.recording.set(self.recording);
-        self.tape.building_graph.set(self.building);
-    }
-}
-
-/// Nodes on a path from a wanted node (or any differentiable leaf) to the output.
-fn needed_nodes<F: Float>(tape: &Tape<F>, n: usize, wanted: Option<&[usize]>) -> Vec<bool> {
-    let nodes = tape.nodes.borrow();
-    let mut needed = vec![false; n];
-    for i in 0..n {
-        let node = &nodes[i];
-        needed[i] = match wanted {
-            Some(w) => w.contains(&i) || (node.requires_grad && node.inputs.iter().any(|&j| needed[j])),
-            None => node.requires_grad,
-        };
-    }
-    needed
-}
-
-#[track_caller]
-fn check_finite<F: Float>(tape: &Tape<F>, i: usize, k: usize, g: &Tensor<F>) {
-    let Some(v) = g.to_vec().into_iter().find(|v| !v.is_finite()) else { return };
-    let nodes = tape.nodes.borrow();
-    let node = &nodes[i];
-    let shapes: Vec<Vec<usize>> = node.inputs.iter().map(|&j| nodes[j].value.shape().to_vec()).collect();
-    panic!(
-        "anomaly: the backward of `{}` (node #{i}, inputs of shapes {shapes:?}, output of shape {:?}) produced {v} in the gradient of input {k}",
-        node.op.name(),
-        node.value.shape()
-    );
 }

@@ -23,6 +23,7 @@
 //! [`Tape::grad`] it runs on tensors, recording nothing; under [`Tape::grad_graph`] it runs on Vars,
 //! recorded like the forward, so it can be differentiated again.
 
+mod anomaly;
 mod backward;
 pub mod check;
 mod custom;
@@ -31,6 +32,8 @@ pub mod functional;
 mod gradients;
 mod op;
 mod ops;
+mod storage;
+mod sweep;
 mod tape;
 mod value;
 mod var;

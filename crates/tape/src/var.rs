@@ -1,7 +1,6 @@
-//! `Var`: a Copy handle to a value recorded on a tape, and the arithmetic operators on it.
+//! `Var`: a Copy handle to a value recorded on a tape (its arithmetic operators are in `ops/binary.rs`).
 
 use std::fmt;
-use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use wengert_tensor::{Float, Tensor};
 
@@ -107,56 +106,5 @@ impl<F: Float> fmt::Debug for Var<'_, F> {
 impl<F: Float> fmt::Display for Var<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.value(), f)
-    }
-}
-
-// Operators on Vars, with Vars, tensors and scalars on either side. A macro writes these trait impls
-// because they differ only in the operator; each forwards to a documented method.
-macro_rules! var_operator {
-    ($trait:ident, $method:ident, $scalar:ident, $rscalar:ident) => {
-        impl<'t, F: Float> $trait<Var<'t, F>> for Var<'t, F> {
-            type Output = Var<'t, F>;
-            #[track_caller]
-            fn $method(self, rhs: Var<'t, F>) -> Var<'t, F> {
-                Var::$method(self, rhs)
-            }
-        }
-        impl<'t, F: Float> $trait<F> for Var<'t, F> {
-            type Output = Var<'t, F>;
-            fn $method(self, rhs: F) -> Var<'t, F> {
-                self.$scalar(rhs)
-            }
-        }
-        impl<'t, F: Float> $trait<&Tensor<F>> for Var<'t, F> {
-            type Output = Var<'t, F>;
-            #[track_caller]
-            fn $method(self, rhs: &Tensor<F>) -> Var<'t, F> {
-                Var::$method(self, self.constant(rhs.clone()))
-            }
-        }
-        impl<'t> $trait<Var<'t, f32>> for f32 {
-            type Output = Var<'t, f32>;
-            fn $method(self, rhs: Var<'t, f32>) -> Var<'t, f32> {
-                rhs.$rscalar(self)
-            }
-        }
-        impl<'t> $trait<Var<'t, f64>> for f64 {
-            type Output = Var<'t, f64>;
-            fn $method(self, rhs: Var<'t, f64>) -> Var<'t, f64> {
-                rhs.$rscalar(self)
-            }
-        }
-    };
-}
-
-var_operator!(Add, add, add_scalar, add_scalar);
-var_operator!(Sub, sub, sub_scalar, rsub_scalar);
-var_operator!(Mul, mul, mul_scalar, mul_scalar);
-var_operator!(Div, div, div_scalar, rdiv_scalar);
-
-impl<'t, F: Float> Neg for Var<'t, F> {
-    type Output = Var<'t, F>;
-    fn neg(self) -> Var<'t, F> {
-        Var::neg(self)
     }
 }
