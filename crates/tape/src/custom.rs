@@ -74,7 +74,7 @@ impl<'t, F: Float> CustomCtx<'_, 't, F> {
 
     /// True when input `k` needs a gradient (skip work for those that do not).
     pub fn needs_grad(&self, k: usize) -> bool {
-        self.ctx.needs(k)
+        self.ctx.needs[k]
     }
 
     /// Computes the gradients with tensors: `f(inputs, output, grad)`. First-order only.

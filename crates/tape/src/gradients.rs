@@ -13,6 +13,7 @@ use crate::var::Var;
 /// [`Tape::grad`](crate::Tape::grad). `grads[x]` panics when `x` got no gradient; `grads.get(x)` returns `None` then. A
 /// Var gets no gradient when it does not reach the output, is a constant or is not a leaf: never a
 /// silent zero.
+#[derive(Debug)]
 pub struct Gradients<F: Float = f32> {
     /// The kept gradients by node index, sorted by index.
     pub(crate) grads: Vec<(usize, Tensor<F>)>,

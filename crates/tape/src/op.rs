@@ -67,11 +67,6 @@ impl<'t, F: Float> Ctx<'t, F> {
         self.tape.node(self.inputs[k]).value.shape().to_vec()
     }
 
-    /// True when input `k` needs a gradient.
-    pub(crate) fn needs(&self, k: usize) -> bool {
-        self.needs[k]
-    }
-
     /// `f()` when input `k` needs a gradient, else `None` without computing it.
     pub(crate) fn when<V>(&self, k: usize, f: impl FnOnce() -> V) -> Option<V> {
         if self.needs[k] { Some(f()) } else { None }
@@ -80,23 +75,17 @@ impl<'t, F: Float> Ctx<'t, F> {
     /// The gradients of a two-input op from `ga` and `gb`, each computed only when needed. When both
     /// are, `ga` gets a copy of `g` and `gb` `g` itself, so that the last use can write in place.
     pub(crate) fn pair<V: Clone>(&self, g: V, ga: impl FnOnce(V) -> V, gb: impl FnOnce(V) -> V) -> Grads<V> {
-        match (self.needs[0], self.needs[1]) {
-            (true, true) => {
-                let a = ga(g.clone());
-                SmallVec::from_buf([Some(a), Some(gb(g))])
-            }
-            (true, false) => SmallVec::from_buf([Some(ga(g)), None]),
-            (false, true) => SmallVec::from_buf([None, Some(gb(g))]),
-            (false, false) => SmallVec::from_buf([None, None]),
+        if !self.needs[1] {
+            return SmallVec::from_buf([self.needs[0].then(|| ga(g)), None]);
         }
+        let a = self.needs[0].then(|| ga(g.clone()));
+        SmallVec::from_buf([a, Some(gb(g))])
     }
 }
 
 /// The gradient of a one-input op.
 pub(crate) fn one<V>(g: V) -> Grads<V> {
-    let mut out = Grads::new();
-    out.push(Some(g));
-    out
+    [Some(g)].into_iter().collect()
 }
 
 impl<F: Float> Op<F> {

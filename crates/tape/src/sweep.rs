@@ -63,7 +63,7 @@ fn run_rule<'t, F: Float, V: Value<'t, F>>(
             continue;
         }
         let gk = gk.sum_to_node(tape, j);
-        if tape.anomaly.get() {
+        if tape.anomaly.borrow().is_some() {
             crate::anomaly::check_gradient(tape, i, k, &gk.tensor());
         }
         slots[j] = Some(match slots[j].take() {

@@ -39,7 +39,8 @@ pub struct Tape<F: Float = f32> {
     pub(crate) recording: Cell<bool>,
     /// True while `grad_graph` runs its backward sweep.
     pub(crate) building_graph: Cell<bool>,
-    pub(crate) anomaly: Cell<bool>,
+    /// `Some` in anomaly mode: the user's line that recorded each node since it was turned on.
+    pub(crate) anomaly: RefCell<Option<Vec<(usize, &'static std::panic::Location<'static>)>>>,
     /// Keys of bound parameters (see [`Tape::bind`]) and the nodes they are bound to.
     pub(crate) bound: RefCell<Vec<(u64, usize)>>,
 }
@@ -57,7 +58,7 @@ impl<F: Float> Tape<F> {
             nodes: RefCell::new(crate::storage::node_storage()),
             recording: Cell::new(true),
             building_graph: Cell::new(false),
-            anomaly: Cell::new(false),
+            anomaly: RefCell::new(None),
             bound: RefCell::new(Vec::new()),
         }
     }
@@ -120,10 +121,11 @@ impl<F: Float> Tape<F> {
         out
     }
 
-    /// Turns anomaly detection on or off: when on, every backward step checks the gradients it
-    /// produces for NaN and infinity and panics naming the forward op and its shapes.
+    /// Turns anomaly detection on or off. When on, every op recorded checks its output for NaN and
+    /// infinity born from finite inputs, and every backward step the gradients it produces; either
+    /// panics naming the op, its shapes and the line of the user's code that recorded it.
     pub fn set_anomaly_detection(&self, on: bool) {
-        self.anomaly.set(on);
+        *self.anomaly.borrow_mut() = on.then(Vec::new);
     }
 
     /// True while gradients are being recorded (outside `no_grad` and first-order backward sweeps).
@@ -138,7 +140,11 @@ impl<F: Float> Tape<F> {
 
     /// Records `value` as the result of `op` on `inputs`. When no input needs a gradient, or the tape
     /// is not recording, the node is a constant and keeps neither op nor inputs.
+    #[track_caller]
     pub(crate) fn push(&self, op: Op<F>, inputs: &[usize], value: Tensor<F>) -> Var<'_, F> {
+        if self.recording.get() && !self.building_graph.get() && self.anomaly.borrow().is_some() {
+            crate::anomaly::check_forward(self, &op, inputs, &value);
+        }
         let mut nodes = self.nodes.borrow_mut();
         let requires_grad = self.recording.get() && inputs.iter().any(|&i| nodes[i].requires_grad);
         let node = if requires_grad {
@@ -175,6 +181,9 @@ impl<F: Float> Tape<F> {
     /// Drops every node from `len` on (the temporaries of a first-order backward sweep).
     pub(crate) fn truncate(&self, len: usize) {
         self.nodes.borrow_mut().truncate(len);
+        if let Some(lines) = self.anomaly.borrow_mut().as_mut() {
+            lines.retain(|&(id, _)| id < len);
+        }
     }
 }
 

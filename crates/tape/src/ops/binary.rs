@@ -227,6 +227,7 @@ macro_rules! var_operator {
         }
         impl<'t, F: Float> $trait<F> for Var<'t, F> {
             type Output = Var<'t, F>;
+            #[track_caller]
             fn $method(self, rhs: F) -> Var<'t, F> {
                 self.$scalar(rhs)
             }
@@ -240,12 +241,14 @@ macro_rules! var_operator {
         }
         impl<'t> $trait<Var<'t, f32>> for f32 {
             type Output = Var<'t, f32>;
+            #[track_caller]
             fn $method(self, rhs: Var<'t, f32>) -> Var<'t, f32> {
                 rhs.$rscalar(self)
             }
         }
         impl<'t> $trait<Var<'t, f64>> for f64 {
             type Output = Var<'t, f64>;
+            #[track_caller]
             fn $method(self, rhs: Var<'t, f64>) -> Var<'t, f64> {
                 rhs.$rscalar(self)
             }
@@ -260,6 +263,7 @@ var_operator!(Div, div, div_scalar, rdiv_scalar);
 
 impl<'t, F: Float> Neg for Var<'t, F> {
     type Output = Var<'t, F>;
+    #[track_caller]
     fn neg(self) -> Var<'t, F> {
         Var::neg(self)
     }

@@ -170,7 +170,7 @@ impl ConvOp {
     ) -> Grads<V> {
         let (a, b): (V, V) = (ctx.x(0), ctx.x(1));
         let (sa, sb) = (ctx.shape(0), ctx.shape(1));
-        let needs = (ctx.needs(0), ctx.needs(1));
+        let needs = (ctx.needs[0], ctx.needs[1]);
         let (ga, gb) = match self {
             ConvOp::Conv2d(o) => {
                 let back = back_to(o, hw(&sa), hw(&g.dims()), hw(&sb));

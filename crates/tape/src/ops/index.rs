@@ -42,6 +42,7 @@ pub(crate) enum IndexOp<F: Float> {
 }
 
 impl<'t, F: Float> Var<'t, F> {
+    #[track_caller]
     fn index_op(self, op: IndexOp<F>, inputs: &[usize], y: Tensor<F>) -> Self {
         self.tape.push(Op::Index(op), inputs, y)
     }
@@ -69,6 +70,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::index_select`] with indices already behind an `Rc` (rules only).
+    #[track_caller]
     pub(crate) fn index_select_rc(self, axis: usize, indices: Rc<[usize]>) -> Self {
         let y = self.tape.node(self.id).value.index_select(axis, &indices);
         self.index_op(IndexOp::IndexSelect { axis, indices }, &[self.id], y)
@@ -76,6 +78,7 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// Entry `k` of `axis` of `self` added at entry `indices[k]` of zeros whose `axis` has size `dim`:
     /// the rule of `index_select`.
+    #[track_caller]
     pub(crate) fn index_add(self, axis: usize, indices: Rc<[usize]>, dim: usize) -> Self {
         let y = index_add(&self.tape.node(self.id).value, axis, &indices, dim);
         self.index_op(IndexOp::IndexAdd { axis, indices }, &[self.id], y)
@@ -106,6 +109,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::gather`] with the index already behind an `Rc` (rules only).
+    #[track_caller]
     pub(crate) fn gather_rc(self, axis: usize, index: Rc<ArrayD<usize>>) -> Self {
         let y = self.tape.node(self.id).value.gather(axis, &index);
         self.index_op(IndexOp::Gather { axis, index }, &[self.id], y)
@@ -139,6 +143,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::scatter_add`] with the index already behind an `Rc` (rules only).
+    #[track_caller]
     pub(crate) fn scatter_add_rc(self, axis: usize, index: Rc<ArrayD<usize>>, src: Self) -> Self {
         let y = {
             let nodes = self.tape.nodes.borrow();

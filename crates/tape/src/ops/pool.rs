@@ -28,6 +28,7 @@ pub(crate) enum PoolOp {
 }
 
 impl<'t, F: Float> Var<'t, F> {
+    #[track_caller]
     fn pool(self, op: PoolOp, y: Tensor<F>) -> Self {
         self.tape.push(Op::Pool(op), &[self.id], y)
     }
@@ -102,12 +103,14 @@ impl<'t, F: Float> Var<'t, F> {
 
 impl<'t, F: Float> Var<'t, F> {
     /// The adjoint of [`Var::avg_pool2d`] onto an input of `input` rows and columns, recorded.
+    #[track_caller]
     pub(crate) fn avg_pool2d_adjoint(self, input: (usize, usize), o: &Pool2dOptions) -> Self {
         let y = self.tape.node(self.id).value.avg_pool2d_adjoint(input, o);
         self.pool(PoolOp::AvgAdjoint(*o), y)
     }
 
     /// The adjoint of [`Var::adaptive_avg_pool2d`] onto an input of `input` rows and columns, recorded.
+    #[track_caller]
     pub(crate) fn adaptive_avg_pool2d_adjoint(self, input: (usize, usize)) -> Self {
         let y = self.tape.node(self.id).value.adaptive_avg_pool2d_adjoint(input);
         self.pool(PoolOp::AdaptiveAdjoint, y)

@@ -58,11 +58,13 @@ impl<'t, F: Float> Var<'t, F> {
         self.tape.push(Op::Reduce(op), &[self.id], y)
     }
 
+    #[track_caller]
     fn all_axes(self) -> Vec<usize> {
         (0..self.ndim()).collect()
     }
 
     /// Sum of all elements, as a 0-D Var.
+    #[track_caller]
     pub fn sum(self) -> Self {
         self.reduce(ReduceKind::Sum, &self.all_axes(), false)
     }
@@ -78,6 +80,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Mean of all elements.
+    #[track_caller]
     pub fn mean(self) -> Self {
         let n = self.len();
         self.sum() * (F::one() / F::from_usize(n))
@@ -97,6 +100,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Largest element; ties share the gradient equally.
+    #[track_caller]
     pub fn max(self) -> Self {
         self.reduce(ReduceKind::Max, &self.all_axes(), false)
     }
@@ -112,6 +116,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Smallest element; ties share the gradient equally.
+    #[track_caller]
     pub fn min(self) -> Self {
         self.reduce(ReduceKind::Min, &self.all_axes(), false)
     }
@@ -127,6 +132,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Variance of all elements, dividing by `n - correction`.
+    #[track_caller]
     pub fn var(self, correction: usize) -> Self {
         self.var_axes(&self.all_axes(), correction, false)
     }
@@ -145,6 +151,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Standard deviation of all elements with a correction.
+    #[track_caller]
     pub fn std(self, correction: usize) -> Self {
         self.var(correction).sqrt()
     }
@@ -160,6 +167,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// `ln Σ e^x` over all elements, stably.
+    #[track_caller]
     pub fn logsumexp(self) -> Self {
         self.reduce(ReduceKind::LogSumExp, &self.all_axes(), false)
     }
@@ -175,6 +183,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// The L2 norm of all elements; its gradient at 0 is 0.
+    #[track_caller]
     pub fn norm(self) -> Self {
         self.reduce(ReduceKind::Norm, &self.all_axes(), false)
     }

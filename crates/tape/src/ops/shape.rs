@@ -67,11 +67,13 @@ fn join_tape<'t, F: Float>(op: &str, vars: &[Var<'t, F>]) -> &'t Tape<F> {
 }
 
 impl<'t, F: Float> Var<'t, F> {
+    #[track_caller]
     fn shape_op(self, op: ShapeOp, y: Tensor<F>) -> Self {
         self.tape.push(Op::Shape(op), &[self.id], y)
     }
 
     /// Records `y`, a reshaped copy of the value, unless its shape is unchanged.
+    #[track_caller]
     fn reshaped(self, y: Tensor<F>) -> Self {
         if y.shape() == self.shape() { self } else { self.shape_op(ShapeOp::Reshape(y.shape().into()), y) }
     }
@@ -104,6 +106,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// The elements as a 1-D Var, in row-major order.
+    #[track_caller]
     pub fn flatten(self) -> Self {
         self.reshape(&[self.len()])
     }
@@ -120,6 +123,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Removes every axis of size 1.
+    #[track_caller]
     pub fn squeeze_all(self) -> Self {
         let y = self.tape.node(self.id).value.squeeze_all();
         self.reshaped(y)
@@ -175,6 +179,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Swaps the last two axes; a 0-D or 1-D Var is returned unchanged, as in NumPy.
+    #[track_caller]
     pub fn t(self) -> Self {
         let n = self.ndim();
         if n < 2 { self } else { self.swap_axes(n - 2, n - 1) }
@@ -240,12 +245,14 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// [`Var::slice`] with elements already behind an `Rc`, without checks (rules only).
+    #[track_caller]
     pub(crate) fn slice_rc(self, info: Rc<[SliceInfoElem]>) -> Self {
         let y = self.tape.node(self.id).value.slice(&info[..]);
         self.shape_op(ShapeOp::Slice(info), y)
     }
 
     /// `self` placed into zeros of `shape` at the slice `info`: the rule of a slice.
+    #[track_caller]
     pub(crate) fn slice_backward(self, info: Rc<[SliceInfoElem]>, shape: &[usize]) -> Self {
         let y = slice_adjoint(&self.tape.node(self.id).value, &info, shape);
         self.shape_op(ShapeOp::SliceBackward { info, shape: shape.into() }, y)
@@ -263,6 +270,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// Records consecutive pieces of `axis`, as `split` and `chunk` cut them.
+    #[track_caller]
     fn pieces(self, axis: usize, pieces: Vec<Tensor<F>>) -> Vec<Self> {
         let mut start = 0;
         pieces

@@ -56,11 +56,13 @@ pub(crate) enum UnaryGrad {
 }
 
 impl<'t, F: Float> Var<'t, F> {
+    #[track_caller]
     fn unary(self, op: Unary<F>, f: impl FnOnce(&Tensor<F>) -> Tensor<F>) -> Self {
         let y = f(&self.tape.node(self.id).value);
         self.tape.push(Op::Unary(op), &[self.id], y)
     }
 
+    #[track_caller]
     pub(crate) fn unary_grad(op: UnaryGrad, g: Self, x: Self) -> Self {
         let value = {
             let nodes = g.tape.nodes.borrow();
@@ -71,146 +73,175 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// `-x`; also the unary `-` operator.
     #[allow(clippy::should_implement_trait)] // the operator is implemented too and forwards here
+    #[track_caller]
     pub fn neg(self) -> Self {
         self.unary(Unary::Neg, Tensor::neg)
     }
 
     /// `|x|`. Its gradient at 0 is 0.
+    #[track_caller]
     pub fn abs(self) -> Self {
         self.unary(Unary::Abs, Tensor::abs)
     }
 
     /// `e^x`.
+    #[track_caller]
     pub fn exp(self) -> Self {
         self.unary(Unary::Exp, Tensor::exp)
     }
 
     /// `ln x`.
+    #[track_caller]
     pub fn ln(self) -> Self {
         self.unary(Unary::Ln, Tensor::ln)
     }
 
     /// `ln(1 + x)`.
+    #[track_caller]
     pub fn log1p(self) -> Self {
         self.unary(Unary::Log1p, Tensor::log1p)
     }
 
     /// `e^x - 1`.
+    #[track_caller]
     pub fn expm1(self) -> Self {
         self.unary(Unary::Expm1, Tensor::expm1)
     }
 
     /// `√x`. Its gradient at 0 is +inf.
+    #[track_caller]
     pub fn sqrt(self) -> Self {
         self.unary(Unary::Sqrt, Tensor::sqrt)
     }
 
     /// `x²`.
+    #[track_caller]
     pub fn square(self) -> Self {
         self.unary(Unary::Square, Tensor::square)
     }
 
     /// `1 / x`.
+    #[track_caller]
     pub fn recip(self) -> Self {
         self.unary(Unary::Recip, Tensor::recip)
     }
 
     /// `x^p` for a scalar exponent.
+    #[track_caller]
     pub fn powf(self, p: F) -> Self {
         self.unary(Unary::Powf(p), |x| x.powf(p))
     }
 
     /// Sine.
+    #[track_caller]
     pub fn sin(self) -> Self {
         self.unary(Unary::Sin, Tensor::sin)
     }
 
     /// Cosine.
+    #[track_caller]
     pub fn cos(self) -> Self {
         self.unary(Unary::Cos, Tensor::cos)
     }
 
     /// Hyperbolic tangent.
+    #[track_caller]
     pub fn tanh(self) -> Self {
         self.unary(Unary::Tanh, Tensor::tanh)
     }
 
     /// Logistic sigmoid, stable for large |x|.
+    #[track_caller]
     pub fn sigmoid(self) -> Self {
         self.unary(Unary::Sigmoid, Tensor::sigmoid)
     }
 
     /// `max(x, 0)`. Its gradient at 0 is 0.
+    #[track_caller]
     pub fn relu(self) -> Self {
         self.unary(Unary::Relu, Tensor::relu)
     }
 
     /// `x` above 0, `slope · x` below. Its gradient at 0 is `slope`.
+    #[track_caller]
     pub fn leaky_relu(self, slope: F) -> Self {
         self.unary(Unary::LeakyRelu(slope), |x| x.leaky_relu(slope))
     }
 
     /// GELU with the exact error function.
+    #[track_caller]
     pub fn gelu(self) -> Self {
         self.unary(Unary::Gelu, Tensor::gelu)
     }
 
     /// `ln(1 + e^x)`, stable for large |x|.
+    #[track_caller]
     pub fn softplus(self) -> Self {
         self.unary(Unary::Softplus, Tensor::softplus)
     }
 
     /// Limits every element to `[min, max]`. The gradient is 1 inside and at the bounds, 0 outside.
+    #[track_caller]
     pub fn clamp(self, min: F, max: F) -> Self {
         self.unary(Unary::Clamp(min, max), |x| x.clamp(min, max))
     }
 
     /// `x + s`; also `x + s` and `s + x` with a scalar.
+    #[track_caller]
     pub fn add_scalar(self, s: F) -> Self {
         self.unary(Unary::AddScalar(s), |x| x.add_scalar(s))
     }
 
     /// `x - s`; also the `-` operator with a scalar on the right.
+    #[track_caller]
     pub fn sub_scalar(self, s: F) -> Self {
         self.add_scalar(-s)
     }
 
     /// `s - x`; also the `-` operator with a scalar on the left.
+    #[track_caller]
     pub fn rsub_scalar(self, s: F) -> Self {
         self.neg().add_scalar(s)
     }
 
     /// `x · s`; also `x * s` and `s * x` with a scalar.
+    #[track_caller]
     pub fn mul_scalar(self, s: F) -> Self {
         self.unary(Unary::MulScalar(s), |x| x.mul_scalar(s))
     }
 
     /// `x / s`; also the `/` operator with a scalar on the right.
+    #[track_caller]
     pub fn div_scalar(self, s: F) -> Self {
         self.mul_scalar(F::one() / s)
     }
 
     /// `s / x`; also the `/` operator with a scalar on the left.
+    #[track_caller]
     pub fn rdiv_scalar(self, s: F) -> Self {
         self.recip().mul_scalar(s)
     }
 
     /// Rounds down. Not differentiable: returns a constant.
+    #[track_caller]
     pub fn floor(self) -> Self {
         self.constant(self.value().floor())
     }
 
     /// Rounds up. Not differentiable: returns a constant.
+    #[track_caller]
     pub fn ceil(self) -> Self {
         self.constant(self.value().ceil())
     }
 
     /// Rounds to nearest, ties to even. Not differentiable: returns a constant.
+    #[track_caller]
     pub fn round(self) -> Self {
         self.constant(self.value().round())
     }
 
     /// -1, 0 or 1. Not differentiable: returns a constant.
+    #[track_caller]
     pub fn sign(self) -> Self {
         self.constant(self.value().sign())
     }
