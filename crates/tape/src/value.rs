@@ -59,6 +59,9 @@ pub(crate) trait Value<'t, F: Float>:
     fn rsub_scalar(self, s: F) -> Self;
     /// `self · f(x)` for an `f` constant almost everywhere (a step, a sign), so that its derivative is 0.
     fn mul_mask(self, x: &Self, op: &'static str, f: impl Fn(F) -> F + Sync + Send) -> Self;
+    /// `self` with zeros where `mask` (broadcasting) is non-zero: a derivative's value where its formula
+    /// gives 0 · ∞ but the mathematics (or PyTorch's convention) gives 0.
+    fn zero_where(self, mask: &Tensor<F>) -> Self;
     /// The fused derivative kernel of an activation, with `self` the output's gradient and `v` the
     /// activation's output (tanh, sigmoid) or input (relu, gelu).
     fn unary_grad(self, op: UnaryGrad, v: Self) -> Self;
@@ -170,6 +173,9 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     }
     fn mul_mask(self, x: &Self, op: &'static str, f: impl Fn(F) -> F + Sync + Send) -> Self {
         self.zip_into(x, op, |g, x| g * f(x))
+    }
+    fn zero_where(self, mask: &Tensor<F>) -> Self {
+        self.zip_into(mask, "zero_where", |v, m| if m != F::zero() { F::zero() } else { v })
     }
     fn unary_grad(self, op: UnaryGrad, v: Self) -> Self {
         op.kernel(self, &v)
@@ -331,6 +337,9 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     }
     fn mul_mask(self, x: &Self, _op: &'static str, f: impl Fn(F) -> F + Sync + Send) -> Self {
         self * x.constant(x.value().map(f))
+    }
+    fn zero_where(self, mask: &Tensor<F>) -> Self {
+        Var::where_cond(mask, self.constant(Tensor::scalar(F::zero())), self)
     }
     fn unary_grad(self, op: UnaryGrad, v: Self) -> Self {
         Var::unary_grad(op, self, v)

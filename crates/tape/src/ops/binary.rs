@@ -81,7 +81,8 @@ impl<'t, F: Float> Var<'t, F> {
         self.binary(other, Binary::Div, Tensor::div)
     }
 
-    /// Elementwise `a^b` with broadcasting (the gradient in `b` needs `a > 0`).
+    /// Elementwise `a^b` with broadcasting. As in PyTorch, the gradient in `a` is 0 where `b = 0`, and
+    /// the gradient in `b` is 0 where `a = 0` and `b ≥ 0` (elsewhere it needs `a > 0`).
     ///
     /// # Panics
     ///
@@ -177,7 +178,19 @@ impl<F: Float> Binary<F> {
             Binary::Sub => ctx.pair(g, |g| g, |g| -g),
             Binary::Mul => ctx.pair(g, |g| g * b(), |g| g * a()),
             Binary::Div => ctx.pair(g, |g| g / b(), |g| -(g * ctx.y::<V>() / b())),
-            Binary::Pow => ctx.pair(g, |g| g * b() * a().pow(b() + -one), |g| g * ctx.y::<V>() * a().ln()),
+            // PyTorch's masks: 0 in `a` where b = 0, and 0 in `b` where a = 0 ≤ b (not 0 · ln 0).
+            Binary::Pow => {
+                let (av, bv) = (ctx.tape.value(ctx.inputs[0]), ctx.tape.value(ctx.inputs[1]));
+                let b_zero = bv.eq_mask(&Tensor::scalar(F::zero()));
+                let zero_base = av.zip_with(&bv, "pow_backward", |p, q| {
+                    if p == F::zero() && q >= F::zero() { one } else { F::zero() }
+                });
+                ctx.pair(
+                    g,
+                    |g| (g * b() * a().pow(b() + -one)).zero_where(&b_zero),
+                    |g| (g * ctx.y::<V>() * a().ln()).zero_where(&zero_base),
+                )
+            }
             Binary::Maximum | Binary::Minimum => {
                 // Share of `a`: 1 where it wins, 1/2 on a tie, 0 where it loses.
                 let max = matches!(self, Binary::Maximum);

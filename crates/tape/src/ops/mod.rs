@@ -2,6 +2,8 @@
 
 pub(crate) mod binary;
 pub(crate) mod conv;
+#[cfg(test)]
+mod edges;
 pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;

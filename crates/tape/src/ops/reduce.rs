@@ -137,7 +137,8 @@ impl<'t, F: Float> Var<'t, F> {
         self.var_axes(&self.all_axes(), correction, false)
     }
 
-    /// Variance over `axes`, dividing by `n - correction`.
+    /// Variance over `axes`, dividing by `n - correction` (by 0 when the correction reaches the count,
+    /// giving inf, or NaN for a zero sum of squares, as PyTorch does).
     ///
     /// # Panics
     ///
@@ -147,13 +148,14 @@ impl<'t, F: Float> Var<'t, F> {
         let shape = self.shape();
         let n: usize = axes.iter().map(|&a| shape[a]).product();
         let d = self - self.mean_axes(axes, true);
-        (d * d).sum_axes(axes, keepdim) * (F::one() / F::from_f64(n as f64 - correction as f64))
+        // Divided by max(0, n - correction), as in PyTorch: inf or NaN, never negative, past the count.
+        (d * d).sum_axes(axes, keepdim) * (F::one() / F::from_f64((n as f64 - correction as f64).max(0.0)))
     }
 
     /// Standard deviation of all elements with a correction.
     #[track_caller]
     pub fn std(self, correction: usize) -> Self {
-        self.var(correction).sqrt()
+        self.var(correction).variance_sqrt()
     }
 
     /// Standard deviation over `axes` with a correction.
@@ -163,7 +165,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// When an axis is out of range or repeated.
     #[track_caller]
     pub fn std_axes(self, axes: &[usize], correction: usize, keepdim: bool) -> Self {
-        self.var_axes(axes, correction, keepdim).sqrt()
+        self.var_axes(axes, correction, keepdim).variance_sqrt()
     }
 
     /// `ln Σ e^x` over all elements, stably.
@@ -250,7 +252,14 @@ impl Reduce {
                 let share = gk.constant(&ties / &count);
                 gk * share
             }
-            ReduceKind::LogSumExp => gk * (ctx.x::<V>(0) - yk()).exp(),
+            // The softmax over the axes, exp(x - max) / Σ: exact where exp(x - logsumexp) is not.
+            ReduceKind::LogSumExp => {
+                let x: V = ctx.x(0);
+                let max = x.constant(ctx.tape.value(ctx.inputs[0]).max_axes(&self.axes, true));
+                let e = (x - max).exp();
+                let total = e.clone().sum_axes(&self.axes, true);
+                gk * (e / total)
+            }
             ReduceKind::Norm => {
                 let yk = yk();
                 let zero = yk.tensor().eq_mask(&Tensor::scalar(F::zero()));

@@ -47,15 +47,16 @@ impl SoftmaxOp {
 
     /// The input's gradient, given the output's gradient `g`.
     pub(crate) fn backward<'t, F: Float, V: crate::value::Value<'t, F>>(&self, ctx: &Ctx<'t, F>, g: V) -> V {
-        let y: V = ctx.y();
         match *self {
             SoftmaxOp::Softmax(axis) => {
+                let y: V = ctx.y();
                 let s = (g.clone() * y.clone()).sum_axes(&[axis], true);
                 (g - s) * y
             }
+            // softmax(x) rather than e^y: exact where the rounding of y is not (logits of 1000 in f32).
             SoftmaxOp::LogSoftmax(axis) => {
                 let s = g.clone().sum_axes(&[axis], true);
-                g - y.exp() * s
+                g - ctx.x::<V>(0).softmax(axis) * s
             }
         }
     }

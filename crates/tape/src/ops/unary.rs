@@ -26,6 +26,9 @@ pub(crate) enum Unary<F: Float> {
     Log1p,
     Expm1,
     Sqrt,
+    /// The square root of a variance (the last step of `std`): as `Sqrt`, but with gradient 0 where
+    /// the variance is 0 (PyTorch's `std` convention), not ∞ times a zero derivative.
+    VarianceSqrt,
     Square,
     Recip,
     Powf(F),
@@ -112,6 +115,12 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub fn sqrt(self) -> Self {
         self.unary(Unary::Sqrt, Tensor::sqrt)
+    }
+
+    /// `√v` of a variance `v`, with gradient 0 where `v` is 0 (see `Unary::VarianceSqrt`).
+    #[track_caller]
+    pub(crate) fn variance_sqrt(self) -> Self {
+        self.unary(Unary::VarianceSqrt, Tensor::sqrt)
     }
 
     /// `x²`.
@@ -262,6 +271,7 @@ impl<F: Float> Unary<F> {
     pub(crate) fn name(&self) -> String {
         match self {
             Unary::Powf(p) => format!("powf({p})"),
+            Unary::VarianceSqrt => "sqrt(variance)".into(),
             Unary::LeakyRelu(s) => format!("leaky_relu({s})"),
             Unary::Clamp(lo, hi) => format!("clamp({lo}, {hi})"),
             Unary::AddScalar(s) => format!("add_scalar({s})"),
@@ -283,11 +293,18 @@ impl<F: Float> Unary<F> {
             Unary::Log1p => g / (x() + one),
             Unary::Expm1 => g * (y() + one),
             Unary::Sqrt => g / (y() * two),
+            Unary::VarianceSqrt => {
+                let y = y();
+                let zero = y.tensor().eq_mask(&Tensor::scalar(F::zero()));
+                (g / (y * two)).zero_where(&zero)
+            }
             Unary::Square => g * x() * two,
             Unary::Recip => {
                 let y = y();
                 -(g * y.clone() * y)
             }
+            // PyTorch's convention: x⁰ has gradient 0 everywhere, also at x = 0 (not 0 · 0⁻¹).
+            Unary::Powf(p) if p == F::zero() => g.zero_where(&Tensor::scalar(one)),
             Unary::Powf(p) => g * x().powf(p - one) * p,
             Unary::Sin => g * x().cos(),
             Unary::Cos => -(g * x().sin()),
