@@ -1,11 +1,12 @@
 //! Binary cross-entropy, from probabilities and from logits.
 //!
 //! bce: -(t · ln p + (1 - t) · ln(1 - p)), each log clamped to ≥ -100 as PyTorch does, so p = 0 or 1
-//! gives a finite loss (and, where the clamp is active, no gradient through that log) ·
+//! gives a finite loss, with PyTorch's gradient (p - t) / max(p (1 - p), 1e-12) in p (large, never 0,
+//! where a log is clamped) and ln(1 - p) - ln p, each clamped, in t ·
 //! bce_with_logits: softplus(x) - x · t = max(x, 0) - x · t + ln(1 + e^-|x|), stable for any logit,
 //! with gradient sigmoid(x) - t.
 
-use wengert_tape::Var;
+use wengert_tape::{CustomCtx, CustomOp, Var};
 use wengert_tensor::{Float, Tensor};
 
 use super::{Reduction, check_same_shape, reduce};
@@ -19,6 +20,42 @@ fn clamped_ln<'t, F: Float>(v: Var<'t, F>) -> Var<'t, F> {
     }
     let safe = Var::where_cond(&clamped, v.constant(Tensor::scalar(F::one())), v);
     Var::where_cond(&clamped, v.constant(Tensor::scalar(low)), safe.ln())
+}
+
+/// `max(ln v, -100)` of every element.
+fn clamped_ln_values<F: Float>(v: &Tensor<F>) -> Tensor<F> {
+    let low = F::from_f64(-100.0);
+    v.map(|v| if v.ln() < low { low } else { v.ln() })
+}
+
+/// The pointwise terms `-(t · ln p + (1 - t) · ln(1 - p))` of bce with inputs `[p, t]`, as one op with
+/// PyTorch's rule: `(p - t) / max(p (1 - p), 1e-12)` in `p`, so that a clamped log still gives the
+/// large gradient PyTorch gives (-1e12 at p = 0, t = 1), and `ln(1 - p) - ln p`, clamped, in `t`.
+struct BceTerms;
+
+impl<F: Float> CustomOp<F> for BceTerms {
+    fn name(&self) -> String {
+        "bce".into()
+    }
+
+    fn forward(&self, inputs: &[Tensor<F>]) -> Tensor<F> {
+        let (p, t) = (&inputs[0], &inputs[1]);
+        let ln_p = clamped_ln_values(p);
+        let ln_q = clamped_ln_values(&p.map(|p| F::one() - p));
+        let a = t.zip_with(&ln_p, "bce", |t, l| t * l);
+        let b = t.zip_with(&ln_q, "bce", |t, l| (F::one() - t) * l);
+        -(a + b)
+    }
+
+    fn backward<'t>(&self, ctx: &CustomCtx<'_, 't, F>) -> Vec<Option<Var<'t, F>>> {
+        let (p, t, g) = (ctx.inputs()[0], ctx.inputs()[1], ctx.grad());
+        let gp = ctx.needs_grad(0).then(|| {
+            let eps = p.constant(Tensor::scalar(F::from_f64(1e-12)));
+            g * (p - t) / (p * p.rsub_scalar(F::one())).maximum(eps)
+        });
+        let gt = ctx.needs_grad(1).then(|| g * (clamped_ln(p.rsub_scalar(F::one())) - clamped_ln(p)));
+        vec![gp, gt]
+    }
 }
 
 /// Mean binary cross-entropy of probabilities `probs` against targets in `[0, 1]`.
@@ -53,10 +90,7 @@ pub fn bce_with<'t, F: Float>(probs: Var<'t, F>, target: Var<'t, F>, reduction: 
     if let Some(p) = probs.value().to_vec().into_iter().find(|p| !(F::zero()..=F::one()).contains(p)) {
         panic!("bce: probabilities must lie in [0, 1], got {p} (for logits use bce_with_logits)");
     }
-    let ln_p = clamped_ln(probs);
-    let ln_q = clamped_ln(probs.rsub_scalar(F::one()));
-    let pointwise = -(target * ln_p + target.rsub_scalar(F::one()) * ln_q);
-    reduce(pointwise, reduction)
+    reduce(probs.tape().custom(BceTerms, &[probs, target]), reduction)
 }
 
 /// Mean binary cross-entropy of logits against targets in `[0, 1]`: `bce(sigmoid(x), t)` computed
@@ -140,12 +174,27 @@ mod tests {
     }
 
     #[test]
+    fn bce_keeps_pytorchs_large_gradient_where_a_log_is_clamped() {
+        let tape = Tape::<f64>::new();
+        let (p, y) = (tape.var(t(&[0.0, 1.0, 1.0])), tape.constant(t(&[1.0, 0.0, 1.0])));
+        let l = bce_with(p, y, Reduction::None);
+        assert_eq!(l.value().to_vec(), vec![100.0, 100.0, 0.0]);
+        assert_eq!(l.sum().backward()[p].to_vec(), vec![-1e12, 1e12, 0.0]);
+        let tape = Tape::<f32>::new();
+        let p = tape.var(Tensor::from_vec(vec![0.0f32], &[1]).unwrap());
+        let l = bce(p, tape.constant(Tensor::ones(&[1])));
+        assert_eq!(l.item(), 100.0);
+        assert_eq!(l.backward()[p].to_vec(), vec![-1e12]);
+    }
+
+    #[test]
     fn bce_gradients_match_finite_differences() {
         let (p, y) = (t(&[0.9, 0.2, 0.5, 0.05]), t(&[1.0, 0.0, 0.3, 0.6]));
         let opts = GradcheckOptions::default();
         for r in [Reduction::Mean, Reduction::Sum, Reduction::None] {
             gradcheck(|v| bce_with(v[0], v[1], r), &[p.clone(), y.clone()], &opts).unwrap();
         }
+        gradgradcheck(|v| bce(v[0], v[1]), &[p.clone(), y.clone()], &opts).unwrap();
     }
 
     #[test]
