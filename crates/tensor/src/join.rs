@@ -3,7 +3,8 @@
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
 use crate::float::Float;
-use crate::shape_ops::{check_axis, checked_numel, invalid};
+use crate::shape::checked_numel;
+use crate::shape_ops::{check_axis, invalid};
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
