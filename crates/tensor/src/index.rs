@@ -5,6 +5,7 @@
 
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 
+use crate::alloc;
 use crate::float::Float;
 use crate::shape_ops::{check_axis, invalid};
 use crate::tensor::Tensor;
@@ -165,7 +166,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When an index is not below `num_classes`.
+    /// When an index is not below `num_classes`, or `[indices.len(), num_classes]` cannot be held.
     #[track_caller]
     pub fn one_hot(indices: &[usize], num_classes: usize) -> Tensor<F> {
         if let Some((at, &i)) = indices.iter().enumerate().find(|&(_, &i)| i >= num_classes) {
@@ -174,7 +175,7 @@ impl<F: Float> Tensor<F> {
                 format!("index {i} at position {at} is out of range for {num_classes} classes"),
             );
         }
-        let mut out = ArrayD::zeros(IxDyn(&[indices.len(), num_classes]));
+        let mut out = alloc::full("one_hot", &[indices.len(), num_classes], F::zero()).data.into_owned();
         for (row, &i) in indices.iter().enumerate() {
             out[[row, i]] = F::one();
         }
@@ -191,6 +192,12 @@ mod tests {
     fn seq(shape: &[usize]) -> Tensor<f64> {
         let n: usize = shape.iter().product();
         Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape).unwrap()
+    }
+
+    #[test]
+    #[should_panic(expected = "one_hot: shape [3, 18446744073709551615] has too many elements to index")]
+    fn one_hot_names_a_shape_too_large_to_index() {
+        Tensor::<f32>::one_hot(&[0, 1, 2], usize::MAX);
     }
 
     #[test]
