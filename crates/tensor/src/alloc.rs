@@ -49,9 +49,15 @@ pub(crate) fn buffer<F: Float>(op: &'static str, shape: &[usize]) -> Vec<F> {
 #[track_caller]
 pub(crate) fn check_room<F: Float>(op: &'static str, shape: &[usize]) {
     let n = numel::<F>(op, shape);
-    if n * size_of::<F>() >= PROBE_BYTES && Vec::<F>::new().try_reserve_exact(n).is_err() {
+    if refused::<F>(n) {
         refuse::<F>(op, shape, n);
     }
+}
+
+/// True when `n` elements of `F` (a count that [`fits`]) take [`PROBE_BYTES`] or more and the allocator
+/// refuses them now; the reservation is let go at once.
+pub(crate) fn refused<F: Float>(n: usize) -> bool {
+    n * size_of::<F>() >= PROBE_BYTES && Vec::<F>::new().try_reserve_exact(n).is_err()
 }
 
 #[track_caller]
