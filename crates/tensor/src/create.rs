@@ -269,7 +269,8 @@ mod tests {
     fn every_constructor_names_itself_and_the_shape_when_the_count_overflows() {
         let big = [usize::MAX, 2];
         let rng = || StdRng::seed_from_u64(0);
-        let cases: Vec<(&str, Box<dyn FnOnce() + std::panic::UnwindSafe>)> = vec![
+        type Case = Box<dyn FnOnce() + std::panic::UnwindSafe>;
+        let cases: Vec<(&str, Case)> = vec![
             ("zeros", Box::new(move || drop(Tensor::<f32>::zeros(&big)))),
             ("ones", Box::new(move || drop(Tensor::<f32>::ones(&big)))),
             ("full", Box::new(move || drop(Tensor::<f64>::full(&big, 2.0)))),

@@ -3,7 +3,7 @@
 //! For `axis = 0`, `gather` is `out[i][j] = x[index[i][j]][j]` and `scatter_add` is
 //! `out[index[i][j]][j] += src[i][j]`, as in PyTorch; the gradient of `gather` scatters back.
 
-use ndarray::{ArrayD, Axis, Dimension, IxDyn};
+use ndarray::{ArrayD, Axis, Dimension};
 
 use crate::alloc;
 use crate::float::Float;
@@ -301,7 +301,7 @@ mod tests {
             })
         ) {
             let x = seq(&[rows, cols]);
-            let index = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), picks).unwrap();
+            let index = ArrayD::from_shape_vec(ndarray::IxDyn(&[rows, cols]), picks).unwrap();
             let g: Vec<f64> = (0..rows * cols).map(|v| v as f64 * 0.5 + 1.0).collect();
             let g = Tensor::from_vec(g, &[rows, cols]).unwrap();
             let y = x.gather(axis, &index);
