@@ -3,6 +3,7 @@
 
 use ndarray::{Axis, IxDyn};
 
+use crate::alloc;
 use crate::float::Float;
 use crate::shape_ops::invalid;
 use crate::tensor::Tensor;
@@ -23,7 +24,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `self`'s shape does not broadcast to `shape`.
+    /// When `self`'s shape does not broadcast to `shape`, or the stretched tensor cannot be allocated.
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         let from = self.shape();
@@ -46,6 +47,7 @@ impl<F: Float> Tensor<F> {
         let Some(view) = self.data.broadcast(IxDyn(shape)) else {
             invalid("broadcast_to", format!("shape {shape:?} has too many elements"))
         };
+        alloc::check_room::<F>("broadcast_to", shape);
         Self::from_array(view.to_owned())
     }
 
@@ -169,6 +171,12 @@ mod tests {
     use super::*;
     use crate::shape_ops::tests::{indices, seq, shape};
     use proptest::prelude::*;
+
+    #[test]
+    #[should_panic(expected = "broadcast_to: shape [8388608, 8388608] needs 562949953421312 bytes")]
+    fn broadcast_to_names_a_result_the_allocator_refuses() {
+        seq(&[1]).broadcast_to(&[1 << 23, 1 << 23]);
+    }
 
     #[test]
     fn broadcast_to_follows_numpy() {

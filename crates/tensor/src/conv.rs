@@ -7,8 +7,10 @@
 //! output size `(H - 1)s₀ - 2p₀ + d₀(kh - 1) + output_padding₀ + 1`. Every one runs as GEMMs through the
 //! matmul kernel (see `lowering`).
 
+mod geometry;
 mod lowering;
 
+use geometry::{Context, conv_geom, transpose_geom};
 use lowering::Geom;
 
 use crate::float::Float;
@@ -158,144 +160,6 @@ impl ConvTranspose2dOptions {
     }
 }
 
-/// `[a, b, c, d]` of a 4-D shape, or a panic naming `op` and `what`.
-#[track_caller]
-fn dims4(op: &'static str, what: &str, shapes: &str, s: &[usize]) -> [usize; 4] {
-    match *s {
-        [a, b, c, d] => [a, b, c, d],
-        _ => invalid(op, format!("{shapes}: the {what} must be 4-D, not {}-D", s.len())),
-    }
-}
-
-/// The output size of a convolution along one axis, or `None` when the dilated kernel is larger than
-/// the padded input.
-fn conv_out(len: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
-    let span = d * (k - 1) + 1;
-    (len + 2 * p).checked_sub(span).map(|r| r / s + 1)
-}
-
-/// Checks `conv2d` of an input of shape `x` by a weight of shape `w` and returns its sizes.
-#[track_caller]
-fn conv_geom(op: &'static str, x: &[usize], w: &[usize], o: &Conv2dOptions) -> Geom {
-    let shapes = format!("input {x:?}, weight {w:?}");
-    let [n, c, h, wd] = dims4(op, "input", &shapes, x);
-    let [oc, cg, kh, kw] = dims4(op, "weight", &shapes, w);
-    check_options(op, &shapes, o.stride, o.dilation, o.groups);
-    let g = o.groups;
-    if c % g != 0 {
-        invalid(op, format!("{shapes}: input channels {c} are not divisible by groups {g}"));
-    }
-    if oc % g != 0 {
-        invalid(op, format!("{shapes}: output channels {oc} are not divisible by groups {g}"));
-    }
-    if cg * g != c {
-        invalid(
-            op,
-            format!(
-                "{shapes}: the weight takes {cg} channels per group, the input has {} ({c} / {g})",
-                c / g
-            ),
-        );
-    }
-    if kh == 0 || kw == 0 {
-        invalid(op, format!("{shapes}: the kernel is empty"));
-    }
-    let out = |len, k, axis: usize| {
-        let (s, p, d) =
-            [(o.stride.0, o.padding.0, o.dilation.0), (o.stride.1, o.padding.1, o.dilation.1)][axis];
-        conv_out(len, k, s, p, d)
-    };
-    let (Some(ho), Some(wo)) = (out(h, kh, 0), out(wd, kw, 1)) else {
-        invalid(
-            op,
-            format!(
-                "{shapes}: the kernel ({kh}, {kw}) dilated by {:?} is larger than the input ({h}, {wd}) padded by {:?}",
-                o.dilation, o.padding
-            ),
-        );
-    };
-    Geom {
-        n,
-        c,
-        h,
-        w: wd,
-        o: oc,
-        kh,
-        kw,
-        ho,
-        wo,
-        stride: o.stride,
-        padding: o.padding,
-        dilation: o.dilation,
-        groups: g,
-    }
-}
-
-/// Panics unless strides, dilations and groups are positive.
-#[track_caller]
-fn check_options(
-    op: &'static str,
-    shapes: &str,
-    stride: (usize, usize),
-    dilation: (usize, usize),
-    groups: usize,
-) {
-    if stride.0 == 0 || stride.1 == 0 {
-        invalid(op, format!("{shapes}: stride {stride:?} must be positive"));
-    }
-    if dilation.0 == 0 || dilation.1 == 0 {
-        invalid(op, format!("{shapes}: dilation {dilation:?} must be positive"));
-    }
-    if groups == 0 {
-        invalid(op, format!("{shapes}: groups must be positive"));
-    }
-}
-
-/// Checks `conv_transpose2d` of an input of shape `x` by a weight of shape `w` and returns the sizes
-/// of the convolution it transposes (whose input is the transposed convolution's output).
-#[track_caller]
-fn transpose_geom(x: &[usize], w: &[usize], o: &ConvTranspose2dOptions) -> Geom {
-    let op = "conv_transpose2d";
-    let shapes = format!("input {x:?}, weight {w:?}");
-    let [n, c, h, wd] = dims4(op, "input", &shapes, x);
-    let [wc, og, kh, kw] = dims4(op, "weight", &shapes, w);
-    check_options(op, &shapes, o.stride, o.dilation, o.groups);
-    let g = o.groups;
-    if c % g != 0 {
-        invalid(op, format!("{shapes}: input channels {c} are not divisible by groups {g}"));
-    }
-    if wc != c {
-        invalid(op, format!("{shapes}: the weight is for {wc} input channels, the input has {c}"));
-    }
-    if kh == 0 || kw == 0 {
-        invalid(op, format!("{shapes}: the kernel is empty"));
-    }
-    let (op0, op1) = o.output_padding;
-    if op0 >= o.stride.0 || op1 >= o.stride.1 {
-        invalid(
-            op,
-            format!(
-                "{shapes}: output padding {:?} must be below the stride {:?}",
-                o.output_padding, o.stride
-            ),
-        );
-    }
-    let size = |len: usize, k: usize, s: usize, p: usize, d: usize, extra: usize| {
-        len.checked_sub(1)
-            .and_then(|l| (l * s + d * (k - 1) + extra + 1).checked_sub(2 * p))
-            .filter(|&v| v > 0)
-    };
-    let (Some(ho), Some(wo)) = (
-        size(h, kh, o.stride.0, o.padding.0, o.dilation.0, op0),
-        size(wd, kw, o.stride.1, o.padding.1, o.dilation.1, op1),
-    ) else {
-        invalid(op, format!("{shapes}: padding {:?} leaves no output", o.padding));
-    };
-    let geom = conv_geom(op, &[n, og * g, ho, wo], &[c, og, kh, kw], &o.conv());
-    debug_assert_eq!((geom.ho, geom.wo), (h, wd), "the transposed convolution maps back to the input");
-    geom
-}
-
 impl<F: Float> Tensor<F> {
     /// The 2-D convolution (cross-correlation, as in PyTorch) of `self`, `[N, C, H, W]`, by `weight`,
     /// `[O, C / groups, kh, kw]`: `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2p - d(kh - 1) - 1) / s⌋ + 1`.
@@ -314,14 +178,15 @@ impl<F: Float> Tensor<F> {
     /// # Panics
     ///
     /// When either is not 4-D, the channels do not match or are not divisible by `groups`, a stride,
-    /// dilation or `groups` is 0, or the dilated kernel is larger than the padded input:
+    /// dilation or `groups` is 0, the dilated kernel is larger than the padded input, or the padding,
+    /// stride and dilation make sizes too large to index or allocate:
     /// `conv2d: input [1, 3, 8, 8], weight [4, 2, 3, 3]: input channels 3 are not divisible by groups 2`.
     #[track_caller]
     pub fn conv2d(&self, weight: &Self, opts: &Conv2dOptions) -> Self {
-        let g = conv_geom("conv2d", self.shape(), weight.shape(), opts);
-        let (x, w) = (self.to_contiguous(), weight.to_contiguous());
-        let y = lowering::forward(slice(&x), slice(&w), &g);
-        Tensor::from_vec(y, &[g.n, g.o, g.ho, g.wo]).expect("the output has its size")
+        let (xs, ws) = (self.shape(), weight.shape());
+        let g = conv_geom::<F>(&Context::new("conv2d", xs, ws), xs, ws, opts);
+        Tensor::from_vec(convolve(self, weight, &g), &[g.n, g.o, g.ho, g.wo])
+            .expect("the output has its size")
     }
 
     /// The 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[O, C / groups, k]`: `[N, O, Lo]`, the
@@ -337,17 +202,19 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When either is not 3-D, and as [`Tensor::conv2d`].
+    /// When either is not 3-D, and as [`Tensor::conv2d`], in the terms of the 3-D shapes:
+    /// `conv1d: input [1, 1, 2], weight [1, 1, 3]: the kernel 3 dilated by 1 is larger than the input 2
+    /// padded by 0`.
     #[track_caller]
     pub fn conv1d(&self, weight: &Self, opts: &Conv1dOptions) -> Self {
-        let (x, w) = (self.shape(), weight.shape());
-        let (&[n, c, l], &[o, cg, k]) = (x, w) else {
-            invalid("conv1d", format!("input {x:?}, weight {w:?}: both must be 3-D"));
+        let (xs, ws) = (self.shape(), weight.shape());
+        let (&[n, c, l], &[o, cg, k]) = (xs, ws) else {
+            invalid("conv1d", format!("input {xs:?}, weight {ws:?}: both must be 3-D"));
         };
-        let x4 = self.reshape(&[n, c, 1, l]).expect("same elements");
-        let y = x4.conv2d(&weight.reshape(&[o, cg, 1, k]).expect("same elements"), &opts.to_2d());
-        let lo = y.shape()[3];
-        y.reshape(&[n, o, lo]).expect("same elements")
+        let g = conv_geom::<F>(&Context::one_d(xs, ws), &[n, c, 1, l], &[o, cg, 1, k], &opts.to_2d());
+        let x = self.reshape(&[n, c, 1, l]).expect("same elements");
+        let w = weight.reshape(&[o, cg, 1, k]).expect("same elements");
+        Tensor::from_vec(convolve(&x, &w, &g), &[n, o, g.wo]).expect("the output has its size")
     }
 
     /// The transposed 2-D convolution ("deconvolution") of `self`, `[N, C, H, W]`, by `weight`,
@@ -369,7 +236,7 @@ impl<F: Float> Tensor<F> {
     /// `groups` is 0, or the padding leaves no output.
     #[track_caller]
     pub fn conv_transpose2d(&self, weight: &Self, opts: &ConvTranspose2dOptions) -> Self {
-        let g = transpose_geom(self.shape(), weight.shape(), opts);
+        let g = transpose_geom::<F>(self.shape(), weight.shape(), opts);
         let (x, w) = (self.to_contiguous(), weight.to_contiguous());
         let y = lowering::input_grad(slice(&x), slice(&w), &g);
         Tensor::from_vec(y, &[g.n, g.c, g.h, g.w]).expect("the output has its size")
@@ -399,7 +266,7 @@ impl<F: Float> Tensor<F> {
             invalid("conv2d_weight_adjoint", format!("input {xs:?}, out {gs:?}: both must be 4-D"));
         };
         let w = [o, c / opts.groups.max(1), kernel.0, kernel.1];
-        let g = conv_geom("conv2d_weight_adjoint", xs, &w, opts);
+        let g = conv_geom::<F>(&Context::new("conv2d_weight_adjoint", xs, &w), xs, &w, opts);
         if gs != [g.n, g.o, g.ho, g.wo] {
             invalid(
                 "conv2d_weight_adjoint",
@@ -437,7 +304,12 @@ impl<F: Float> Tensor<F> {
     /// As [`Tensor::conv2d`], and when `out` is not the shape of the convolution's output.
     #[track_caller]
     pub fn conv2d_adjoints(&self, weight: &Self, out: &Self, opts: &Conv2dOptions) -> (Self, Self) {
-        let g = conv_geom("conv2d_adjoints", self.shape(), weight.shape(), opts);
+        let g = conv_geom::<F>(
+            &Context::new("conv2d_adjoints", self.shape(), weight.shape()),
+            self.shape(),
+            weight.shape(),
+            opts,
+        );
         if out.shape() != [g.n, g.o, g.ho, g.wo] {
             invalid(
                 "conv2d_adjoints",
@@ -457,6 +329,12 @@ impl<F: Float> Tensor<F> {
             Tensor::from_vec(dw, weight.shape()).expect("the weight has its size"),
         )
     }
+}
+
+/// The convolution of `x` by `w`, of the checked sizes `g`, as a row-major `[n, o, ho, wo]` vector.
+fn convolve<F: Float>(x: &Tensor<F>, w: &Tensor<F>, g: &Geom) -> Vec<F> {
+    let (x, w) = (x.to_contiguous(), w.to_contiguous());
+    lowering::forward(slice(&x), slice(&w), g)
 }
 
 /// The elements of a contiguous tensor.

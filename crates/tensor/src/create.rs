@@ -1,48 +1,95 @@
 //! Creating tensors: constants, ranges, identity, and seeded random tensors from any `rand::Rng`.
 
-use ndarray::{ArrayD, IxDyn};
 use rand::Rng;
 
-use crate::error::{TensorError, fail};
+use crate::alloc;
 use crate::float::Float;
+use crate::kernel::from_vec_shaped;
+use crate::shape_ops::invalid;
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
     /// A tensor of `shape` filled with `value`.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// assert_eq!(Tensor::<f32>::full(&[2], 7.0).to_vec(), vec![7.0, 7.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `shape` holds more elements than a buffer can index or the allocator can give, naming the
+    /// op and the shape: `full: shape [18446744073709551615, 2] has too many elements to index`. The
+    /// other constructors below panic the same way, each under its own name.
+    #[track_caller]
     pub fn full(shape: &[usize], value: F) -> Self {
-        Self::from_array(ArrayD::from_elem(IxDyn(shape), value))
+        alloc::full("full", shape, value)
     }
 
     /// A tensor of zeros.
+    ///
+    /// # Panics
+    ///
+    /// When `shape` cannot be held, as [`Tensor::full`].
+    #[track_caller]
     pub fn zeros(shape: &[usize]) -> Self {
-        Self::full(shape, F::zero())
+        alloc::full("zeros", shape, F::zero())
     }
 
     /// A tensor of ones.
+    ///
+    /// # Panics
+    ///
+    /// When `shape` cannot be held, as [`Tensor::full`].
+    #[track_caller]
     pub fn ones(shape: &[usize]) -> Self {
-        Self::full(shape, F::one())
+        alloc::full("ones", shape, F::one())
     }
 
     /// Zeros of the same shape as `self`.
+    ///
+    /// # Panics
+    ///
+    /// When a buffer of that shape cannot be allocated (`self` may be a broadcast view that holds few).
+    #[track_caller]
     pub fn zeros_like(&self) -> Self {
         Self::zeros(self.shape())
     }
 
     /// Ones of the same shape as `self`.
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::zeros_like`].
+    #[track_caller]
     pub fn ones_like(&self) -> Self {
         Self::ones(self.shape())
     }
 
     /// `value` everywhere, in the shape of `self`.
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::zeros_like`].
+    #[track_caller]
     pub fn full_like(&self, value: F) -> Self {
         Self::full(self.shape(), value)
     }
 
     /// The `n × n` identity matrix.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// assert_eq!(Tensor::<f32>::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `[n, n]` cannot be held, as [`Tensor::full`].
+    #[track_caller]
     pub fn eye(n: usize) -> Self {
-        Self::from_array(ArrayD::from_shape_fn(IxDyn(&[n, n]), |ix| {
-            if ix[0] == ix[1] { F::one() } else { F::zero() }
-        }))
+        let ones = (0..n).flat_map(|i| (0..n).map(move |j| if i == j { F::one() } else { F::zero() }));
+        alloc::collect("eye", &[n, n], ones)
     }
 
     /// `start, start + step, ...` up to but excluding `end`, as a 1-D tensor.
@@ -54,25 +101,43 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `step` is zero or not finite.
+    /// When `step` is zero or not finite, `start` or `end` is not finite, or the range holds more
+    /// elements than can be held: `arange: 0..1e30 by 1 holds 1.000e30 elements, too many to index`.
     #[track_caller]
     pub fn arange(start: F, end: F, step: F) -> Self {
         if step == F::zero() || !step.is_finite() {
-            fail(TensorError::InvalidArgument {
-                op: "arange",
-                reason: format!("step must be finite and non-zero, got {step}"),
-            });
+            invalid("arange", format!("step must be finite and non-zero, got {step}"));
         }
-        let n = ((end - start) / step).ceil().to_f64().max(0.0) as usize;
-        Self::from_array(ArrayD::from_shape_fn(IxDyn(&[n]), |ix| start + step * F::from_usize(ix[0])))
+        if !start.is_finite() || !end.is_finite() {
+            invalid("arange", format!("the range {start}..{end} must have finite ends"));
+        }
+        // In f64, so that `end - start` of two large f32 of opposite signs does not overflow to inf.
+        let count = ((end.to_f64() - start.to_f64()) / step.to_f64()).ceil().max(0.0);
+        if count >= usize::MAX as f64 {
+            invalid(
+                "arange",
+                format!("{start}..{end} by {step} holds {count:.3e} elements, too many to index"),
+            );
+        }
+        let n = count as usize;
+        alloc::collect("arange", &[n], (0..n).map(|i| start + step * F::from_usize(i)))
     }
 
     /// `n` evenly spaced values from `start` to `end`, both included.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::linspace(0.0, 1.0, 3).to_vec(), vec![0.0, 0.5, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `[n]` cannot be held, as [`Tensor::full`].
+    #[track_caller]
     pub fn linspace(start: F, end: F, n: usize) -> Self {
         let step = if n > 1 { (end - start) / F::from_usize(n - 1) } else { F::zero() };
-        Self::from_array(ArrayD::from_shape_fn(IxDyn(&[n]), |ix| {
-            if ix[0] + 1 == n && n > 1 { end } else { start + step * F::from_usize(ix[0]) }
-        }))
+        let values = (0..n).map(|i| if i + 1 == n && n > 1 { end } else { start + step * F::from_usize(i) });
+        alloc::collect("linspace", &[n], values)
     }
 
     /// Samples from the standard normal distribution (Box–Muller), reproducible from a seeded `rng`.
@@ -84,9 +149,14 @@ impl<F: Float> Tensor<F> {
     /// let b = Tensor::<f32>::randn(&[3], &mut StdRng::seed_from_u64(7));
     /// assert_eq!(a, b);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `shape` cannot be held, as [`Tensor::full`] (before drawing anything).
+    #[track_caller]
     pub fn randn<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
+        let mut data = alloc::buffer("randn", shape);
         let n: usize = shape.iter().product();
-        let mut data = Vec::with_capacity(n);
         while data.len() < n {
             // 1 - u lies in (0, 1], so its log is finite.
             let u1: f64 = 1.0 - rng.random::<f64>();
@@ -98,33 +168,35 @@ impl<F: Float> Tensor<F> {
                 data.push(F::from_f64(r * theta.sin()));
             }
         }
-        Self::from_array(ArrayD::from_shape_vec(IxDyn(shape), data).expect("length matches shape"))
+        from_vec_shaped(data, shape)
     }
 
     /// Samples uniformly from `[low, high)`.
+    ///
+    /// # Panics
+    ///
+    /// When `shape` cannot be held, as [`Tensor::full`] (before drawing anything).
+    #[track_caller]
     pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: F, high: F, rng: &mut R) -> Self {
+        let n = alloc::numel::<F>("rand_uniform", shape);
         let span = high.to_f64() - low.to_f64();
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-            F::from_f64(low.to_f64() + span * rng.random::<f64>())
-        }))
+        let draws = std::iter::repeat_with(|| F::from_f64(low.to_f64() + span * rng.random::<f64>()));
+        alloc::collect("rand_uniform", shape, draws.take(n))
     }
 
     /// A mask of ones with probability `p` and zeros otherwise (as dropout draws it).
     ///
     /// # Panics
     ///
-    /// When `p` is outside `[0, 1]`.
+    /// When `p` is outside `[0, 1]`, and when `shape` cannot be held, as [`Tensor::full`].
     #[track_caller]
     pub fn bernoulli<R: Rng + ?Sized>(shape: &[usize], p: f64, rng: &mut R) -> Self {
         if !(0.0..=1.0).contains(&p) {
-            fail(TensorError::InvalidArgument {
-                op: "bernoulli",
-                reason: format!("p must lie in [0, 1], got {p}"),
-            });
+            invalid("bernoulli", format!("p must lie in [0, 1], got {p}"));
         }
-        Self::from_array(ArrayD::from_shape_simple_fn(IxDyn(shape), || {
-            if rng.random::<f64>() < p { F::one() } else { F::zero() }
-        }))
+        let n = alloc::numel::<F>("bernoulli", shape);
+        let draws = std::iter::repeat_with(|| if rng.random::<f64>() < p { F::one() } else { F::zero() });
+        alloc::collect("bernoulli", shape, draws.take(n))
     }
 }
 
@@ -183,6 +255,74 @@ mod tests {
         let ones = m.to_vec().iter().filter(|&&x| x == 1.0).count();
         assert!(m.to_vec().iter().all(|&x| x == 0.0 || x == 1.0));
         assert!((200..400).contains(&ones), "{ones} ones");
+    }
+
+    /// The message of the panic in `f`.
+    pub(crate) fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(f).expect_err("it panics");
+        err.downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| err.downcast_ref::<&str>().unwrap().to_string())
+    }
+
+    #[test]
+    fn every_constructor_names_itself_and_the_shape_when_the_count_overflows() {
+        let big = [usize::MAX, 2];
+        let rng = || StdRng::seed_from_u64(0);
+        type Case = Box<dyn FnOnce() + std::panic::UnwindSafe>;
+        let cases: Vec<(&str, Case)> = vec![
+            ("zeros", Box::new(move || drop(Tensor::<f32>::zeros(&big)))),
+            ("ones", Box::new(move || drop(Tensor::<f32>::ones(&big)))),
+            ("full", Box::new(move || drop(Tensor::<f64>::full(&big, 2.0)))),
+            ("randn", Box::new(move || drop(Tensor::<f32>::randn(&big, &mut rng())))),
+            ("rand_uniform", Box::new(move || drop(Tensor::<f32>::rand_uniform(&big, 0.0, 1.0, &mut rng())))),
+            ("bernoulli", Box::new(move || drop(Tensor::<f32>::bernoulli(&big, 0.5, &mut rng())))),
+        ];
+        for (op, f) in cases {
+            assert_eq!(panic_message(f), format!("{op}: shape {big:?} has too many elements to index"));
+        }
+        let eye = panic_message(|| drop(Tensor::<f32>::eye(1 << 32)));
+        assert_eq!(eye, "eye: shape [4294967296, 4294967296] has too many elements to index");
+        let lin = panic_message(|| drop(Tensor::<f64>::linspace(0.0, 1.0, usize::MAX)));
+        assert_eq!(lin, format!("linspace: shape [{}] has too many elements to index", usize::MAX));
+        let zero_axis = panic_message(|| drop(Tensor::<f32>::zeros(&[0, usize::MAX, 2])));
+        assert!(zero_axis.starts_with("zeros: shape [0, 18446744073709551615, 2]"), "{zero_axis}");
+    }
+
+    #[test]
+    fn every_constructor_names_itself_when_the_allocator_refuses() {
+        // 2^46 f64 (512 TiB) can be indexed but not allocated (more than a 47-bit address space).
+        let huge = [1usize << 23, 1 << 23];
+        let want = |op: &str| {
+            format!("{op}: shape {huge:?} needs 562949953421312 bytes (70368744177664 elements of f64)")
+        };
+        let msg = panic_message(move || drop(Tensor::<f64>::zeros(&huge)));
+        assert!(msg.starts_with(&want("zeros")), "{msg}");
+        let msg = panic_message(move || drop(Tensor::<f64>::randn(&huge, &mut StdRng::seed_from_u64(0))));
+        assert!(msg.starts_with(&want("randn")), "{msg}");
+        let msg = panic_message(|| drop(Tensor::<f64>::eye(1 << 23)));
+        assert!(msg.starts_with(&want("eye")), "{msg}");
+    }
+
+    #[test]
+    fn arange_names_a_range_too_long_or_with_an_infinite_end() {
+        let msg = panic_message(|| drop(Tensor::<f32>::arange(0.0, 1e30, 1.0)));
+        assert!(
+            msg.starts_with("arange: 0..1000000000000000000000000000000 by 1 holds 1.000e30 elements"),
+            "{msg}"
+        );
+        let msg = panic_message(|| drop(Tensor::<f32>::arange(0.0, 1e18, 1.0)));
+        assert!(
+            msg.starts_with("arange: shape [999999984306749440] needs 3999999937226997760 bytes"),
+            "{msg}"
+        );
+        let msg = panic_message(|| drop(Tensor::<f32>::arange(0.0, f32::INFINITY, 1.0)));
+        assert_eq!(msg, "arange: the range 0..inf must have finite ends");
+        let msg = panic_message(|| drop(Tensor::<f64>::arange(f64::NAN, 1.0, 1.0)));
+        assert_eq!(msg, "arange: the range NaN..1 must have finite ends");
+        // Ends of opposite signs near f32's limit: their difference is counted in f64, not as inf.
+        let msg = panic_message(|| drop(Tensor::<f32>::arange(-3e38, 3e38, 1.0)));
+        assert!(msg.contains("holds 6.000e38 elements"), "{msg}");
     }
 
     #[test]

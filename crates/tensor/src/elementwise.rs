@@ -5,6 +5,7 @@
 
 use crate::float::{Float, lit};
 use crate::kernel::{map, map_owned};
+use crate::shape_ops::invalid;
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
@@ -106,12 +107,19 @@ impl<F: Float> Tensor<F> {
         map(self, sigmoid)
     }
 
-    /// `max(x, 0)`.
+    /// `max(x, 0)`; NaN stays NaN, as in PyTorch and IEEE `maximum`.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let y = Tensor::<f32>::from_vec(vec![-1.0, 2.0, f32::NAN], &[3]).unwrap().relu().to_vec();
+    /// assert_eq!(y[..2], [0.0, 2.0]);
+    /// assert!(y[2].is_nan());
+    /// ```
     pub fn relu(&self) -> Self {
-        map(self, |x| if x > F::zero() { x } else { F::zero() })
+        map(self, relu)
     }
 
-    /// `x` for `x > 0`, `slope · x` otherwise.
+    /// `x` for `x > 0`, `slope · x` otherwise; NaN stays NaN.
     pub fn leaky_relu(&self, slope: F) -> Self {
         map(self, |x| if x > F::zero() { x } else { slope * x })
     }
@@ -126,9 +134,27 @@ impl<F: Float> Tensor<F> {
         map(self, softplus)
     }
 
-    /// Limits every element to `[min, max]`.
+    /// Limits every element to `[min, max]`: `min(max(x, min), max)`, so that NaN stays NaN and, when
+    /// `min > max`, every element becomes `max` (both as in PyTorch).
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f32>::from_vec(vec![-3.0, 0.5, 3.0, f32::NAN], &[4]).unwrap();
+    /// let y = x.clamp(-1.0, 1.0).to_vec();
+    /// assert_eq!(y[..3], [-1.0, 0.5, 1.0]);
+    /// assert!(y[3].is_nan());
+    /// assert_eq!(x.clamp(2.0, 1.0).to_vec()[..3], [1.0; 3]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a bound is NaN: `clamp: the bounds [NaN, 1] must not be NaN`.
+    #[track_caller]
     pub fn clamp(&self, min: F, max: F) -> Self {
-        map(self, |x| x.max(min).min(max))
+        if min.is_nan() || max.is_nan() {
+            invalid("clamp", format!("the bounds [{min}, {max}] must not be NaN"));
+        }
+        map(self, |x| clamp(x, min, max))
     }
 
     /// Rounds down. Not differentiable: the tape treats it as a constant.
@@ -145,6 +171,19 @@ impl<F: Float> Tensor<F> {
     pub fn round(&self) -> Self {
         map(self, |x| x.round_half_even())
     }
+}
+
+/// `max(x, 0)` that keeps NaN (a comparison with NaN is false, so NaN takes the `else` branch).
+#[inline]
+pub(crate) fn relu<F: Float>(x: F) -> F {
+    if x <= F::zero() { F::zero() } else { x }
+}
+
+/// `min(max(x, lo), hi)` that keeps NaN, written as two selects on comparisons that NaN fails.
+#[inline]
+pub(crate) fn clamp<F: Float>(x: F, lo: F, hi: F) -> F {
+    let y = if x < lo { lo } else { x };
+    if y > hi { hi } else { y }
 }
 
 /// -1, 0 or 1.
@@ -267,6 +306,40 @@ mod tests {
         close(&t(&[0.0, 1.0]).softplus().to_vec(), &[2f64.ln(), (1.0 + 1f64.exp()).ln()]);
         // gelu(1) = Φ(1) = 0.841344746068543 (tables of the normal distribution).
         close(&t(&[0.0, 1.0, -1.0]).gelu().to_vec(), &[0.0, 0.841344746068543, -0.158655253931457]);
+    }
+
+    #[test]
+    fn activations_and_clamp_propagate_nan() {
+        let x = t(&[f64::NAN, -1.0, 2.0]);
+        for y in [x.relu(), x.leaky_relu(0.1), x.clamp(-0.5, 0.5), x.clamp(f64::NEG_INFINITY, 0.0)] {
+            assert!(y.to_vec()[0].is_nan(), "{y:?}");
+        }
+        assert_eq!(x.relu().to_vec()[1..], [0.0, 2.0]);
+        assert_eq!(x.clamp(-0.5, 0.5).to_vec()[1..], [-0.5, 0.5]);
+        let f = Tensor::<f32>::from_vec(vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY], &[3]).unwrap();
+        assert!(f.relu().to_vec()[0].is_nan());
+        assert_eq!(f.relu().to_vec()[1..], [f32::INFINITY, 0.0]);
+        assert_eq!(f.clamp(-1.0, 1.0).to_vec()[1..], [1.0, -1.0]);
+        let n = crate::PAR_THRESHOLD + 1;
+        let big = Tensor::<f32>::full(&[n], f32::NAN);
+        assert!(big.relu().to_vec().iter().chain(&big.clamp(0.0, 1.0).to_vec()).all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn clamp_with_min_above_max_gives_max_as_pytorch_does() {
+        assert_eq!(t(&[-5.0, 0.0, 5.0]).clamp(1.0, -1.0).to_vec(), vec![-1.0; 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "clamp: the bounds [NaN, 1] must not be NaN")]
+    fn clamp_rejects_a_nan_min() {
+        t(&[0.0]).clamp(f64::NAN, 1.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "clamp: the bounds [0, NaN] must not be NaN")]
+    fn clamp_rejects_a_nan_max() {
+        t(&[0.0]).clamp(0.0, f64::NAN);
     }
 
     #[test]

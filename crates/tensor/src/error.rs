@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::shape::checked_numel;
+
 /// Errors from building or reshaping tensors out of runtime data.
 ///
 /// Programmer mistakes (shapes that do not broadcast, an axis out of range) panic instead,
@@ -46,12 +48,12 @@ pub enum TensorError {
 impl fmt::Display for TensorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TensorError::LengthMismatch { op, len, shape } => match numel(shape) {
+            TensorError::LengthMismatch { op, len, shape } => match checked_numel(shape) {
                 Some(need) => write!(f, "{op}: {len} elements cannot fill shape {shape:?} ({need} elements)"),
                 None => write!(f, "{op}: {len} elements cannot fill shape {shape:?} (too many elements)"),
             },
             TensorError::ReshapeMismatch { from, to } => {
-                let count = |s: &[usize]| numel(s).map_or("too many".to_string(), |n| n.to_string());
+                let count = |s: &[usize]| checked_numel(s).map_or("too many".to_string(), |n| n.to_string());
                 write!(
                     f,
                     "reshape: {from:?} ({} elements) cannot become {to:?} ({} elements)",
@@ -68,11 +70,6 @@ impl fmt::Display for TensorError {
 }
 
 impl std::error::Error for TensorError {}
-
-/// The number of elements of `shape`, or `None` when it overflows `usize`.
-fn numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
-}
 
 /// `unwrap` for shape checks inside `#[track_caller]` ops: panics with the error's message at the
 /// user's line (a closure passed to `unwrap_or_else` cannot be `#[track_caller]`).

@@ -3,8 +3,9 @@
 //! For `axis = 0`, `gather` is `out[i][j] = x[index[i][j]][j]` and `scatter_add` is
 //! `out[index[i][j]][j] += src[i][j]`, as in PyTorch; the gradient of `gather` scatters back.
 
-use ndarray::{ArrayD, Axis, Dimension, IxDyn};
+use ndarray::{ArrayD, Axis, Dimension};
 
+use crate::alloc;
 use crate::float::Float;
 use crate::shape_ops::{check_axis, invalid};
 use crate::tensor::Tensor;
@@ -165,7 +166,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When an index is not below `num_classes`.
+    /// When an index is not below `num_classes`, or `[indices.len(), num_classes]` cannot be held.
     #[track_caller]
     pub fn one_hot(indices: &[usize], num_classes: usize) -> Tensor<F> {
         if let Some((at, &i)) = indices.iter().enumerate().find(|&(_, &i)| i >= num_classes) {
@@ -174,7 +175,7 @@ impl<F: Float> Tensor<F> {
                 format!("index {i} at position {at} is out of range for {num_classes} classes"),
             );
         }
-        let mut out = ArrayD::zeros(IxDyn(&[indices.len(), num_classes]));
+        let mut out = alloc::full("one_hot", &[indices.len(), num_classes], F::zero()).data.into_owned();
         for (row, &i) in indices.iter().enumerate() {
             out[[row, i]] = F::one();
         }
@@ -191,6 +192,12 @@ mod tests {
     fn seq(shape: &[usize]) -> Tensor<f64> {
         let n: usize = shape.iter().product();
         Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape).unwrap()
+    }
+
+    #[test]
+    #[should_panic(expected = "one_hot: shape [3, 18446744073709551615] has too many elements to index")]
+    fn one_hot_names_a_shape_too_large_to_index() {
+        Tensor::<f32>::one_hot(&[0, 1, 2], usize::MAX);
     }
 
     #[test]
@@ -294,7 +301,7 @@ mod tests {
             })
         ) {
             let x = seq(&[rows, cols]);
-            let index = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), picks).unwrap();
+            let index = ArrayD::from_shape_vec(ndarray::IxDyn(&[rows, cols]), picks).unwrap();
             let g: Vec<f64> = (0..rows * cols).map(|v| v as f64 * 0.5 + 1.0).collect();
             let g = Tensor::from_vec(g, &[rows, cols]).unwrap();
             let y = x.gather(axis, &index);

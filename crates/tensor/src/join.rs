@@ -2,8 +2,10 @@
 
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
+use crate::alloc;
 use crate::float::Float;
-use crate::shape_ops::{check_axis, checked_numel, invalid};
+use crate::shape::checked_numel;
+use crate::shape_ops::{check_axis, invalid};
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
@@ -20,7 +22,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `tensors` is empty, `axis` is out of range, or two shapes differ off `axis`.
+    /// When `tensors` is empty, `axis` is out of range, two shapes differ off `axis`, or the result
+    /// cannot be held (its size along `axis` overflows, or the allocator refuses it).
     #[track_caller]
     pub fn concat(tensors: &[&Tensor<F>], axis: usize) -> Tensor<F> {
         let Some(first) = tensors.first() else { invalid("concat", "no tensors given".to_string()) };
@@ -37,6 +40,12 @@ impl<F: Float> Tensor<F> {
                 );
             }
         }
+        let Some(total) = tensors.iter().try_fold(0usize, |n, t| n.checked_add(t.shape()[axis])) else {
+            invalid("concat", format!("the sizes along axis {axis} of {} tensors overflow", tensors.len()))
+        };
+        let mut shape = first.shape().to_vec();
+        shape[axis] = total;
+        alloc::check_room::<F>("concat", &shape);
         let views: Vec<ArrayViewD<'_, F>> = tensors.iter().map(|t| t.data.view()).collect();
         Tensor::from_array(ndarray::concatenate(Axis(axis), &views).expect("checked shapes"))
     }
@@ -53,7 +62,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `tensors` is empty, `axis > ndim`, or two shapes differ.
+    /// When `tensors` is empty, `axis > ndim`, two shapes differ, or the result cannot be held.
     #[track_caller]
     pub fn stack(tensors: &[&Tensor<F>], axis: usize) -> Tensor<F> {
         let Some(first) = tensors.first() else { invalid("stack", "no tensors given".to_string()) };
@@ -79,6 +88,9 @@ impl<F: Float> Tensor<F> {
                 );
             }
         }
+        let mut shape = first.shape().to_vec();
+        shape.insert(axis, tensors.len());
+        alloc::check_room::<F>("stack", &shape);
         let views: Vec<ArrayViewD<'_, F>> = tensors.iter().map(|t| t.data.view()).collect();
         Tensor::from_array(ndarray::stack(Axis(axis), &views).expect("checked shapes"))
     }
@@ -160,7 +172,8 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `pads` does not hold one pair per axis, or the padded shape overflows.
+    /// When `pads` does not hold one pair per axis, or the padded shape overflows or cannot be
+    /// allocated.
     #[track_caller]
     pub fn pad(&self, pads: &[(usize, usize)], value: F) -> Self {
         let shape = self.shape();
@@ -172,6 +185,7 @@ impl<F: Float> Tensor<F> {
         let Some(out_shape) = out_shape.filter(|s| checked_numel(s).is_some()) else {
             invalid("pad", format!("padding {pads:?} of shape {shape:?} overflows"))
         };
+        alloc::check_room::<F>("pad", &out_shape);
         let mut out = ArrayD::from_elem(IxDyn(&out_shape), value);
         let mut axis = 0;
         out.slice_each_axis_mut(|_| {
@@ -197,7 +211,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `reps` has fewer entries than `ndim`, or the tiled shape overflows.
+    /// When `reps` has fewer entries than `ndim`, or the tiled shape overflows or cannot be allocated.
     #[track_caller]
     pub fn repeat(&self, reps: &[usize]) -> Self {
         let n = reps.len();
@@ -213,6 +227,7 @@ impl<F: Float> Tensor<F> {
         let Some(out_shape) = out_shape.filter(|s| checked_numel(s).is_some()) else {
             invalid("repeat", format!("repetitions {reps:?} of shape {:?} overflow", self.shape()))
         };
+        alloc::check_room::<F>("repeat", &out_shape);
         // View self as [1, d0, 1, d1, ...], broadcast it to [r0, d0, r1, d1, ...], then merge the pairs.
         let interleaved: Vec<usize> = dims.iter().flat_map(|&d| [1, d]).collect();
         let stretched: Vec<usize> = dims.iter().zip(reps).flat_map(|(&d, &r)| [r, d]).collect();
@@ -341,5 +356,46 @@ mod tests {
     #[should_panic(expected = "repeat: 1 repetitions given for shape [2, 2] (2 dims)")]
     fn repeat_rejects_too_few_repetitions() {
         seq(&[2, 2]).repeat(&[2]);
+    }
+
+    #[test]
+    #[should_panic(expected = "concat: the sizes along axis 1 of 4 tensors overflow")]
+    fn concat_names_a_length_that_overflows() {
+        let e = Tensor::<f32>::zeros(&[0, 1 << 62]);
+        Tensor::concat(&[&e, &e, &e, &e], 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "concat: shape [0, 9223372036854775808] has too many elements to index")]
+    fn concat_names_a_shape_too_large_to_index() {
+        let e = Tensor::<f32>::zeros(&[0, 1 << 62]);
+        Tensor::concat(&[&e, &e], 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "stack: shape [2, 0, 4611686018427387904] has too many elements to index")]
+    fn stack_names_a_shape_too_large_to_index() {
+        let e = Tensor::<f32>::zeros(&[0, 1 << 62]);
+        Tensor::stack(&[&e, &e], 0);
+    }
+
+    // 2^49 bytes of f64 can be indexed but not allocated (more than a 47-bit address space).
+
+    #[test]
+    #[should_panic(expected = "pad: shape [70368744177665] needs 562949953421320 bytes")]
+    fn pad_names_a_result_the_allocator_refuses() {
+        seq(&[1]).pad(&[(0, 1 << 46)], 0.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "repeat: shape [70368744177664] needs 562949953421312 bytes")]
+    fn repeat_names_a_result_the_allocator_refuses() {
+        seq(&[1]).repeat(&[1 << 46]);
+    }
+
+    #[test]
+    #[should_panic(expected = "repeat: repetitions [2, 9223372036854775807] of shape [1] overflow")]
+    fn repeat_names_a_result_too_large_to_index() {
+        seq(&[1]).repeat(&[2, isize::MAX as usize]);
     }
 }

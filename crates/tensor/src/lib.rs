@@ -11,6 +11,7 @@
 //! assert_eq!(x.softmax(1).shape(), &[2, 3]);
 //! ```
 
+mod alloc;
 mod binary;
 mod broadcast;
 mod conv;

@@ -9,6 +9,7 @@
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
+use crate::alloc;
 use crate::float::Float;
 use crate::kernel::PAR_THRESHOLD;
 use crate::shape_ops::invalid;
@@ -65,15 +66,20 @@ impl Spans {
         let spans = (0..out)
             .map(|i| {
                 let start = (i * s).saturating_sub(p);
-                (start.min(len), (i * s + k).saturating_sub(p).min(len))
+                // Saturating: where `i·s + k` overflows, its excess over `p ≤ k/2` is past any length.
+                (start.min(len), (i * s).saturating_add(k).saturating_sub(p).min(len))
             })
             .collect();
         Spans { spans, div: vec![k; out] }
     }
 
     fn adaptive(out: usize, len: usize) -> Spans {
-        let spans: Vec<(usize, usize)> =
-            (0..out).map(|i| (i * len / out, ((i + 1) * len).div_ceil(out))).collect();
+        // In u128, where `i · len` cannot overflow; the bounds are at most `len`.
+        let at = |i: usize, up: bool| {
+            let (p, q) = (i as u128 * len as u128, out as u128);
+            (if up { p.div_ceil(q) } else { p / q }) as usize
+        };
+        let spans: Vec<(usize, usize)> = (0..out).map(|i| (at(i, false), at(i + 1, true))).collect();
         let div = spans.iter().map(|&(a, b)| (b - a).max(1)).collect();
         Spans { spans, div }
     }
@@ -99,7 +105,8 @@ fn pool_out(op: &'static str, shape: &[usize], o: &Pool2dOptions) -> (usize, usi
             format!("input {shape:?}: kernel {:?} and stride {:?} must be positive", o.kernel, o.stride),
         );
     }
-    if 2 * ph > kh || 2 * pw > kw {
+    // `p > k / 2` is `2p > k` without the overflow of `2p`.
+    if ph > kh / 2 || pw > kw / 2 {
         invalid(
             op,
             format!(
@@ -108,7 +115,9 @@ fn pool_out(op: &'static str, shape: &[usize], o: &Pool2dOptions) -> (usize, usi
             ),
         );
     }
-    if h + 2 * ph < kh || w + 2 * pw < kw {
+    // With 2p ≤ k, `k - 2p` cannot overflow, where `h + 2p` could.
+    let (rows, cols) = (kh - 2 * ph, kw - 2 * pw);
+    if rows > h || cols > w {
         invalid(
             op,
             format!(
@@ -117,7 +126,7 @@ fn pool_out(op: &'static str, shape: &[usize], o: &Pool2dOptions) -> (usize, usi
             ),
         );
     }
-    ((h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1)
+    ((h - rows) / sh + 1, (w - cols) / sw + 1)
 }
 
 /// Runs `f(plane index, output plane)` over the planes of `out` (`size` elements each), on the rayon
@@ -204,9 +213,11 @@ impl<F: Float> Tensor<F> {
         let pick = |p: usize, y: &mut [(F, usize)]| {
             let plane = &src[p * h * w..(p + 1) * h * w];
             for (i, row) in y.chunks_mut(wo).enumerate() {
-                let (y0, y1) = ((i * sh).saturating_sub(ph), (i * sh + kh).saturating_sub(ph).min(h));
+                let (y0, y1) =
+                    ((i * sh).saturating_sub(ph), (i * sh).saturating_add(kh).saturating_sub(ph).min(h));
                 for (j, cell) in row.iter_mut().enumerate() {
-                    let (x0, x1) = ((j * sw).saturating_sub(pw), (j * sw + kw).saturating_sub(pw).min(w));
+                    let (x0, x1) =
+                        ((j * sw).saturating_sub(pw), (j * sw).saturating_add(kw).saturating_sub(pw).min(w));
                     let mut best = (F::neg_infinity(), y0 * w + x0);
                     for r in y0..y1 {
                         for (q, &v) in plane[r * w + x0..r * w + x1].iter().enumerate() {
@@ -269,6 +280,7 @@ impl<F: Float> Tensor<F> {
         let shape = [n, c, input.0, input.1];
         let out = pool_out("avg_pool2d_adjoint", &shape, opts);
         check_grad("avg_pool2d_adjoint", self.shape(), &shape, out);
+        alloc::check_room::<F>("avg_pool2d_adjoint", &shape);
         let (rows, cols) = window_spans(&shape, out, opts);
         spread(self, input, &rows, &cols)
     }
@@ -286,11 +298,12 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `self` is not 4-D, or an output size is 0 while the input's is not.
+    /// When `self` is not 4-D, an output size is 0 while the input's is not, or the output cannot be
+    /// held (it has too many elements, or the allocator refuses it).
     #[track_caller]
     pub fn adaptive_avg_pool2d(&self, output: (usize, usize)) -> Self {
         let [_, _, h, w] = nchw("adaptive_avg_pool2d", self.shape());
-        check_adaptive("adaptive_avg_pool2d", self.shape(), output);
+        check_adaptive::<F>("adaptive_avg_pool2d", self.shape(), output);
         average(self, &Spans::adaptive(output.0, h), &Spans::adaptive(output.1, w))
     }
 
@@ -306,11 +319,13 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `self` is not 4-D, or an output size is 0 while the input's is not.
+    /// When `self` is not 4-D, an output size is 0 while the input's is not, or the input's shape
+    /// cannot be held.
     #[track_caller]
     pub fn adaptive_avg_pool2d_adjoint(&self, input: (usize, usize)) -> Self {
         let [n, c, ho, wo] = nchw("adaptive_avg_pool2d_adjoint", self.shape());
-        check_adaptive("adaptive_avg_pool2d_adjoint", &[n, c, input.0, input.1], (ho, wo));
+        check_adaptive::<F>("adaptive_avg_pool2d_adjoint", &[n, c, input.0, input.1], (ho, wo));
+        alloc::check_room::<F>("adaptive_avg_pool2d_adjoint", &[n, c, input.0, input.1]);
         spread(self, input, &Spans::adaptive(ho, input.0), &Spans::adaptive(wo, input.1))
     }
 }
@@ -338,12 +353,13 @@ fn check_grad(op: &'static str, grad: &[usize], shape: &[usize], out: (usize, us
     }
 }
 
-/// Panics when an output size is 0 for an input size that is not.
+/// Panics when an output size is 0 for an input size that is not, or the output cannot be held.
 #[track_caller]
-fn check_adaptive(op: &'static str, shape: &[usize], output: (usize, usize)) {
+fn check_adaptive<F: Float>(op: &'static str, shape: &[usize], output: (usize, usize)) {
     if (output.0 == 0 && shape[2] > 0) || (output.1 == 0 && shape[3] > 0) {
         invalid(op, format!("input {shape:?}: output size {output:?} must be positive"));
     }
+    alloc::check_room::<F>(op, &[shape[0], shape[1], output.0, output.1]);
 }
 
 #[cfg(test)]

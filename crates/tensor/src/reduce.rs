@@ -165,14 +165,21 @@ impl<F: Float> Tensor<F> {
     }
 
     /// Variance of all elements, dividing by `n - correction` (1 gives the unbiased estimate, as
-    /// `torch.var`'s default; 0 the population variance).
+    /// `torch.var`'s default; 0 the population variance). Where `correction ≥ n` the divisor is 0, as in
+    /// PyTorch: the result is inf, or NaN when every element is the same; never negative.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+    /// assert_eq!((x.var(1).item(), x.var(3).item(), x.var(5).item()), (1.0, f64::INFINITY, f64::INFINITY));
+    /// ```
     pub fn var(&self, correction: usize) -> Self {
         let all: Vec<usize> = (0..self.ndim()).collect();
         self.var_axes(&all, correction, false)
     }
 
-    /// Variance over `axes`, dividing by `n - correction`; where that is 0 the result is inf or NaN, as in
-    /// PyTorch.
+    /// Variance over `axes`, dividing by `max(0, n - correction)`; where that is 0 the result is inf or
+    /// NaN, as in PyTorch.
     ///
     /// # Panics
     ///
@@ -184,7 +191,7 @@ impl<F: Float> Tensor<F> {
             let n = row.len();
             let mean = sum_slice(row) / F::from_usize(n);
             let ss = row.iter().map(|&x| (x - mean) * (x - mean)).sum::<F>();
-            ss / F::from_f64(n as f64 - correction as f64)
+            ss / F::from_usize(n.saturating_sub(correction))
         })
     }
 
@@ -434,6 +441,22 @@ mod tests {
         assert_eq!(e.sum().item(), 0.0);
         assert_eq!(e.sum_axes(&[0], false).to_vec(), vec![0.0; 3]);
         assert!(e.mean().item().is_nan());
+    }
+
+    #[test]
+    fn var_with_a_correction_of_at_least_the_count_is_inf_or_nan_never_negative() {
+        let x = t(&[1.0, 2.0, 3.0], &[3]);
+        for c in [3, 4, 5, usize::MAX] {
+            assert_eq!(x.var(c).item(), f64::INFINITY, "correction {c}");
+            assert_eq!(x.std(c).item(), f64::INFINITY, "correction {c}");
+        }
+        assert!(t(&[2.0, 2.0], &[2]).var(2).item().is_nan());
+        assert!(t(&[2.0, 2.0], &[2]).var(7).item().is_nan());
+        let y = t(&[1.0, 3.0, 2.0, 2.0], &[2, 2]);
+        let v = y.var_axes(&[1], 2, false).to_vec();
+        assert!(v[0] == f64::INFINITY && v[1].is_nan(), "{v:?}");
+        assert!(y.std_axes(&[0], 9, true).to_vec().iter().all(|&s| s == f64::INFINITY));
+        assert!(Tensor::<f32>::zeros(&[0]).var(0).item().is_nan());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::float::Float;
-use crate::shape_ops::checked_numel;
+use crate::shape::checked_numel;
 use crate::tensor::Tensor;
 
 /// The elements of an array in logical order, serialized as a sequence without a copy.

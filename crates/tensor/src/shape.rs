@@ -86,6 +86,17 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Ve
     Ok(out)
 }
 
+/// The number of elements of `shape`, or `None` when ndarray could not index an array of it: the
+/// product of its non-zero dimensions must fit in `isize`, so `[0, usize::MAX, 2]` is refused though it
+/// holds nothing.
+pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
+    let nonzero = shape.iter().filter(|&&d| d != 0).try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    if nonzero > isize::MAX as usize {
+        return None;
+    }
+    Some(if shape.contains(&0) { 0 } else { nonzero })
+}
+
 /// The shape after reducing `axes` (sorted, checked) of `shape`, keeping them as size 1 or not.
 pub(crate) fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
     let mut out = Vec::with_capacity(shape.len());

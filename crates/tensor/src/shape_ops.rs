@@ -4,7 +4,7 @@ use ndarray::{Axis, IxDyn, Slice, SliceInfoElem};
 
 use crate::error::{TensorError, fail};
 use crate::float::Float;
-use crate::shape::Shape;
+use crate::shape::{Shape, checked_numel};
 use crate::tensor::Tensor;
 
 /// Panics with an [`TensorError::InvalidArgument`] message naming `op`.
@@ -19,11 +19,6 @@ pub(crate) fn check_axis(op: &'static str, axis: usize, shape: &[usize]) {
     if let Err(e) = Shape::check_axis(op, axis, shape) {
         fail(e)
     }
-}
-
-/// The product of `shape`, or `None` when it overflows `usize`.
-pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
 }
 
 impl<F: Float> Tensor<F> {

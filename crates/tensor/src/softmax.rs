@@ -7,12 +7,14 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
-    /// Softmax along `axis`: non-negative, summing to 1 along it, finite for logits of ±1e4.
+    /// Softmax along `axis`: non-negative, summing to 1 along it, finite for logits of ±1e4. An empty
+    /// tensor (an empty `axis` included) gives an empty tensor of its shape, as in PyTorch.
     ///
     /// ```
     /// use wengert_tensor::Tensor;
     /// let p = Tensor::<f32>::from_vec(vec![1e4, -1e4], &[1, 2]).unwrap().softmax(1);
     /// assert_eq!(p.to_vec(), vec![1.0, 0.0]);
+    /// assert_eq!(Tensor::<f32>::zeros(&[2, 0]).softmax(1).shape(), &[2, 0]);
     /// ```
     ///
     /// # Panics
@@ -21,13 +23,17 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Self {
         Shape::check_axis("softmax", axis, self.shape()).or_panic();
+        if self.is_empty() {
+            return self.clone();
+        }
         let shifted = self - &self.max_axes(&[axis], true).map(finite_or_zero);
         let e = shifted.exp();
         let s = e.sum_axes(&[axis], true);
         &e / &s
     }
 
-    /// Log-softmax along `axis`, `x - logsumexp(x)`, finite for logits of ±1e4.
+    /// Log-softmax along `axis`, `x - logsumexp(x)`, finite for logits of ±1e4; empty for an empty
+    /// tensor, as [`Tensor::softmax`].
     ///
     /// # Panics
     ///
@@ -35,6 +41,9 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Self {
         Shape::check_axis("log_softmax", axis, self.shape()).or_panic();
+        if self.is_empty() {
+            return self.clone();
+        }
         let shifted = self - &self.max_axes(&[axis], true).map(finite_or_zero);
         let lse = shifted.exp().sum_axes(&[axis], true).ln();
         &shifted - &lse
@@ -78,6 +87,24 @@ mod tests {
                 .iter()
                 .all(|v| v.is_finite())
         );
+    }
+
+    #[test]
+    fn softmax_of_an_empty_axis_is_empty_as_in_pytorch() {
+        for shape in [[2, 0], [0, 3]] {
+            let x = Tensor::<f64>::zeros(&shape);
+            for axis in 0..2 {
+                assert_eq!(x.softmax(axis).shape(), &shape);
+                assert_eq!(x.log_softmax(axis).shape(), &shape);
+            }
+        }
+        assert_eq!(Tensor::<f32>::zeros(&[0]).log_softmax(0).to_vec(), Vec::<f32>::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "log_softmax: axis 2 is out of range for shape [2, 0] (2 dims)")]
+    fn log_softmax_of_an_empty_tensor_still_checks_the_axis() {
+        Tensor::<f32>::zeros(&[2, 0]).log_softmax(2);
     }
 
     #[test]

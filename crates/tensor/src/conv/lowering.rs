@@ -50,6 +50,12 @@ impl Geom {
         self.w + 2 * self.padding.1
     }
 
+    /// How far apart the fields of consecutive output rows start in a padded sample, `stride₀ · wp`;
+    /// saturated, since a stride past the padded input leaves one output row, whose field is the only one.
+    fn row_step(&self) -> usize {
+        self.stride.0.saturating_mul(self.wp())
+    }
+
     /// Output channels per group.
     fn og(&self) -> usize {
         self.o / self.groups
@@ -105,7 +111,7 @@ fn im2col<F: Float>(x: &[F], g: &Geom, s: &mut Scratch<F>) {
 
 /// The column matrix of a padded sample `xp` (`[c, hp, wp]`), every field inside it.
 fn im2col_padded<F: Float>(xp: &[F], g: &Geom, cols: &mut [F]) {
-    let (wo, sw, step) = (g.wo, g.stride.1, g.stride.0 * g.wp());
+    let (wo, sw, step) = (g.wo, g.stride.1, g.row_step());
     for (rows, at) in cols.chunks_exact_mut(g.l()).zip(tap_offsets(g)) {
         for (dst, src) in rows.chunks_exact_mut(wo).zip(xp[at..].chunks(step)) {
             if sw == 1 {
@@ -148,7 +154,7 @@ fn col2im<F: Float>(s: &mut Scratch<F>, g: &Geom, dx: &mut [F]) {
 
 /// Adds the column matrix `cols` into the padded sample `dxp` (`[c, hp, wp]`).
 fn col2im_padded<F: Float>(cols: &[F], g: &Geom, dxp: &mut [F]) {
-    let (wo, sw, step) = (g.wo, g.stride.1, g.stride.0 * g.wp());
+    let (wo, sw, step) = (g.wo, g.stride.1, g.row_step());
     for (rows, at) in cols.chunks_exact(g.l()).zip(tap_offsets(g)) {
         for (src, dst) in rows.chunks_exact(wo).zip(dxp[at..].chunks_mut(step)) {
             if sw == 1 {

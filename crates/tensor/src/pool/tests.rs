@@ -225,3 +225,53 @@ proptest! {
         close(&x.adaptive_avg_pool2d((h + 1, w + 2)).to_vec(), &naive_adaptive(&x, (h + 1, w + 2)));
     }
 }
+
+#[test]
+#[should_panic(
+    expected = "max_pool2d: input [1, 1, 4, 4]: padding (9223372036854775808, 0) must be at most half the kernel (3, 3)"
+)]
+fn max_pool2d_names_a_padding_whose_double_overflows() {
+    t(&[1, 1, 4, 4], 0.0).max_pool2d(&Pool2dOptions::new((3, 3)).padding((1 << 63, 0)));
+}
+
+#[test]
+fn pools_with_a_stride_or_kernel_at_the_limits_do_not_overflow() {
+    let x = t(&[1, 1, 4, 4], 0.0);
+    let o = Pool2dOptions::new((3, 3)).stride((usize::MAX, usize::MAX));
+    assert_eq!(x.max_pool2d(&o).0, x.max_pool2d(&o.stride((4, 4))).0);
+    assert_eq!(x.avg_pool2d(&o), x.avg_pool2d(&o.stride((4, 4))));
+    // An empty batch whose rows and kernel are near usize::MAX: windows past usize::MAX clip to the input.
+    let e = Tensor::<f64>::zeros(&[0, 1, 1 << 62, 1]);
+    let o = Pool2dOptions::new((3 << 62, 1)).padding((3 << 61, 0)).stride((1 << 62, 1));
+    assert_eq!(e.avg_pool2d(&o).shape(), &[0, 1, 2, 1]);
+}
+
+#[test]
+#[should_panic(
+    expected = "adaptive_avg_pool2d: shape [1, 1, 18446744073709551615, 2] has too many elements to index"
+)]
+fn adaptive_avg_pool2d_names_an_output_too_large_to_index() {
+    t(&[1, 1, 2, 2], 0.0).adaptive_avg_pool2d((usize::MAX, 2));
+}
+
+#[test]
+#[should_panic(expected = "adaptive_avg_pool2d: shape [1, 1, 8388608, 8388608] needs 562949953421312 bytes")]
+fn adaptive_avg_pool2d_names_an_output_the_allocator_refuses() {
+    t(&[1, 1, 2, 2], 0.0).adaptive_avg_pool2d((1 << 23, 1 << 23));
+}
+
+#[test]
+#[should_panic(expected = "avg_pool2d_adjoint: shape [1, 1, 8388608, 8388608] needs 562949953421312 bytes")]
+fn avg_pool2d_adjoint_names_an_input_the_allocator_refuses() {
+    let o = Pool2dOptions::new((1, 1)).stride((1 << 23, 1 << 23));
+    t(&[1, 1, 1, 1], 0.0).avg_pool2d_adjoint((1 << 23, 1 << 23), &o);
+}
+
+#[test]
+fn adaptive_windows_of_a_long_axis_do_not_overflow() {
+    // i·len overflows usize for len = 2^62 and i ≥ 4; the windows are computed in u128.
+    let e = Tensor::<f64>::zeros(&[0, 1, 1 << 62, 1]);
+    assert_eq!(e.adaptive_avg_pool2d((5, 1)).shape(), &[0, 1, 5, 1]);
+    let x = t(&[1, 1, 5, 1], 0.0);
+    assert_eq!(x.adaptive_avg_pool2d((5, 1)), x);
+}
