@@ -268,6 +268,19 @@ mod tests {
     }
 
     #[test]
+    fn an_lstm_cell_forward_is_the_hidden_state_of_a_step_from_zeros() {
+        let store = ParamStore::<f64>::new(2);
+        let cell = LstmCell::new(&store.root(), 3, 4);
+        let tape = Tape::new();
+        let x =
+            tape.constant(Tensor::from_vec((0..6).map(|i| i as f64 * 0.3 - 0.8).collect(), &[2, 3]).unwrap());
+        let z = tape.constant(Tensor::zeros(&[2, 4]));
+        let (h, c) = cell.step(x, Some((z, z)));
+        assert_eq!(cell.forward(x).value(), h.value());
+        assert_ne!(h.value(), c.value());
+    }
+
+    #[test]
     #[should_panic(expected = "gru_cell: input of shape [2, 5] where [batch, 3] was expected")]
     fn a_cell_rejects_a_wrong_input_width() {
         let store = ParamStore::<f32>::new(0);
