@@ -6,7 +6,7 @@
 use rand::Rng;
 use wengert::nn::optim::Adam;
 use wengert::nn::train::{FitOptions, Metric, Trainer, Validation, Verbosity};
-use wengert::nn::{Linear, ParamStore, ReLU, SeedRng, Sequential, loss};
+use wengert::nn::{Linear, ParamStore, Relu, SeedRng, Sequential, loss};
 use wengert::prelude::*;
 
 /// `n` points of two interleaved half circles with Gaussian noise, and their classes (0 or 1).
@@ -30,9 +30,9 @@ pub fn run(verbosity: Verbosity) -> f64 {
     let store = ParamStore::new(0);
     let model = Sequential::new(&store.root())
         .add(|p| Linear::new(p, 2, 32))
-        .add(|_| ReLU)
+        .add(|_| Relu)
         .add(|p| Linear::new(p, 32, 32))
-        .add(|_| ReLU)
+        .add(|_| Relu)
         .add(|p| Linear::new(p, 32, 2));
     let mut trainer =
         Trainer::new(&model, &store, Adam::new(store.parameters(), 0.01), loss::sparse_cross_entropy)

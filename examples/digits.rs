@@ -12,7 +12,7 @@ use std::time::Instant;
 use wengert::nn::data::{TensorDataset, load_digits, train_test_split};
 use wengert::nn::optim::Adam;
 use wengert::nn::train::{FitOptions, Metric, Trainer, Verbosity};
-use wengert::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ParamStore, ReLU, Sequential, loss};
+use wengert::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ParamStore, Relu, Sequential, loss};
 use wengert::prelude::*;
 use wengert::tensor::Conv2dOptions;
 
@@ -38,11 +38,11 @@ pub fn run(path: &Path, seed: u64, epochs: usize) -> Result<f64, Box<dyn Error>>
     let model = Sequential::new(&store.root())
         .add(|p| Conv2d::with_options(p, 1, 16, (3, 3), same, true)) //  [N, 16, 8, 8]
         .add(|p| BatchNorm2d::new(p, 16))
-        .add(|_| ReLU)
+        .add(|_| Relu)
         .add(|_| MaxPool2d::new((2, 2))) //                                  [N, 16, 4, 4]
         .add(|p| Conv2d::with_options(p, 16, 32, (3, 3), same, true)) // [N, 32, 4, 4]
         .add(|p| BatchNorm2d::new(p, 32))
-        .add(|_| ReLU)
+        .add(|_| Relu)
         .add(|_| MaxPool2d::new((2, 2))) //                                  [N, 32, 2, 2]
         .add(|_| Flatten)
         .add(|p| Linear::new(p, 128, 10));

@@ -14,7 +14,7 @@ use std::time::Instant;
 use wengert::nn::data::{MNIST_FILES, TensorDataset, load_mnist};
 use wengert::nn::optim::Adam;
 use wengert::nn::train::{FitOptions, Metric, Trainer, Verbosity};
-use wengert::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ParamStore, ReLU, Sequential, loss};
+use wengert::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ParamStore, Relu, Sequential, loss};
 use wengert::tensor::Conv2dOptions;
 
 /// The CNN for `side`×`side` single-channel images (`side` divisible by 4): conv blocks of 16 and 32
@@ -24,11 +24,11 @@ pub fn cnn(store: &ParamStore, side: usize) -> Sequential {
     Sequential::new(&store.root())
         .add(|p| Conv2d::with_options(p, 1, 16, (3, 3), same, true))
         .add(|p| BatchNorm2d::new(p, 16))
-        .add(|_| ReLU)
+        .add(|_| Relu)
         .add(|_| MaxPool2d::new((2, 2)))
         .add(|p| Conv2d::with_options(p, 16, 32, (3, 3), same, true))
         .add(|p| BatchNorm2d::new(p, 32))
-        .add(|_| ReLU)
+        .add(|_| Relu)
         .add(|_| MaxPool2d::new((2, 2)))
         .add(|_| Flatten)
         .add(|p| Linear::new(p, 32 * (side / 4) * (side / 4), 10))

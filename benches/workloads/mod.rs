@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wengert::nn::optim::{Adam, Optimizer};
-use wengert::nn::{Linear, Module, ParamStore, ReLU, Sequential, loss};
+use wengert::nn::{Linear, Module, ParamStore, Relu, Sequential, loss};
 use wengert::prelude::*;
 use wengert::tape::functional::hvp;
 
@@ -62,9 +62,9 @@ impl Mlp {
         let store = ParamStore::<f32>::new(0);
         let model = Sequential::new(&store.root())
             .add(|p| Linear::new(p, inputs, hidden))
-            .add(|_| ReLU)
+            .add(|_| Relu)
             .add(|p| Linear::new(p, hidden, hidden))
-            .add(|_| ReLU)
+            .add(|_| Relu)
             .add(|p| Linear::new(p, hidden, classes));
         let opt = Adam::new(store.parameters(), 1e-3);
         let mut rng = StdRng::seed_from_u64(1);

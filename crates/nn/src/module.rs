@@ -48,13 +48,13 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
 /// Layers applied one after the other; the `i`-th layer's parameters are named `layers.i.*`.
 ///
 /// ```
-/// use wengert_nn::{Linear, Module, ParamStore, ReLU, Sequential};
+/// use wengert_nn::{Linear, Module, ParamStore, Relu, Sequential};
 /// use wengert_tape::Tape;
 /// use wengert_tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let model = Sequential::new(&store.root())
 ///     .add(|p| Linear::new(p, 2, 16))
-///     .add(|_| ReLU)
+///     .add(|_| Relu)
 ///     .add(|p| Linear::new(p, 16, 1));
 /// assert_eq!(store.parameters()[0].name(), "layers.0.weight");
 /// let tape = Tape::new();

@@ -3,8 +3,8 @@
 //! bidirectional layers.
 
 use wengert_nn::{
-    CellWeights, GRU, GRUCell, GradientsParam, LSTM, LSTMCell, Module, ParamStore, RNN, RNNCell,
-    RecurrentOptions,
+    CellWeights, GradientsParam, Gru, GruCell, Lstm, LstmCell, Module, ParamStore, RecurrentOptions, Rnn,
+    RnnCell,
 };
 use wengert_tape::check::{GradcheckOptions, gradcheck, gradgradcheck};
 use wengert_tape::{Tape, Var};
@@ -39,8 +39,8 @@ fn project<'t>(y: Var<'t, f64>, k: usize) -> Var<'t, f64> {
 #[test]
 fn rnn_and_gru_cells_through_time_match_finite_differences() {
     let store = ParamStore::<f64>::new(0);
-    let rnn = RNNCell::new(&store.root().sub("rnn"), I, H);
-    let gru = GRUCell::new(&store.root().sub("gru"), I, H);
+    let rnn = RnnCell::new(&store.root().sub("rnn"), I, H);
+    let gru = GruCell::new(&store.root().sub("gru"), I, H);
     let opts = GradcheckOptions::default();
     let xs: Vec<Tensor<f64>> = (0..T).map(|t| seq(&[B, I], t)).collect();
     for (cell, params) in [(0, rnn.parameters()), (1, gru.parameters())] {
@@ -66,7 +66,7 @@ fn rnn_and_gru_cells_through_time_match_finite_differences() {
 #[test]
 fn the_lstm_cell_through_time_matches_finite_differences() {
     let store = ParamStore::<f64>::new(1);
-    let lstm = LSTMCell::new(&store.root(), I, H);
+    let lstm = LstmCell::new(&store.root(), I, H);
     let mut inputs = vec![seq(&[B, H], 3), seq(&[B, H], 4)];
     inputs.extend(values(&lstm.parameters()));
     inputs.extend((0..T).map(|t| seq(&[B, I], t)));
@@ -88,7 +88,7 @@ fn the_lstm_cell_through_time_matches_finite_differences() {
 #[test]
 fn a_gru_cell_has_correct_second_derivatives() {
     let store = ParamStore::<f64>::new(2);
-    let gru = GRUCell::new(&store.root(), I, H);
+    let gru = GruCell::new(&store.root(), I, H);
     let mut inputs = vec![seq(&[B, I], 0), seq(&[B, H], 1)];
     inputs.extend(values(&gru.parameters()));
     gradgradcheck(
@@ -104,9 +104,9 @@ fn check_stacked_bidirectional(kind: &str) {
     let store = ParamStore::<f64>::new(3);
     let opts = RecurrentOptions::default().num_layers(2).bidirectional(true);
     let (gru, lstm, rnn) = (
-        GRU::with_options(&store.root().sub("gru"), I, H, &opts),
-        LSTM::with_options(&store.root().sub("lstm"), I, H, &opts),
-        RNN::with_options(&store.root().sub("rnn"), I, H, &opts),
+        Gru::with_options(&store.root().sub("gru"), I, H, &opts),
+        Lstm::with_options(&store.root().sub("lstm"), I, H, &opts),
+        Rnn::with_options(&store.root().sub("rnn"), I, H, &opts),
     );
     let params = match kind {
         "gru" => gru.parameters(),
@@ -167,9 +167,9 @@ fn dot_row(w: &[f64], cols: usize, r: usize, x: &[f64]) -> f64 {
 #[test]
 fn cells_follow_pytorchs_equations_and_gate_order() {
     let store = ParamStore::<f64>::new(4);
-    let gru = GRUCell::new(&store.root().sub("gru"), I, H);
-    let lstm = LSTMCell::new(&store.root().sub("lstm"), I, H);
-    let rnn = RNNCell::new(&store.root().sub("rnn"), I, H);
+    let gru = GruCell::new(&store.root().sub("gru"), I, H);
+    let lstm = LstmCell::new(&store.root().sub("lstm"), I, H);
+    let rnn = RnnCell::new(&store.root().sub("rnn"), I, H);
     let (x, h, c) = (seq(&[B, I], 0), seq(&[B, H], 1), seq(&[B, H], 2));
     let tape = Tape::new();
     let (xv, hv, cv) = (tape.constant(x.clone()), tape.constant(h.clone()), tape.constant(c.clone()));
@@ -211,13 +211,13 @@ fn cells_follow_pytorchs_equations_and_gate_order() {
 fn bidirectional_layers_read_the_sequence_both_ways_and_stack_final_states() {
     let store = ParamStore::<f64>::new(5);
     let opts = RecurrentOptions::default().bidirectional(true);
-    let gru = GRU::with_options(&store.root().sub("gru"), I, H, &opts);
+    let gru = Gru::with_options(&store.root().sub("gru"), I, H, &opts);
     let names: Vec<String> = store.parameters().iter().map(|p| p.name().to_string()).collect();
     assert_eq!(names[..4], ["gru.weight_ih_l0", "gru.weight_hh_l0", "gru.bias_ih_l0", "gru.bias_hh_l0"]);
     assert_eq!(names[4], "gru.weight_ih_l0_reverse");
     // The same cells run by hand: forward over t = 0, 1, 2 and reverse over t = 2, 1, 0.
-    let fwd = GRUCell::new(&store.root().sub("f"), I, H);
-    let rev = GRUCell::new(&store.root().sub("r"), I, H);
+    let fwd = GruCell::new(&store.root().sub("f"), I, H);
+    let rev = GruCell::new(&store.root().sub("r"), I, H);
     for (cell, ps) in [(&fwd, &gru.parameters()[..4]), (&rev, &gru.parameters()[4..])] {
         for (p, q) in cell.parameters().iter().zip(ps) {
             p.set(q.value());
@@ -255,7 +255,7 @@ fn bidirectional_layers_read_the_sequence_both_ways_and_stack_final_states() {
 fn sequence_layers_train_every_parameter_and_forward_their_outputs() {
     let store = ParamStore::<f64>::new(6);
     let opts = RecurrentOptions::default().num_layers(2);
-    let lstm = LSTM::with_options(&store.root().sub("lstm"), I, H, &opts);
+    let lstm = Lstm::with_options(&store.root().sub("lstm"), I, H, &opts);
     assert_eq!(
         (lstm.input_size(), lstm.hidden_size(), lstm.num_layers(), lstm.is_bidirectional()),
         (I, H, 2, false)
@@ -272,7 +272,7 @@ fn sequence_layers_train_every_parameter_and_forward_their_outputs() {
         assert!(g.to_vec().iter().any(|v| *v != 0.0), "{} has a zero gradient", p.name());
     }
     let nb =
-        RNN::<f64>::with_options(&store.root().sub("nb"), I, H, &RecurrentOptions::default().bias(false));
+        Rnn::<f64>::with_options(&store.root().sub("nb"), I, H, &RecurrentOptions::default().bias(false));
     assert_eq!(nb.parameters().len(), 2);
     assert_eq!(nb.forward(x).shape(), vec![B, T, H]);
 }
@@ -281,7 +281,7 @@ fn sequence_layers_train_every_parameter_and_forward_their_outputs() {
 #[should_panic(expected = "gru: initial state h of shape [1, 2, 4] where [2, 2, 4] was expected")]
 fn a_sequence_layer_rejects_a_wrong_initial_state() {
     let store = ParamStore::<f32>::new(0);
-    let gru = GRU::with_options(&store.root(), I, H, &RecurrentOptions::default().num_layers(2));
+    let gru = Gru::with_options(&store.root(), I, H, &RecurrentOptions::default().num_layers(2));
     let tape = Tape::new();
     gru.forward_seq(tape.constant(Tensor::zeros(&[B, T, I])), Some(tape.constant(Tensor::zeros(&[1, B, H]))));
 }
@@ -291,15 +291,15 @@ fn a_sequence_layer_rejects_a_wrong_initial_state() {
 fn a_sequence_layer_rejects_an_input_without_time() {
     let store = ParamStore::<f32>::new(0);
     let tape = Tape::new();
-    LSTM::new(&store.root(), I, H).forward_seq(tape.constant(Tensor::zeros(&[B, I])), None);
+    Lstm::new(&store.root(), I, H).forward_seq(tape.constant(Tensor::zeros(&[B, I])), None);
 }
 
 #[test]
 #[should_panic(expected = "gru: bias_ih missing for a layer with biases")]
 fn a_layer_rejects_weights_without_its_biases() {
     let store = ParamStore::<f32>::new(0);
-    let gru = GRU::new(&store.root().sub("a"), I, H);
-    let other = GRU::with_options(&store.root().sub("b"), I, H, &RecurrentOptions::default().bias(false));
+    let gru = Gru::new(&store.root().sub("a"), I, H);
+    let other = Gru::with_options(&store.root().sub("b"), I, H, &RecurrentOptions::default().bias(false));
     let tape = Tape::new();
     gru.forward_with(&other.weights(&tape), tape.constant(Tensor::zeros(&[B, T, I])), None);
 }
@@ -308,8 +308,8 @@ fn a_layer_rejects_weights_without_its_biases() {
 #[should_panic(expected = "gru: weight_ih of shape [12, 5] where [12, 3] was expected")]
 fn a_cell_rejects_weights_of_another_shape() {
     let store = ParamStore::<f32>::new(0);
-    let cell = GRUCell::new(&store.root().sub("a"), I, H);
-    let other = GRUCell::new(&store.root().sub("b"), 5, H);
+    let cell = GruCell::new(&store.root().sub("a"), I, H);
+    let other = GruCell::new(&store.root().sub("b"), 5, H);
     let tape = Tape::new();
     cell.step_with(&other.weights(&tape), tape.constant(Tensor::zeros(&[B, I])), None);
 }

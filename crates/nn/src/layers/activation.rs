@@ -6,10 +6,19 @@ use wengert_tensor::Float;
 use crate::module::Module;
 
 /// `max(x, 0)`.
+///
+/// ```
+/// use wengert_nn::{Module, Relu};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f32>::new();
+/// let y = Relu.forward(tape.constant(Tensor::from_vec(vec![-1.0, 2.0], &[2]).unwrap()));
+/// assert_eq!(y.value().to_vec(), vec![0.0, 2.0]);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ReLU;
+pub struct Relu;
 
-impl<F: Float> Module<F> for ReLU {
+impl<F: Float> Module<F> for Relu {
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
         x.relu()
     }
@@ -35,30 +44,48 @@ impl<F: Float> Module<F> for Sigmoid {
     }
 }
 
-/// GELU with the exact error function.
+/// GELU with the exact error function: `x Φ(x)`.
+///
+/// ```
+/// use wengert_nn::{Gelu, Module};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let y = Gelu.forward(tape.constant(Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap()));
+/// assert!((y.value().to_vec()[1] - 0.841_344_746).abs() < 1e-9);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct GELU;
+pub struct Gelu;
 
-impl<F: Float> Module<F> for GELU {
+impl<F: Float> Module<F> for Gelu {
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
         x.gelu()
     }
 }
 
 /// `x` above 0, `slope · x` below (PyTorch's default slope is 0.01).
+///
+/// ```
+/// use wengert_nn::{LeakyRelu, Module};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let y = LeakyRelu { slope: 0.1 }.forward(tape.constant(Tensor::from_vec(vec![-2.0, 3.0], &[2]).unwrap()));
+/// assert_eq!(y.value().to_vec(), vec![-0.2, 3.0]);
+/// ```
 #[derive(Debug, Clone, Copy)]
-pub struct LeakyReLU {
+pub struct LeakyRelu {
     /// The slope below 0.
     pub slope: f64,
 }
 
-impl Default for LeakyReLU {
+impl Default for LeakyRelu {
     fn default() -> Self {
-        LeakyReLU { slope: 0.01 }
+        LeakyRelu { slope: 0.01 }
     }
 }
 
-impl<F: Float> Module<F> for LeakyReLU {
+impl<F: Float> Module<F> for LeakyRelu {
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
         x.leaky_relu(F::from_f64(self.slope))
     }
@@ -90,18 +117,18 @@ mod tests {
         let x = Tensor::<f64>::from_vec(vec![-1.5, -0.3, 0.4, 2.0], &[2, 2]).unwrap();
         let tape = Tape::new();
         let v = tape.constant(x.clone());
-        assert_eq!(ReLU.forward(v).value(), x.relu());
+        assert_eq!(Relu.forward(v).value(), x.relu());
         assert_eq!(Tanh.forward(v).value(), x.tanh());
         assert_eq!(Sigmoid.forward(v).value(), x.sigmoid());
-        assert_eq!(GELU.forward(v).value(), x.gelu());
-        assert_eq!(LeakyReLU::default().forward(v).value(), x.leaky_relu(0.01));
+        assert_eq!(Gelu.forward(v).value(), x.gelu());
+        assert_eq!(LeakyRelu::default().forward(v).value(), x.leaky_relu(0.01));
         assert_eq!(Softmax::default().forward(v).value(), x.softmax(1));
         let opts = GradcheckOptions::default();
-        gradcheck(|v| (ReLU.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        gradcheck(|v| (Relu.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
         gradcheck(|v| Tanh.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
         gradcheck(|v| Sigmoid.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
-        gradcheck(|v| GELU.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
-        gradcheck(|v| (LeakyReLU { slope: 0.2 }.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts)
+        gradcheck(|v| Gelu.forward(v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        gradcheck(|v| (LeakyRelu { slope: 0.2 }.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts)
             .unwrap();
         gradcheck(
             |v| (Softmax { axis: Some(0) }.forward(v[0]) * v[0]).sum(),

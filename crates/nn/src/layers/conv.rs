@@ -25,16 +25,30 @@ fn check_groups(layer: &str, what: &str, channels: usize, groups: usize) {
     }
 }
 
-/// The weight and bias of a convolution of weight shape `shape` and `bias_len` outputs.
+/// The weight and bias of a convolution layer, named `weight` and `bias` under `path` and initialised
+/// as PyTorch does: the weight `[outputs, inputs / groups, kernel...]`, or `[inputs, outputs / groups,
+/// kernel...]` when `transposed`, and the bias `[outputs]` when `bias`.
+///
+/// # Panics
+///
+/// When `inputs` or `outputs` is not divisible by `groups`; the message names `layer`.
+#[track_caller]
 fn params<F: Float>(
     path: &Path<F>,
-    shape: &[usize],
-    bias_len: usize,
+    layer: &str,
+    (inputs, outputs): (usize, usize),
+    kernel: &[usize],
+    groups: usize,
+    transposed: bool,
     bias: bool,
 ) -> (Param<F>, Option<Param<F>>) {
-    let (w_init, b_init) = torch_init(shape);
-    let weight = path.param("weight", shape, w_init);
-    (weight, bias.then(|| path.param("bias", &[bias_len], b_init)))
+    check_groups(layer, "input", inputs, groups);
+    check_groups(layer, "output", outputs, groups);
+    let mut shape = if transposed { vec![inputs, outputs / groups] } else { vec![outputs, inputs / groups] };
+    shape.extend_from_slice(kernel);
+    let (w_init, b_init) = torch_init(&shape);
+    let weight = path.param("weight", &shape, w_init);
+    (weight, bias.then(|| path.param("bias", &[outputs], b_init)))
 }
 
 /// Adds the bias `[C]` of channel axis 1 to `y` of `ndim` dimensions.
@@ -100,10 +114,8 @@ impl<F: Float> Conv2d<F> {
         opts: Conv2dOptions,
         bias: bool,
     ) -> Self {
-        check_groups("conv2d", "input", inputs, opts.groups);
-        check_groups("conv2d", "output", outputs, opts.groups);
         let (weight, bias) =
-            params(path, &[outputs, inputs / opts.groups, kernel.0, kernel.1], outputs, bias);
+            params(path, "conv2d", (inputs, outputs), &[kernel.0, kernel.1], opts.groups, false, bias);
         Conv2d { weight, bias, opts }
     }
 
@@ -178,9 +190,7 @@ impl<F: Float> Conv1d<F> {
         opts: Conv1dOptions,
         bias: bool,
     ) -> Self {
-        check_groups("conv1d", "input", inputs, opts.groups);
-        check_groups("conv1d", "output", outputs, opts.groups);
-        let (weight, bias) = params(path, &[outputs, inputs / opts.groups, kernel], outputs, bias);
+        let (weight, bias) = params(path, "conv1d", (inputs, outputs), &[kernel], opts.groups, false, bias);
         Conv1d { weight, bias, opts }
     }
 
@@ -257,10 +267,15 @@ impl<F: Float> ConvTranspose2d<F> {
         opts: ConvTranspose2dOptions,
         bias: bool,
     ) -> Self {
-        check_groups("conv_transpose2d", "input", inputs, opts.groups);
-        check_groups("conv_transpose2d", "output", outputs, opts.groups);
-        let (weight, bias) =
-            params(path, &[inputs, outputs / opts.groups, kernel.0, kernel.1], outputs, bias);
+        let (weight, bias) = params(
+            path,
+            "conv_transpose2d",
+            (inputs, outputs),
+            &[kernel.0, kernel.1],
+            opts.groups,
+            true,
+            bias,
+        );
         ConvTranspose2d { weight, bias, opts }
     }
 
@@ -385,5 +400,36 @@ mod tests {
     fn conv2d_rejects_channels_not_divisible_by_groups() {
         let store = ParamStore::<f32>::new(0);
         Conv2d::with_options(&store.root(), 4, 3, (3, 3), Conv2dOptions::default().groups(2), true);
+    }
+
+    #[test]
+    #[should_panic(expected = "conv1d: input channels 3 are not divisible by groups 2")]
+    fn conv1d_rejects_channels_not_divisible_by_groups() {
+        let store = ParamStore::<f32>::new(0);
+        Conv1d::with_options(&store.root(), 3, 4, 3, Conv1dOptions { groups: 2, ..Default::default() }, true);
+    }
+
+    #[test]
+    fn the_three_conv_layers_lay_out_their_weights_as_pytorch() {
+        let store = ParamStore::<f32>::new(0);
+        let groups = |g| Conv2dOptions::default().groups(g);
+        let c2 = Conv2d::with_options(&store.root().sub("c2"), 4, 6, (3, 2), groups(2), false);
+        let c1 = Conv1d::with_options(
+            &store.root().sub("c1"),
+            4,
+            6,
+            5,
+            Conv1dOptions { groups: 2, ..Default::default() },
+            true,
+        );
+        let topts = ConvTranspose2dOptions { groups: 2, ..Default::default() };
+        let up = ConvTranspose2d::with_options(&store.root().sub("up"), 4, 6, (3, 2), topts, true);
+        assert_eq!(c2.weight.shape(), vec![6, 2, 3, 2]);
+        assert!(c2.bias.is_none());
+        assert_eq!((c1.weight.shape(), c1.bias.as_ref().unwrap().shape()), (vec![6, 2, 5], vec![6]));
+        assert_eq!((up.weight.shape(), up.bias.as_ref().unwrap().shape()), (vec![4, 3, 3, 2], vec![6]));
+        assert_eq!((up.inputs(), up.outputs(), c1.inputs(), c1.outputs()), (4, 6, 4, 6));
+        let names: Vec<_> = store.parameters().iter().map(|p| p.name().to_string()).collect();
+        assert_eq!(names, ["c2.weight", "c1.weight", "c1.bias", "up.weight", "up.bias"]);
     }
 }

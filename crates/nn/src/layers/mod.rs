@@ -13,9 +13,10 @@ pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod positional;
 pub(crate) mod recurrent;
+mod renamed;
 pub(crate) mod transformer;
 
-pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh};
+pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use attention::{AttentionMask, attention_weights, masked_softmax, scaled_dot_product_attention};
 pub use batch_norm2d::BatchNorm2d;
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
@@ -27,5 +28,10 @@ pub use multihead::{MultiHeadAttention, Projections};
 pub use norm::{BatchNorm1d, LayerNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use positional::{LearnedPositionalEmbedding, SinusoidalPositionalEncoding};
-pub use recurrent::{CellWeights, GRU, GRUCell, LSTM, LSTMCell, LstmOutput, RNN, RNNCell, RecurrentOptions};
+pub use recurrent::{
+    CellWeights, Gru, GruCell, GruKind, Lstm, LstmCell, LstmKind, LstmOutput, Recurrence, RecurrentCell,
+    RecurrentLayer, RecurrentOptions, Rnn, RnnCell, RnnKind,
+};
+#[allow(deprecated)]
+pub use renamed::{GELU, GRU, GRUCell, LSTM, LSTMCell, LeakyReLU, RNN, RNNCell, ReLU};
 pub use transformer::{TransformerEncoderLayer, TransformerOptions};

@@ -1,6 +1,7 @@
 //! Recurrent layers with PyTorch's equations, gate order, parameter layout and initialisation: the
-//! cells `RNNCell`, `GRUCell`, `LSTMCell` (one time step) and the sequence layers `RNN`, `GRU`, `LSTM`
-//! over batch-first `[batch, time, features]` inputs, stacked and optionally bidirectional.
+//! cells `RnnCell`, `GruCell`, `LstmCell` (one time step) and the sequence layers `Rnn`, `Gru`, `Lstm`
+//! over batch-first `[batch, time, features]` inputs, stacked and optionally bidirectional. Each is
+//! the generic [`RecurrentCell`] or [`RecurrentLayer`] of one [`Recurrence`].
 //!
 //! With `x` the input, `h` the previous hidden state, W and b the weights of each gate (PyTorch's
 //! `weight_ih` `[gates · hidden, input]`, `weight_hh` `[gates · hidden, hidden]`, `bias_ih`, `bias_hh`):
@@ -15,10 +16,14 @@
 //! sigmoid, tanh, narrow, stack, concat), so gradients of every order flow through time.
 
 mod cell;
+mod recurrence;
 mod sequence;
 
-pub use cell::{GRUCell, LSTMCell, RNNCell};
-pub use sequence::{GRU, LSTM, LstmOutput, RNN, RecurrentOptions};
+pub use cell::{GruCell, LstmCell, RecurrentCell, RnnCell};
+pub use recurrence::{GruKind, LstmKind, Recurrence, RnnKind};
+pub use sequence::{Gru, Lstm, LstmOutput, RecurrentLayer, RecurrentOptions, Rnn};
+
+pub(crate) use recurrence::{Kind, split_state};
 
 use wengert_tape::{Tape, Var};
 use wengert_tensor::{Float, Tensor};
@@ -27,17 +32,9 @@ use crate::init::Init;
 use crate::param::{Param, TapeParam};
 use crate::store::Path;
 
-/// Which recurrence a cell computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Rnn,
-    Gru,
-    Lstm,
-}
-
 impl Kind {
     /// The number of gates stacked in the weights: 1, 3 (r, z, n) or 4 (i, f, g, o).
-    pub(crate) fn gates(self) -> usize {
+    pub(crate) const fn gates(self) -> usize {
         match self {
             Kind::Rnn => 1,
             Kind::Gru => 3,
@@ -45,7 +42,8 @@ impl Kind {
         }
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// The name in parameter paths and messages.
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Kind::Rnn => "rnn",
             Kind::Gru => "gru",
@@ -61,11 +59,11 @@ impl Kind {
 /// `step_with` or `forward_with`.
 ///
 /// ```
-/// use wengert_nn::{CellWeights, GRUCell, ParamStore};
+/// use wengert_nn::{CellWeights, GruCell, ParamStore};
 /// use wengert_tape::Tape;
 /// use wengert_tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
-/// let cell = GRUCell::new(&store.root().sub("gru"), 3, 4);
+/// let cell = GruCell::new(&store.root().sub("gru"), 3, 4);
 /// let tape = Tape::new();
 /// let w: CellWeights<'_, f64> = cell.weights(&tape);
 /// assert_eq!(w.weight_ih.shape(), vec![12, 3]); // 3 gates of 4

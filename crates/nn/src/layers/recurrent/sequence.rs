@@ -1,6 +1,6 @@
-//! The sequence layers `RNN`, `GRU` and `LSTM`: cells run over batch-first `[batch, time, features]`
-//! inputs, stacked `num_layers` deep and optionally bidirectional, as PyTorch's `nn.RNN`, `nn.GRU`
-//! and `nn.LSTM` with `batch_first=True`.
+//! The sequence layers `Rnn`, `Gru` and `Lstm`, one generic [`RecurrentLayer`]: cells run over
+//! batch-first `[batch, time, features]` inputs, stacked `num_layers` deep and optionally
+//! bidirectional, as PyTorch's `nn.RNN`, `nn.GRU` and `nn.LSTM` with `batch_first=True`.
 //!
 //! Each layer and direction projects its whole input sequence with one matmul, then steps through
 //! time with the recurrent matmul only. A reverse direction reads the sequence from the end; the
@@ -9,15 +9,20 @@
 //! reverse, layer 1 forward, ... Parameters are named as PyTorch names them: `weight_ih_l0`,
 //! `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `weight_ih_l0_reverse`, ...
 
+use std::marker::PhantomData;
+
 use wengert_tape::{Tape, Var};
 use wengert_tensor::{Float, s};
 
-use super::{CellParams, CellWeights, Kind, Prepared, expect_shape, zeros};
+use super::{
+    CellParams, CellWeights, GruKind, Kind, LstmKind, Prepared, Recurrence, RnnKind, expect_shape,
+    split_state, zeros,
+};
 use crate::module::Module;
 use crate::param::Param;
 use crate::store::Path;
 
-/// Settings of [`RNN`], [`GRU`] and [`LSTM`]; the default is PyTorch's: one layer, one direction,
+/// Settings of [`Rnn`], [`Gru`] and [`Lstm`]; the default is PyTorch's: one layer, one direction,
 /// with biases.
 ///
 /// ```
@@ -163,177 +168,182 @@ impl<F: Float> Stack<F> {
     }
 }
 
-/// What the three sequence layers share: their constructors, accessors and `Module` impl, each a
-/// [`Stack`] of cells of one kind; with `hidden`, also the `forward_seq`s of a layer whose state is `h`
-/// alone.
-macro_rules! stacked {
-    ($name:ident, $kind:expr) => {
-        impl<F: Float> $name<F> {
-            /// One layer, one direction, with biases, from `input` to `hidden` features.
-            ///
-            /// # Panics
-            ///
-            /// When `hidden` is zero.
-            #[track_caller]
-            pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
-                Self::with_options(path, input, hidden, &RecurrentOptions::default())
-            }
-
-            /// A layer with chosen depth, directions and biases.
-            ///
-            /// # Panics
-            ///
-            /// When `hidden` or `opts.num_layers` is zero.
-            #[track_caller]
-            pub fn with_options(path: &Path<F>, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
-                $name { stack: Stack::new(path, $kind, input, hidden, opts) }
-            }
-
-            /// The number of input features.
-            pub fn input_size(&self) -> usize {
-                self.stack.cells[0].input()
-            }
-
-            /// The number of hidden features of each direction.
-            pub fn hidden_size(&self) -> usize {
-                self.stack.hidden
-            }
-
-            /// The number of stacked layers.
-            pub fn num_layers(&self) -> usize {
-                self.stack.layers
-            }
-
-            /// True when every layer also runs from the end of the sequence.
-            pub fn is_bidirectional(&self) -> bool {
-                self.stack.dirs == 2
-            }
-
-            /// Every parameter, cell by cell (layer 0 forward, layer 0 reverse, layer 1 ...), each cell's in
-            /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
-            pub fn parameters(&self) -> Vec<Param<F>> {
-                self.stack.parameters()
-            }
-
-            #[doc = concat!("The parameters bound to `tape`, one [`CellWeights`] per cell in the order of\n[`",
-                stringify!($name), "::parameters`], for [`", stringify!($name), "::forward_with`].")]
-            pub fn weights<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
-                self.stack.bind(tape)
-            }
-        }
-
-        impl<F: Float> Module<F> for $name<F> {
-            /// The output sequence `[batch, time, directions · hidden]` from zero initial states.
-            #[track_caller]
-            fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-                self.forward_seq(x, None).0
-            }
-        }
-    };
-    ($name:ident, $kind:expr, hidden) => {
-        stacked!($name, $kind);
-
-        impl<F: Float> $name<F> {
-            /// The outputs `[batch, time, directions · hidden]` and the final hidden states
-            /// `[num_layers · directions, batch, hidden]`, from `x` `[batch, time, input]` and initial states
-            /// `h0` of the final states' shape (zeros when `None`).
-            ///
-            /// # Panics
-            ///
-            /// When `x` is not `[batch, time ≥ 1, input]` or `h0` has the wrong shape.
-            #[track_caller]
-            pub fn forward_seq<'t>(&self, x: Var<'t, F>, h0: Option<Var<'t, F>>) -> (Var<'t, F>, Var<'t, F>) {
-                self.forward_with(&self.weights(x.tape()), x, h0)
-            }
-
-            #[doc = concat!("[`", stringify!($name), "::forward_seq`] with the cell weights `w` in place of the bound parameters.")]
-            ///
-            /// # Panics
-            ///
-            #[doc = concat!("As [`", stringify!($name), "::forward_seq`], and when `w` does not match the layer's cells.")]
-            #[track_caller]
-            pub fn forward_with<'t>(
-                &self,
-                w: &[CellWeights<'t, F>],
-                x: Var<'t, F>,
-                h0: Option<Var<'t, F>>,
-            ) -> (Var<'t, F>, Var<'t, F>) {
-                let (y, h, _) = self.stack.run(w, x, h0, None);
-                (y, h)
-            }
-        }
-    };
+/// A stack of cells of the recurrence `K` run over batch-first `[batch, time, input]` inputs,
+/// `num_layers` deep and optionally bidirectional (PyTorch's `nn.RNN`, `nn.GRU`, `nn.LSTM` with
+/// `batch_first=True`). Use it through [`Rnn`], [`Gru`] or [`Lstm`].
+///
+/// ```
+/// use wengert_nn::{LstmKind, ParamStore, RecurrentLayer};
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let store = ParamStore::<f32>::new(0);
+/// let lstm: RecurrentLayer<LstmKind> = RecurrentLayer::new(&store.root(), 3, 4);
+/// let tape = Tape::new();
+/// let (y, (h_n, c_n)) = lstm.forward_seq(tape.constant(Tensor::ones(&[5, 7, 3])), None);
+/// assert_eq!((y.shape(), h_n.shape(), c_n.shape()), (vec![5, 7, 4], vec![1, 5, 4], vec![1, 5, 4]));
+/// ```
+pub struct RecurrentLayer<K: Recurrence, F: Float = f32> {
+    stack: Stack<F>,
+    kind: PhantomData<K>,
 }
 
-/// What [`LSTM::forward_seq`] returns: the outputs and the final `(h_n, c_n)`.
+/// What [`Lstm::forward_seq`](RecurrentLayer::forward_seq) returns: the outputs and the final
+/// `(h_n, c_n)`.
 pub type LstmOutput<'t, F> = (Var<'t, F>, (Var<'t, F>, Var<'t, F>));
 
 /// A stacked Elman RNN with tanh over `[batch, time, input]` (PyTorch's `nn.RNN` with
 /// `batch_first=True`).
 ///
 /// ```
-/// use wengert_nn::{ParamStore, RNN, RecurrentOptions};
+/// use wengert_nn::{ParamStore, RecurrentOptions, Rnn};
 /// use wengert_tape::Tape;
 /// use wengert_tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
-/// let rnn = RNN::with_options(&store.root(), 3, 4, &RecurrentOptions::default().num_layers(2));
+/// let rnn = Rnn::with_options(&store.root(), 3, 4, &RecurrentOptions::default().num_layers(2));
 /// let tape = Tape::new();
 /// let (y, h_n) = rnn.forward_seq(tape.constant(Tensor::ones(&[5, 7, 3])), None);
 /// assert_eq!((y.shape(), h_n.shape()), (vec![5, 7, 4], vec![2, 5, 4]));
 /// ```
-pub struct RNN<F: Float = f32> {
-    stack: Stack<F>,
-}
-
-stacked!(RNN, Kind::Rnn, hidden);
+pub type Rnn<F = f32> = RecurrentLayer<RnnKind, F>;
 
 /// A stacked, optionally bidirectional GRU over `[batch, time, input]` (PyTorch's `nn.GRU` with
 /// `batch_first=True`).
 ///
 /// ```
-/// use wengert_nn::{GRU, Module, ParamStore, RecurrentOptions};
+/// use wengert_nn::{Gru, Module, ParamStore, RecurrentOptions};
 /// use wengert_tape::Tape;
 /// use wengert_tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let opts = RecurrentOptions::default().num_layers(2).bidirectional(true);
-/// let gru = GRU::with_options(&store.root().sub("gru"), 3, 4, &opts);
+/// let gru = Gru::with_options(&store.root().sub("gru"), 3, 4, &opts);
 /// let tape = Tape::new();
 /// let (y, h_n) = gru.forward_seq(tape.constant(Tensor::ones(&[5, 7, 3])), None);
 /// assert_eq!((y.shape(), h_n.shape()), (vec![5, 7, 8], vec![4, 5, 4]));
 /// assert_eq!(store.parameters()[4].name(), "gru.weight_ih_l0_reverse");
 /// assert_eq!(gru.forward(tape.constant(Tensor::ones(&[1, 2, 3]))).shape(), vec![1, 2, 8]);
 /// ```
-pub struct GRU<F: Float = f32> {
-    stack: Stack<F>,
-}
-
-stacked!(GRU, Kind::Gru, hidden);
+pub type Gru<F = f32> = RecurrentLayer<GruKind, F>;
 
 /// A stacked, optionally bidirectional LSTM over `[batch, time, input]` (PyTorch's `nn.LSTM` with
 /// `batch_first=True`).
 ///
 /// ```
-/// use wengert_nn::{LSTM, ParamStore};
+/// use wengert_nn::{Lstm, ParamStore};
 /// use wengert_tape::Tape;
 /// use wengert_tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
-/// let lstm = LSTM::new(&store.root(), 3, 4);
+/// let lstm = Lstm::new(&store.root(), 3, 4);
 /// let tape = Tape::new();
 /// let x = tape.constant(Tensor::ones(&[5, 7, 3]));
 /// let (y, (h_n, c_n)) = lstm.forward_seq(x, None);
 /// let (_, (h2, _)) = lstm.forward_seq(x, Some((h_n, c_n)));   // carry the state on
 /// assert_eq!((y.shape(), h2.shape()), (vec![5, 7, 4], vec![1, 5, 4]));
 /// ```
-pub struct LSTM<F: Float = f32> {
-    stack: Stack<F>,
-}
+pub type Lstm<F = f32> = RecurrentLayer<LstmKind, F>;
 
-stacked!(LSTM, Kind::Lstm);
+impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
+    /// One layer, one direction, with biases, from `input` to `hidden` features.
+    ///
+    /// ```
+    /// use wengert_nn::{Gru, ParamStore};
+    /// let store = ParamStore::<f32>::new(0);
+    /// let gru = Gru::new(&store.root(), 3, 4);
+    /// assert_eq!((gru.input_size(), gru.hidden_size(), gru.num_layers(), gru.is_bidirectional()), (3, 4, 1, false));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `hidden` is zero.
+    #[track_caller]
+    pub fn new(path: &Path<F>, input: usize, hidden: usize) -> Self {
+        Self::with_options(path, input, hidden, &RecurrentOptions::default())
+    }
 
-impl<F: Float> LSTM<F> {
-    /// The outputs `[batch, time, directions · hidden]` and the final states `(h_n, c_n)`, each
-    /// `[num_layers · directions, batch, hidden]`, from `x` `[batch, time, input]` and initial states
-    /// `(h0, c0)` of that shape (zeros when `None`).
+    /// A layer with chosen depth, directions and biases.
+    ///
+    /// ```
+    /// use wengert_nn::{Lstm, ParamStore, RecurrentOptions};
+    /// let store = ParamStore::<f32>::new(0);
+    /// let opts = RecurrentOptions::default().num_layers(3).bias(false);
+    /// let lstm = Lstm::with_options(&store.root(), 3, 4, &opts);
+    /// assert_eq!((lstm.num_layers(), lstm.parameters().len()), (3, 6));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `hidden` or `opts.num_layers` is zero.
+    #[track_caller]
+    pub fn with_options(path: &Path<F>, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
+        RecurrentLayer { stack: Stack::new(path, K::KIND, input, hidden, opts), kind: PhantomData }
+    }
+
+    /// The number of input features.
+    pub fn input_size(&self) -> usize {
+        self.stack.cells[0].input()
+    }
+
+    /// The number of hidden features of each direction.
+    pub fn hidden_size(&self) -> usize {
+        self.stack.hidden
+    }
+
+    /// The number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        self.stack.layers
+    }
+
+    /// True when every layer also runs from the end of the sequence.
+    pub fn is_bidirectional(&self) -> bool {
+        self.stack.dirs == 2
+    }
+
+    /// Every parameter, cell by cell (layer 0 forward, layer 0 reverse, layer 1 ...), each cell's in
+    /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+    ///
+    /// ```
+    /// use wengert_nn::{ParamStore, RecurrentOptions, Rnn};
+    /// let store = ParamStore::<f32>::new(0);
+    /// let rnn = Rnn::with_options(&store.root(), 3, 4, &RecurrentOptions::default().bidirectional(true));
+    /// let names: Vec<String> = rnn.parameters().iter().map(|p| p.name().to_string()).collect();
+    /// assert_eq!(names[..2], ["weight_ih_l0", "weight_hh_l0"]);
+    /// assert_eq!(names[4], "weight_ih_l0_reverse");
+    /// ```
+    pub fn parameters(&self) -> Vec<Param<F>> {
+        self.stack.parameters()
+    }
+
+    /// The parameters bound to `tape`, one [`CellWeights`] per cell in the order of
+    /// [`RecurrentLayer::parameters`], for [`RecurrentLayer::forward_with`].
+    ///
+    /// ```
+    /// use wengert_nn::{Gru, ParamStore, RecurrentOptions};
+    /// use wengert_tape::Tape;
+    /// let store = ParamStore::<f32>::new(0);
+    /// let gru = Gru::with_options(&store.root(), 3, 4, &RecurrentOptions::default().num_layers(2));
+    /// let tape = Tape::new();
+    /// let w = gru.weights(&tape);
+    /// assert_eq!((w.len(), w[1].weight_ih.shape()), (2, vec![12, 4]));
+    /// ```
+    pub fn weights<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
+        self.stack.bind(tape)
+    }
+
+    /// The outputs `[batch, time, directions · hidden]` and the final state from `x` `[batch, time,
+    /// input]` and an initial state (zeros when `None`): `h` for an RNN or GRU, `(h, c)` for an LSTM,
+    /// each `[num_layers · directions, batch, hidden]`.
+    ///
+    /// ```
+    /// use wengert_nn::{Gru, ParamStore};
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let store = ParamStore::<f32>::new(0);
+    /// let gru = Gru::new(&store.root(), 3, 4);
+    /// let tape = Tape::new();
+    /// let x = tape.constant(Tensor::ones(&[5, 7, 3]));
+    /// let (y, h_n) = gru.forward_seq(x, None);
+    /// let (_, h2) = gru.forward_seq(x, Some(h_n)); // carry the state on
+    /// assert_eq!((y.shape(), h2.shape()), (vec![5, 7, 4], vec![1, 5, 4]));
+    /// ```
     ///
     /// # Panics
     ///
@@ -342,24 +352,45 @@ impl<F: Float> LSTM<F> {
     pub fn forward_seq<'t>(
         &self,
         x: Var<'t, F>,
-        state: Option<(Var<'t, F>, Var<'t, F>)>,
-    ) -> LstmOutput<'t, F> {
+        state: Option<K::State<'t, F>>,
+    ) -> (Var<'t, F>, K::State<'t, F>) {
         self.forward_with(&self.weights(x.tape()), x, state)
     }
 
-    /// [`LSTM::forward_seq`] with the cell weights `w` in place of the bound parameters.
+    /// [`RecurrentLayer::forward_seq`] with the cell weights `w` in place of the bound parameters.
+    ///
+    /// ```
+    /// use wengert_nn::{Lstm, ParamStore};
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let store = ParamStore::<f64>::new(0);
+    /// let lstm = Lstm::new(&store.root(), 3, 4);
+    /// let tape = Tape::new();
+    /// let x = tape.constant(Tensor::ones(&[2, 5, 3]));
+    /// let (y, _) = lstm.forward_with(&lstm.weights(&tape), x, None);
+    /// assert_eq!(y.value(), lstm.forward_seq(x, None).0.value());
+    /// ```
     ///
     /// # Panics
     ///
-    /// As [`LSTM::forward_seq`], and when `w` does not match the layer's cells.
+    /// As [`RecurrentLayer::forward_seq`], and when `w` does not match the layer's cells.
     #[track_caller]
     pub fn forward_with<'t>(
         &self,
         w: &[CellWeights<'t, F>],
         x: Var<'t, F>,
-        state: Option<(Var<'t, F>, Var<'t, F>)>,
-    ) -> LstmOutput<'t, F> {
-        let (y, h, c) = self.stack.run(w, x, state.map(|s| s.0), state.map(|s| s.1));
-        (y, (h, c.expect("an LSTM run returns its cell states")))
+        state: Option<K::State<'t, F>>,
+    ) -> (Var<'t, F>, K::State<'t, F>) {
+        let (h0, c0) = split_state::<K, F>(state);
+        let (y, h, c) = self.stack.run(w, x, h0, c0);
+        (y, K::join(h, c))
+    }
+}
+
+impl<K: Recurrence, F: Float> Module<F> for RecurrentLayer<K, F> {
+    /// The output sequence `[batch, time, directions · hidden]` from zero initial states.
+    #[track_caller]
+    fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
+        self.forward_seq(x, None).0
     }
 }
