@@ -159,3 +159,79 @@ impl<F: Float, R: Rule<F>> Optimizer<F> for RuleOptimizer<R, F> {
         self.core.load_state(&self.rule.slots(), state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::core::testing::{grads, param};
+    use crate::optim::{Adagrad, Adam, AdamW, RmsProp, Sgd};
+
+    type Make = fn(Vec<Param<f64>>) -> Box<dyn Optimizer<f64>>;
+
+    /// Every optimizer, its momentum and Nesterov variants, and clipping by norm and by value.
+    const MAKERS: [(&str, Make); 13] = [
+        ("sgd", |ps| Box::new(Sgd::new(ps, 0.1))),
+        ("sgd momentum", |ps| Box::new(Sgd::new(ps, 0.1).momentum(0.9).weight_decay(0.1))),
+        ("sgd nesterov", |ps| Box::new(Sgd::new(ps, 0.1).momentum(0.9).nesterov(true))),
+        ("sgd clip norm", |ps| Box::new(Sgd::new(ps, 0.1).momentum(0.9).clip(Clip::Norm(1.0)))),
+        ("sgd clip value", |ps| Box::new(Sgd::new(ps, 0.1).clip(Clip::Value(0.5)))),
+        ("adam", |ps| Box::new(Adam::new(ps, 0.1))),
+        ("adam amsgrad clip norm", |ps| Box::new(Adam::new(ps, 0.1).amsgrad(true).clip(Clip::Norm(1.0)))),
+        ("adam keras clip value", |ps| Box::new(Adam::keras(ps, 0.1).clip(Clip::Value(0.5)))),
+        ("adamw", |ps| Box::new(AdamW::new(ps, 0.1))),
+        ("adamw clip norm", |ps| Box::new(AdamW::new(ps, 0.1).clip(Clip::Norm(1.0)))),
+        ("rmsprop", |ps| Box::new(RmsProp::new(ps, 0.1))),
+        ("rmsprop centered momentum", |ps| Box::new(RmsProp::new(ps, 0.1).centered(true).momentum(0.9))),
+        ("adagrad clip norm", |ps| Box::new(Adagrad::new(ps, 0.1).clip(Clip::Norm(1.0)))),
+    ];
+
+    #[test]
+    fn a_nan_or_infinite_gradient_skips_the_step_and_names_the_parameter() {
+        for (name, make) in MAKERS {
+            for bad in [f64::NAN, f64::INFINITY] {
+                let (a, b) = (param("fc.weight", &[1.0, -2.0]), param("fc.bias", &[0.5, 3.0]));
+                let mut opt = make(vec![a.clone(), b.clone()]);
+                opt.step(&grads(&[&a, &b], &[&[1.0, 2.0], &[1.0, -1.0]])).unwrap();
+                let before = (a.value().to_vec(), b.value().to_vec(), opt.state());
+                let err = opt.step(&grads(&[&a, &b], &[&[1.0, 2.0], &[bad, -1.0]])).unwrap_err();
+                assert_eq!(err, OptimError::NonFiniteGradients { names: vec!["fc.bias".into()] }, "{name}");
+                assert!(err.to_string().contains("gradient of `fc.bias` holds NaN or infinite"), "{err}");
+                assert_eq!((a.value().to_vec(), b.value().to_vec(), opt.state()), before, "{name} {bad}");
+                assert_eq!(opt.state().step, 1, "{name}");
+                // The next finite step goes ahead.
+                opt.step(&grads(&[&a, &b], &[&[1.0, 2.0], &[1.0, -1.0]])).unwrap();
+                assert_ne!(a.value().to_vec(), before.0, "{name}");
+                assert!(
+                    a.value().to_vec().iter().chain(&b.value().to_vec()).all(|v| v.is_finite()),
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_parameter_with_a_non_finite_gradient_is_named() {
+        let (a, b, c) = (param("a", &[1.0]), param("b", &[2.0]), param("c", &[3.0]));
+        let mut opt = Adam::new(vec![a.clone(), b.clone(), c.clone()], 0.1).clip(Clip::Value(1.0));
+        let err = opt.step(&grads(&[&a, &b, &c], &[&[f64::NEG_INFINITY], &[0.0], &[f64::NAN]])).unwrap_err();
+        assert_eq!(err, OptimError::NonFiniteGradients { names: vec!["a".into(), "c".into()] });
+    }
+
+    #[test]
+    fn check_finite_false_steps_with_the_nan() {
+        let a = param("a", &[1.0, 2.0]);
+        let mut opt = Sgd::new(vec![a.clone()], 0.1).clip(Clip::Norm(1.0)).check_finite(false);
+        opt.step(&grads(&[&a], &[&[f64::NAN, 0.0]])).unwrap();
+        // Norm clipping spreads the one NaN to every element: what the check prevents.
+        assert!(a.value().to_vec().iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn huge_finite_gradients_whose_squares_overflow_are_not_refused() {
+        let a = param("a", &[1.0, 2.0]);
+        let mut opt = Sgd::new(vec![a.clone()], 0.1).clip(Clip::Norm(1.0));
+        let report = opt.step(&grads(&[&a], &[&[1e200, -1e200]])).unwrap();
+        assert_eq!(report.grad_norm, Some(f64::INFINITY));
+        assert!(a.value().to_vec().iter().all(|v| v.is_finite()));
+    }
+}
