@@ -1,10 +1,11 @@
 //! `fit`'s callbacks and checks: early stopping with restored weights, the best-weights checkpoint,
-//! validation data, and clear errors for data that do not fit together.
+//! validation data, clear errors for data that do not fit together, and batches whose gradients are
+//! not finite.
 
 use wengert::nn::checkpoint::load_weights;
 use wengert::nn::optim::Sgd;
 use wengert::nn::train::{
-    BestCheckpoint, EarlyStopping, FitOptions, TrainError, Trainer, Validation, Verbosity,
+    BestCheckpoint, EarlyStopping, FitOptions, NonFinite, TrainError, Trainer, Validation, Verbosity,
 };
 use wengert::nn::{Linear, ParamStore, loss};
 use wengert::prelude::*;
@@ -83,4 +84,55 @@ fn fit_names_inputs_and_targets_that_do_not_match() {
         &FitOptions { validation: Validation::Split(1.5), ..quiet(1) },
     );
     assert!(err.unwrap_err().to_string().contains("validation split 1.5"));
+}
+
+/// Twenty rows; row 12's target is 0, every other target positive.
+fn data_with_a_zero_target() -> (Tensor<f32>, Tensor<f32>) {
+    let x = Tensor::from_vec((0..40).map(|i| i as f32 / 40.0).collect(), &[20, 2]).unwrap();
+    let y = Tensor::from_vec(
+        (0..20).map(|i| if i == 12 { 0.0 } else { 1.0 + i as f32 / 10.0 }).collect(),
+        &[20, 1],
+    )
+    .unwrap();
+    (x, y)
+}
+
+/// MSE plus `0 · Σ√(0·p + t)`: the same finite value, but where a target is 0 the gradient is
+/// `0 · ∞ = NaN` (as a `√` or `log` at 0 in a real loss gives).
+fn nan_at_zero_targets<'t>(p: Var<'t, f32>, t: Var<'t, f32>) -> Var<'t, f32> {
+    loss::mse(p, t) + (p * 0.0 + t).sqrt().sum() * 0.0
+}
+
+#[test]
+fn fit_stops_at_a_non_finite_gradient_naming_epoch_batch_and_parameters() {
+    let (x, y) = data_with_a_zero_target();
+    let store = ParamStore::new(3);
+    let model = Linear::new(&store.root(), 2, 1);
+    let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.01), nan_at_zero_targets);
+    let opts = FitOptions { shuffle: false, ..quiet(2) };
+    let err = trainer.fit(&x, &y, &opts).unwrap_err();
+    let names = vec![model.weight.name().to_string(), model.bias.as_ref().unwrap().name().to_string()];
+    assert_eq!(err, TrainError::NonFiniteGradients { epoch: 1, batch: 3, names: names.clone() });
+    assert!(
+        err.to_string().starts_with(&format!("fit: epoch 1, batch 3: the gradient of `{}`", names[0])),
+        "{err}"
+    );
+    let w = model.weight.value().to_vec();
+    assert!(w.iter().all(|v| v.is_finite()), "{w:?}");
+}
+
+#[test]
+fn fit_with_skip_batch_skips_non_finite_steps_and_trains_on() {
+    let (x, y) = data_with_a_zero_target();
+    let store = ParamStore::new(3);
+    let model = Linear::new(&store.root(), 2, 1);
+    let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.05), nan_at_zero_targets);
+    let opts = FitOptions { shuffle: false, on_nonfinite: NonFinite::SkipBatch, ..quiet(30) };
+    let history = trainer.fit(&x, &y, &opts).unwrap();
+    assert_eq!(history.epochs.len(), 30);
+    assert_eq!(history.skipped_batches, (1..=30).map(|e| (e, 3)).collect::<Vec<_>>());
+    let w = model.weight.value().to_vec();
+    assert!(w.iter().all(|v| v.is_finite()), "{w:?}");
+    let loss = history.series("loss");
+    assert!(loss.iter().all(|l| l.is_finite()) && loss[29] < loss[0], "{loss:?}");
 }

@@ -33,6 +33,7 @@ mod shape_ops;
 mod share;
 mod softmax;
 mod tensor;
+mod update;
 
 pub use conv::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions};
 pub use elementwise::{erf, normal_cdf, normal_pdf};
@@ -45,3 +46,4 @@ pub use ndarray::s;
 pub use pool::Pool2dOptions;
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
+pub use update::fused_update;

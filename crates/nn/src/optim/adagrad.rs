@@ -1,19 +1,18 @@
 //! Adagrad, as PyTorch's `torch.optim.Adagrad`: `g ← g + λp`, `ηₜ = η / (1 + (t − 1)·δ)`,
 //! `s ← s + g²`, `p ← p − ηₜ g / (√s + ε)`.
 
-use wengert_tape::Gradients;
-use wengert_tensor::Float;
-use wengert_tensor::ndarray::Zip;
+use wengert_tensor::{Float, fused_update};
 
-use super::core::{Core, SlotSpec, Update, check};
-use super::{Clip, OptimError, Optimizer, OptimizerState, StepReport};
-use crate::param::{GradientsParam, Param};
+use super::core::{SlotSpec, Update, check};
+use super::rule::{Rule, RuleOptimizer, sealed};
+use crate::param::Param;
 
 /// Adagrad with learning-rate decay δ (default 0), initial accumulator value (default 0), ε (default
 /// 10⁻¹⁰) and L2 weight decay λ (default 0), as PyTorch's `Adagrad`. The decay counts each
 /// parameter's own steps `t`.
 ///
-/// State: `sum`.
+/// State: `sum`. The clipping, checks and [`Optimizer`](super::Optimizer) methods are
+/// [`RuleOptimizer`]'s.
 ///
 /// ```
 /// use wengert_nn::optim::{Adagrad, Optimizer};
@@ -27,8 +26,11 @@ use crate::param::{GradientsParam, Param};
 /// opt.step(&(x * x).sum().backward()).unwrap(); // g = 2, s = 4
 /// assert!((w.value().item() - (1.0 - 0.1 * 2.0 / (2.0 + 1e-10))).abs() < 1e-15);
 /// ```
-pub struct Adagrad<F: Float = f32> {
-    core: Core<F>,
+pub type Adagrad<F = f32> = RuleOptimizer<AdagradRule, F>;
+
+/// The settings and update of [`Adagrad`].
+#[derive(Debug, Clone, Copy)]
+pub struct AdagradRule {
     lr_decay: f64,
     initial: f64,
     eps: f64,
@@ -43,13 +45,8 @@ impl<F: Float> Adagrad<F> {
     /// When `lr` is negative or not finite, or two parameters share a name.
     #[track_caller]
     pub fn new(params: Vec<Param<F>>, lr: f64) -> Self {
-        Adagrad {
-            core: Core::new("adagrad", "Adagrad", params, lr),
-            lr_decay: 0.0,
-            initial: 0.0,
-            eps: 1e-10,
-            weight_decay: 0.0,
-        }
+        let rule = AdagradRule { lr_decay: 0.0, initial: 0.0, eps: 1e-10, weight_decay: 0.0 };
+        RuleOptimizer::with_rule(params, lr, rule)
     }
 
     /// The learning-rate decay δ: step `t` uses `η / (1 + (t − 1)δ)` (default 0).
@@ -60,7 +57,7 @@ impl<F: Float> Adagrad<F> {
     #[track_caller]
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
         check(lr_decay.is_finite() && lr_decay >= 0.0, "Adagrad", "lr decay", lr_decay);
-        self.lr_decay = lr_decay;
+        self.rule_mut().lr_decay = lr_decay;
         self
     }
 
@@ -72,7 +69,7 @@ impl<F: Float> Adagrad<F> {
     #[track_caller]
     pub fn initial_accumulator_value(mut self, value: f64) -> Self {
         check(value.is_finite() && value >= 0.0, "Adagrad", "initial accumulator value", value);
-        self.initial = value;
+        self.rule_mut().initial = value;
         self
     }
 
@@ -84,7 +81,7 @@ impl<F: Float> Adagrad<F> {
     #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
         check(eps.is_finite() && eps >= 0.0, "Adagrad", "eps", eps);
-        self.eps = eps;
+        self.rule_mut().eps = eps;
         self
     }
 
@@ -96,45 +93,34 @@ impl<F: Float> Adagrad<F> {
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         check(weight_decay.is_finite() && weight_decay >= 0.0, "Adagrad", "weight decay", weight_decay);
-        self.weight_decay = weight_decay;
+        self.rule_mut().weight_decay = weight_decay;
         self
     }
+}
 
-    /// Clips the gradients inside each step, before the update (and before weight decay).
-    ///
-    /// # Panics
-    ///
-    /// When the threshold is negative or NaN.
-    #[track_caller]
-    pub fn clip(mut self, clip: Clip) -> Self {
-        self.core.set_clip("Adagrad", clip);
-        self
+impl sealed::Sealed for AdagradRule {}
+
+impl<F: Float> Rule<F> for AdagradRule {
+    fn kind(&self) -> &'static str {
+        "adagrad"
     }
 
-    /// With `true`, a step skips parameters without a gradient (reporting them) instead of failing.
-    pub fn allow_missing(mut self, on: bool) -> Self {
-        self.core.allow_missing = on;
-        self
+    fn who(&self) -> &'static str {
+        "Adagrad"
     }
 
-    /// One step from any gradients readable by parameter, such as [`ClippedGrads`](super::ClippedGrads).
-    ///
-    /// # Errors
-    ///
-    /// As [`Optimizer::step`].
-    pub fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
-        let (lr, lr_decay, eps, wd) =
-            (self.core.lr, self.lr_decay, F::from_f64(self.eps), F::from_f64(self.weight_decay));
-        let l2 = self.weight_decay != 0.0;
-        let spec = self.spec();
-        self.core.step(grads, &spec, |u| {
-            let clr = F::from_f64(lr / (1.0 + (u.t - 1) as f64 * lr_decay));
-            if l2 { update::<F, true>(u, clr, eps, wd) } else { update::<F, false>(u, clr, eps, wd) }
-        })
+    fn slots(&self) -> Vec<SlotSpec> {
+        vec![("sum", self.initial)]
     }
 
-    fn spec(&self) -> [SlotSpec; 1] {
-        [("sum", self.initial)]
+    fn update(&self, lr: f64, u: Update<'_, F>) {
+        let (eps, wd) = (F::from_f64(self.eps), F::from_f64(self.weight_decay));
+        let clr = F::from_f64(lr / (1.0 + (u.t - 1) as f64 * self.lr_decay));
+        if self.weight_decay != 0.0 {
+            update::<F, true>(u, clr, eps, wd)
+        } else {
+            update::<F, false>(u, clr, eps, wd)
+        }
     }
 }
 
@@ -143,37 +129,17 @@ impl<F: Float> Adagrad<F> {
 fn update<F: Float, const L2: bool>(u: Update<'_, F>, clr: F, eps: F, wd: F) {
     let prep = u.prep;
     let [s] = u.bufs else { unreachable!("adagrad has one slot") };
-    Zip::from(u.p).and(&u.g).and(s).for_each(|p, &g, s| {
+    fused_update([u.p, s], [u.g], |[p, s], [g]| {
         let g = if L2 { prep.apply(g) + wd * *p } else { prep.apply(g) };
         *s += g * g;
         *p -= clr * (g / (s.sqrt() + eps));
     });
 }
 
-impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
-        self.step_with(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.lr = lr;
-    }
-    fn params(&self) -> &[Param<F>] {
-        &self.core.params
-    }
-    fn state(&self) -> OptimizerState<F> {
-        self.core.state(&self.spec())
-    }
-    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
-        self.core.load_state(&self.spec(), state)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::Optimizer;
     use crate::optim::core::testing::{assert_close, g, grads, param};
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];

@@ -3,13 +3,11 @@
 //! `keras_epsilon`, Keras' `p ← p − η√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε)`. The update itself, shared
 //! with [`AdamW`](super::AdamW), is in `adam_rule.rs`.
 
-use wengert_tape::Gradients;
 use wengert_tensor::Float;
 
 use super::adam_rule::AdamRule;
-use super::core::Core;
-use super::{Clip, OptimError, Optimizer, OptimizerState, StepReport};
-use crate::param::{GradientsParam, Param};
+use super::rule::RuleOptimizer;
+use crate::param::Param;
 
 /// Adam with bias correction, L2 weight decay λ (added to the gradient, default 0) and AMSGrad
 /// (default off); betas default to (0.9, 0.999), ε to 10⁻⁸, as in PyTorch.
@@ -19,13 +17,16 @@ use crate::param::{GradientsParam, Param};
 /// By default ε is added to the bias-corrected `√v̂` (PyTorch): `p ← p − η m̂ / (√v̂ + ε)` with
 /// `m̂ = m/(1 − β₁ᵗ)`, `v̂ = v/(1 − β₂ᵗ)`. Keras adds ε to the uncorrected `√v` (the paper's "ε̂"):
 /// `p ← p − ηₜ m / (√v + ε)` with `ηₜ = η√(1 − β₂ᵗ)/(1 − β₁ᵗ)`. The two differ only through ε: Keras'
-/// ε acts like PyTorch's ε·√(1 − β₂ᵗ), larger early in training. [`Adam::keras_epsilon`] selects
+/// ε acts like PyTorch's ε·√(1 − β₂ᵗ), larger early in training. [`keras_epsilon`](RuleOptimizer::keras_epsilon) selects
 /// Keras' formula (also its arithmetic, `m += (g − m)(1 − β₁)`, `v += (g² − v)(1 − β₂)`);
 /// [`Adam::keras`] also takes Keras' default ε = 10⁻⁷, so Keras' defaults reproduce Keras' training.
 /// Weight decay stays the L2 term added to `g` in both (Keras' own `weight_decay` is decoupled: use
 /// [`AdamW`](super::AdamW)).
 ///
-/// State: `exp_avg` (m), `exp_avg_sq` (v), and `max_exp_avg_sq` with AMSGrad.
+/// State: `exp_avg` (m), `exp_avg_sq` (v), and `max_exp_avg_sq` with AMSGrad. The settings
+/// [`betas`](RuleOptimizer::betas), [`eps`](RuleOptimizer::eps), [`amsgrad`](RuleOptimizer::amsgrad)
+/// and [`keras_epsilon`](RuleOptimizer::keras_epsilon) are shared with [`AdamW`](super::AdamW); the
+/// clipping, checks and [`Optimizer`](super::Optimizer) methods are [`RuleOptimizer`]'s.
 ///
 /// ```
 /// use wengert_nn::optim::{Adam, Optimizer};
@@ -41,10 +42,7 @@ use crate::param::{GradientsParam, Param};
 /// let v = w.value().to_vec();
 /// assert!((v[0] - 0.99).abs() < 1e-8 && (v[1] + 0.99).abs() < 1e-8);
 /// ```
-pub struct Adam<F: Float = f32> {
-    core: Core<F>,
-    rule: AdamRule,
-}
+pub type Adam<F = f32> = RuleOptimizer<AdamRule<false>, F>;
 
 impl<F: Float> Adam<F> {
     /// Adam with learning rate `lr` and PyTorch's defaults: betas (0.9, 0.999), ε = 10⁻⁸, no weight decay.
@@ -54,11 +52,11 @@ impl<F: Float> Adam<F> {
     /// When `lr` is negative or not finite, or two parameters share a name.
     #[track_caller]
     pub fn new(params: Vec<Param<F>>, lr: f64) -> Self {
-        Adam { core: Core::new("adam", "Adam", params, lr), rule: AdamRule::new("Adam") }
+        RuleOptimizer::with_rule(params, lr, AdamRule::new(0.0))
     }
 
-    /// Adam as Keras computes it: [`keras_epsilon`](Adam::keras_epsilon) and Keras' ε = 10⁻⁷ (Keras'
-    /// default lr is 0.001).
+    /// Adam as Keras computes it: [`keras_epsilon`](RuleOptimizer::keras_epsilon) and Keras' ε = 10⁻⁷
+    /// (Keras' default lr is 0.001).
     ///
     /// # Panics
     ///
@@ -68,28 +66,6 @@ impl<F: Float> Adam<F> {
         Adam::new(params, lr).keras_epsilon(true).eps(1e-7)
     }
 
-    /// The decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
-    ///
-    /// # Panics
-    ///
-    /// When a beta lies outside `[0, 1)`.
-    #[track_caller]
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-        self.rule.set_betas(beta1, beta2);
-        self
-    }
-
-    /// The ε of the denominator (default 10⁻⁸); see the conventions above.
-    ///
-    /// # Panics
-    ///
-    /// When `eps` is negative or not finite.
-    #[track_caller]
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.rule.set_eps(eps);
-        self
-    }
-
     /// The L2 weight decay λ added to the gradient, `g + λp` (default 0).
     ///
     /// # Panics
@@ -97,73 +73,15 @@ impl<F: Float> Adam<F> {
     /// When `weight_decay` is negative or not finite.
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.rule.set_weight_decay(weight_decay, false);
+        self.rule_mut().set_weight_decay(weight_decay);
         self
-    }
-
-    /// AMSGrad (default off): the denominator uses the running maximum of v.
-    pub fn amsgrad(mut self, on: bool) -> Self {
-        self.rule.set_amsgrad(on);
-        self
-    }
-
-    /// Keras' ε convention, `p ← p − η√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε)` (default off: PyTorch's).
-    pub fn keras_epsilon(mut self, on: bool) -> Self {
-        self.rule.set_keras(on);
-        self
-    }
-
-    /// Clips the gradients inside each step, before the update (and before weight decay).
-    ///
-    /// # Panics
-    ///
-    /// When the threshold is negative or NaN.
-    #[track_caller]
-    pub fn clip(mut self, clip: Clip) -> Self {
-        self.core.set_clip("Adam", clip);
-        self
-    }
-
-    /// With `true`, a step skips parameters without a gradient (reporting them) instead of failing.
-    pub fn allow_missing(mut self, on: bool) -> Self {
-        self.core.allow_missing = on;
-        self
-    }
-
-    /// One step from any gradients readable by parameter, such as [`ClippedGrads`](super::ClippedGrads).
-    ///
-    /// # Errors
-    ///
-    /// As [`Optimizer::step`].
-    pub fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
-        self.rule.step(&mut self.core, grads)
-    }
-}
-
-impl<F: Float> Optimizer<F> for Adam<F> {
-    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
-        self.step_with(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.lr = lr;
-    }
-    fn params(&self) -> &[Param<F>] {
-        &self.core.params
-    }
-    fn state(&self) -> OptimizerState<F> {
-        self.core.state(self.rule.spec())
-    }
-    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
-        self.core.load_state(self.rule.spec(), state)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::Optimizer;
     use crate::optim::adam_rule::reference::{DEFAULT, Ref, adam};
     use crate::optim::core::testing::{assert_close, g, grads, param};
 

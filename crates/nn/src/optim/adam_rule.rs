@@ -2,102 +2,121 @@
 //! decay), `g ← g + λp` (Adam's L2), `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
 //! `v̂max ← max(v̂max, v)` (AMSGrad), `p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)`; or, with Keras'
 //! ε, `m += (g − m)(1 − β₁)`, `v += (g² − v)(1 − β₂)`, `p ← p − η√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε)`.
+//! Each parameter's update is one [`fused_update`] pass.
 
-use rayon::prelude::*;
-use wengert_tensor::ndarray::Zip;
-use wengert_tensor::{Float, PAR_THRESHOLD};
+use wengert_tensor::{Float, fused_update};
 
-use super::core::{Core, SlotSpec, Update, check};
-use super::{OptimError, StepReport};
-use crate::param::GradientsParam;
+use super::core::{SlotSpec, Update, check};
+use super::rule::{Rule, RuleOptimizer, sealed};
 
-/// The settings of Adam and AdamW, and their update.
+/// The settings and update of [`Adam`](super::Adam) (`DECOUPLED` false: L2 weight decay added to the
+/// gradient) and [`AdamW`](super::AdamW) (`DECOUPLED` true: decoupled weight decay).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AdamRule {
-    who: &'static str,
+pub struct AdamRule<const DECOUPLED: bool> {
     beta1: f64,
     beta2: f64,
     eps: f64,
     amsgrad: bool,
     keras: bool,
-    /// L2 weight decay, added to the gradient (Adam).
-    l2: f64,
-    /// Decoupled weight decay, `p ← p(1 − ηλ)` (AdamW).
-    decoupled: f64,
+    /// λ: added to the gradient as `λp` (Adam), or `p ← p(1 − ηλ)` (AdamW).
+    weight_decay: f64,
 }
 
-impl AdamRule {
-    /// PyTorch's defaults, without weight decay.
-    pub fn new(who: &'static str) -> Self {
-        AdamRule {
-            who,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            amsgrad: false,
-            keras: false,
-            l2: 0.0,
-            decoupled: 0.0,
+impl<const DECOUPLED: bool> AdamRule<DECOUPLED> {
+    /// PyTorch's defaults with weight decay λ.
+    pub(crate) fn new(weight_decay: f64) -> Self {
+        AdamRule { beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: false, keras: false, weight_decay }
+    }
+
+    /// The type's name in panic messages.
+    const WHO: &'static str = if DECOUPLED { "AdamW" } else { "Adam" };
+
+    #[track_caller]
+    pub(crate) fn set_weight_decay(&mut self, weight_decay: f64) {
+        check(weight_decay.is_finite() && weight_decay >= 0.0, Self::WHO, "weight decay", weight_decay);
+        self.weight_decay = weight_decay;
+    }
+}
+
+/// The settings Adam and AdamW share.
+impl<F: Float, const DECOUPLED: bool> RuleOptimizer<AdamRule<DECOUPLED>, F> {
+    /// The decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
+    ///
+    /// # Panics
+    ///
+    /// When a beta lies outside `[0, 1)`.
+    #[track_caller]
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        let who = AdamRule::<DECOUPLED>::WHO;
+        check((0.0..1.0).contains(&beta1), who, "beta1", beta1);
+        check((0.0..1.0).contains(&beta2), who, "beta2", beta2);
+        let rule = self.rule_mut();
+        (rule.beta1, rule.beta2) = (beta1, beta2);
+        self
+    }
+
+    /// The ε of the denominator (default 10⁻⁸); see [`Adam`](super::Adam)'s ε conventions.
+    ///
+    /// # Panics
+    ///
+    /// When `eps` is negative or not finite.
+    #[track_caller]
+    pub fn eps(mut self, eps: f64) -> Self {
+        check(eps.is_finite() && eps >= 0.0, AdamRule::<DECOUPLED>::WHO, "eps", eps);
+        self.rule_mut().eps = eps;
+        self
+    }
+
+    /// AMSGrad (default off): the denominator uses the running maximum of v.
+    pub fn amsgrad(mut self, on: bool) -> Self {
+        self.rule_mut().amsgrad = on;
+        self
+    }
+
+    /// Keras' ε convention, `p ← p − η√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε)` (default off: PyTorch's);
+    /// see [`Adam`](super::Adam).
+    pub fn keras_epsilon(mut self, on: bool) -> Self {
+        self.rule_mut().keras = on;
+        self
+    }
+}
+
+impl<const DECOUPLED: bool> sealed::Sealed for AdamRule<DECOUPLED> {}
+
+impl<F: Float, const DECOUPLED: bool> Rule<F> for AdamRule<DECOUPLED> {
+    fn kind(&self) -> &'static str {
+        if DECOUPLED { "adamw" } else { "adam" }
+    }
+
+    fn who(&self) -> &'static str {
+        Self::WHO
+    }
+
+    fn slots(&self) -> Vec<SlotSpec> {
+        let mut slots = vec![("exp_avg", 0.0), ("exp_avg_sq", 0.0)];
+        if self.amsgrad {
+            slots.push(("max_exp_avg_sq", 0.0));
         }
+        slots
     }
 
-    #[track_caller]
-    pub fn set_betas(&mut self, beta1: f64, beta2: f64) {
-        check((0.0..1.0).contains(&beta1), self.who, "beta1", beta1);
-        check((0.0..1.0).contains(&beta2), self.who, "beta2", beta2);
-        (self.beta1, self.beta2) = (beta1, beta2);
-    }
-
-    #[track_caller]
-    pub fn set_eps(&mut self, eps: f64) {
-        check(eps.is_finite() && eps >= 0.0, self.who, "eps", eps);
-        self.eps = eps;
-    }
-
-    #[track_caller]
-    pub fn set_weight_decay(&mut self, weight_decay: f64, decoupled: bool) {
-        check(weight_decay.is_finite() && weight_decay >= 0.0, self.who, "weight decay", weight_decay);
-        if decoupled { self.decoupled = weight_decay } else { self.l2 = weight_decay }
-    }
-
-    pub fn set_amsgrad(&mut self, on: bool) {
-        self.amsgrad = on;
-    }
-
-    pub fn set_keras(&mut self, on: bool) {
-        self.keras = on;
-    }
-
-    pub fn spec(&self) -> &'static [SlotSpec] {
-        const PLAIN: &[SlotSpec] = &[("exp_avg", 0.0), ("exp_avg_sq", 0.0)];
-        const AMSGRAD: &[SlotSpec] = &[("exp_avg", 0.0), ("exp_avg_sq", 0.0), ("max_exp_avg_sq", 0.0)];
-        if self.amsgrad { AMSGRAD } else { PLAIN }
-    }
-
-    /// One step: every element of a parameter in one pass over (p, g, m, v[, v̂max]).
-    pub fn step<F: Float>(
-        &self,
-        core: &mut Core<F>,
-        grads: &dyn GradientsParam<F>,
-    ) -> Result<StepReport, OptimError> {
+    /// One pass over (p, g, m, v[, v̂max]).
+    fn update(&self, lr: f64, u: Update<'_, F>) {
         let f = F::from_f64;
-        let lr = core.lr;
+        let (l2, decoupled) = if DECOUPLED { (0.0, self.weight_decay) } else { (self.weight_decay, 0.0) };
         let (b2, c1, c2, eps) = (f(self.beta2), f(1.0 - self.beta1), f(1.0 - self.beta2), f(self.eps));
-        let (wd, shrink) = (f(self.l2), f(1.0 - lr * self.decoupled));
-        let (beta1, beta2, keras, l2) = (self.beta1, self.beta2, self.keras, self.l2 != 0.0);
-        core.step(grads, self.spec(), |u| {
-            let t = u.t as f64;
-            let (bc1, bc2) = (1.0 - beta1.powf(t), 1.0 - beta2.powf(t));
-            // PyTorch: step size η/(1 − β₁ᵗ) and √(1 − β₂ᵗ); Keras: ηₜ = η√(1 − β₂ᵗ)/(1 − β₁ᵗ).
-            let (step_size, bc2_sqrt, alpha) = (f(lr / bc1), f(bc2.sqrt()), f(lr * bc2.sqrt() / bc1));
-            let k = Consts { b2, c1, c2, eps, wd, shrink, step_size, bc2_sqrt, alpha };
-            match (keras, l2) {
-                (false, false) => update::<F, false, false>(u, k),
-                (false, true) => update::<F, false, true>(u, k),
-                (true, false) => update::<F, true, false>(u, k),
-                (true, true) => update::<F, true, true>(u, k),
-            }
-        })
+        let (wd, shrink) = (f(l2), f(1.0 - lr * decoupled));
+        let t = u.t as f64;
+        let (bc1, bc2) = (1.0 - self.beta1.powf(t), 1.0 - self.beta2.powf(t));
+        // PyTorch: step size η/(1 − β₁ᵗ) and √(1 − β₂ᵗ); Keras: ηₜ = η√(1 − β₂ᵗ)/(1 − β₁ᵗ).
+        let (step_size, bc2_sqrt, alpha) = (f(lr / bc1), f(bc2.sqrt()), f(lr * bc2.sqrt() / bc1));
+        let k = Consts { b2, c1, c2, eps, wd, shrink, step_size, bc2_sqrt, alpha };
+        match (self.keras, l2 != 0.0) {
+            (false, false) => update::<F, false, false>(u, k),
+            (false, true) => update::<F, false, true>(u, k),
+            (true, false) => update::<F, true, false>(u, k),
+            (true, true) => update::<F, true, true>(u, k),
+        }
     }
 }
 
@@ -116,95 +135,36 @@ struct Consts<F> {
     alpha: F,
 }
 
-/// Matching chunks of (p, g, m, v), as rayon's zipped chunk iterators hand them out.
-type Chunks<'a, F> = (((&'a mut [F], &'a [F]), &'a mut [F]), &'a mut [F]);
-
-/// One chunk's slice loop. pulp's dispatch runs it inside a function compiled for the widest SIMD the
-/// CPU has (AVX-512 or AVX2 where present), so the loop vectorises with those lanes instead of the
-/// baseline SSE2; each element's arithmetic is the same, so are the results.
-struct Chunk<'a, F, R> {
-    p: &'a mut [F],
-    g: &'a [F],
-    m: &'a mut [F],
-    v: &'a mut [F],
-    rule: &'a R,
-}
-
-impl<F: Float, R: Fn(&mut F, F, &mut F, &mut F, Option<&mut F>)> pulp::WithSimd for Chunk<'_, F, R> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        for (((p, &g), m), v) in self.p.iter_mut().zip(self.g).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
-            (self.rule)(p, g, m, v, None);
-        }
-    }
-}
-
-/// Elements per rayon task of a parallel update (32 KiB of each of p, g, m, v in f32).
-const CHUNK: usize = 8192;
-
-/// One pass over (p, g, m, v[, v̂max]), on the rayon pool for large parameters; the variant is a type parameter so that each inner loop is
-/// branch-free and vectorises.
+/// One fused pass over (p, g, m, v[, v̂max]); the variant is a type parameter so that each inner loop
+/// is branch-free and vectorises.
 #[inline(always)]
 fn update<F: Float, const KERAS: bool, const L2: bool>(u: Update<'_, F>, k: Consts<F>) {
     let prep = u.prep;
-    let rule = |p: &mut F, g: F, m: &mut F, v: &mut F, vmax: Option<&mut F>| {
-        let x = *p * k.shrink;
+    let moments = move |x: F, g: F, m: &mut F, v: &mut F| {
         let g = if L2 { prep.apply(g) + k.wd * x } else { prep.apply(g) };
         *m = *m + k.c1 * (g - *m);
         *v = if KERAS { *v + (g * g - *v) * k.c2 } else { *v * k.b2 + k.c2 * g * g };
-        let v = match vmax {
-            Some(vmax) => {
-                // max(v̂max, v), NaN-propagating as torch.maximum; stored unconditionally, to vectorise.
-                *vmax = if *vmax < *v || v.is_nan() { *v } else { *vmax };
-                *vmax
-            }
-            None => *v,
-        };
-        *p = if KERAS {
-            x - (*m * k.alpha) / (v.sqrt() + k.eps)
-        } else {
-            x - k.step_size * (*m / (v.sqrt() / k.bc2_sqrt + k.eps))
-        };
     };
-    // Large parameters are split across the rayon pool: every element's update is independent, so
-    // the result does not depend on the number of threads.
-    let par = u.g.len() >= PAR_THRESHOLD;
+    let step = move |x: F, m: F, v: F| {
+        if KERAS {
+            x - (m * k.alpha) / (v.sqrt() + k.eps)
+        } else {
+            x - k.step_size * (m / (v.sqrt() / k.bc2_sqrt + k.eps))
+        }
+    };
     match u.bufs {
-        [m, v] => {
-            let slices = (u.p.as_slice_mut(), u.g.as_slice(), m.as_slice_mut(), v.as_slice_mut());
-            if let (Some(p), Some(g), Some(m), Some(v)) = slices {
-                // All four row-major: plain slice loops, which vectorise, in chunks across the pool.
-                let run = |(((p, g), m), v): Chunks<'_, F>| {
-                    pulp::Arch::new().dispatch(Chunk { p, g, m, v, rule: &rule });
-                };
-                if par {
-                    p.par_chunks_mut(CHUNK)
-                        .zip(g.par_chunks(CHUNK))
-                        .zip(m.par_chunks_mut(CHUNK))
-                        .zip(v.par_chunks_mut(CHUNK))
-                        .for_each(run);
-                } else {
-                    run((((p, g), m), v));
-                }
-                return;
-            }
-            let zip = Zip::from(u.p).and(&u.g).and(m).and(v);
-            if par {
-                zip.par_for_each(|p, &g, m, v| rule(p, g, m, v, None))
-            } else {
-                zip.for_each(|p, &g, m, v| rule(p, g, m, v, None))
-            }
-        }
-        [m, v, vmax] => {
-            let zip = Zip::from(u.p).and(&u.g).and(m).and(v).and(vmax);
-            if par {
-                zip.par_for_each(|p, &g, m, v, w| rule(p, g, m, v, Some(w)))
-            } else {
-                zip.for_each(|p, &g, m, v, w| rule(p, g, m, v, Some(w)))
-            }
-        }
+        [m, v] => fused_update([u.p, m, v], [u.g], |[p, m, v], [g]| {
+            let x = *p * k.shrink;
+            moments(x, g, m, v);
+            *p = step(x, *m, *v);
+        }),
+        [m, v, vmax] => fused_update([u.p, m, v, vmax], [u.g], |[p, m, v, vmax], [g]| {
+            let x = *p * k.shrink;
+            moments(x, g, m, v);
+            // max(v̂max, v), NaN-propagating as torch.maximum; stored unconditionally, to vectorise.
+            *vmax = if *vmax < *v || v.is_nan() { *v } else { *vmax };
+            *p = step(x, *m, *vmax);
+        }),
         _ => unreachable!("adam has two or three slots"),
     }
 }

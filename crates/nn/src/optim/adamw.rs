@@ -2,19 +2,20 @@
 //! `p ← p(1 − ηλ)`, then Adam's `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
 //! `p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)`.
 
-use wengert_tape::Gradients;
 use wengert_tensor::Float;
 
 use super::adam_rule::AdamRule;
-use super::core::Core;
-use super::{Clip, OptimError, Optimizer, OptimizerState, StepReport};
-use crate::param::{GradientsParam, Param};
+use super::rule::RuleOptimizer;
+use crate::param::Param;
 
 /// Adam with decoupled weight decay λ (default 0.01), betas (0.9, 0.999), ε = 10⁻⁸ and optional
-/// AMSGrad, as PyTorch's `AdamW`. [`AdamW::keras_epsilon`] gives Keras' ε convention as for
+/// AMSGrad, as PyTorch's `AdamW`. [`keras_epsilon`](RuleOptimizer::keras_epsilon) gives Keras' ε convention as for
 /// [`Adam`](super::Adam) (Keras' `AdamW` decays the same way, `p ← p − ηλp`, before its update).
 ///
-/// State: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with AMSGrad.
+/// State: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with AMSGrad. It is [`Adam`](super::Adam)'s
+/// rule with the decay decoupled: the settings [`betas`](RuleOptimizer::betas),
+/// [`eps`](RuleOptimizer::eps), [`amsgrad`](RuleOptimizer::amsgrad) and
+/// [`keras_epsilon`](RuleOptimizer::keras_epsilon) are Adam's; the state's kind is `adamw`.
 ///
 /// ```
 /// use wengert_nn::optim::{AdamW, Optimizer};
@@ -29,10 +30,7 @@ use crate::param::{GradientsParam, Param};
 /// // p(1 − ηλ) = 1.9, then the Adam step of about η.
 /// assert!((w.value().item() - 1.8).abs() < 1e-8);
 /// ```
-pub struct AdamW<F: Float = f32> {
-    core: Core<F>,
-    rule: AdamRule,
-}
+pub type AdamW<F = f32> = RuleOptimizer<AdamRule<true>, F>;
 
 impl<F: Float> AdamW<F> {
     /// AdamW with learning rate `lr` and PyTorch's defaults: weight decay 0.01, betas (0.9, 0.999),
@@ -43,31 +41,7 @@ impl<F: Float> AdamW<F> {
     /// When `lr` is negative or not finite, or two parameters share a name.
     #[track_caller]
     pub fn new(params: Vec<Param<F>>, lr: f64) -> Self {
-        let mut rule = AdamRule::new("AdamW");
-        rule.set_weight_decay(0.01, true);
-        AdamW { core: Core::new("adamw", "AdamW", params, lr), rule }
-    }
-
-    /// The decay rates (β₁, β₂) of the first and second moments (default (0.9, 0.999)).
-    ///
-    /// # Panics
-    ///
-    /// When a beta lies outside `[0, 1)`.
-    #[track_caller]
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-        self.rule.set_betas(beta1, beta2);
-        self
-    }
-
-    /// The ε of the denominator (default 10⁻⁸).
-    ///
-    /// # Panics
-    ///
-    /// When `eps` is negative or not finite.
-    #[track_caller]
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.rule.set_eps(eps);
-        self
+        RuleOptimizer::with_rule(params, lr, AdamRule::new(0.01))
     }
 
     /// The decoupled weight decay λ: `p ← p(1 − ηλ)` each step (default 0.01).
@@ -77,67 +51,8 @@ impl<F: Float> AdamW<F> {
     /// When `weight_decay` is negative or not finite.
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.rule.set_weight_decay(weight_decay, true);
+        self.rule_mut().set_weight_decay(weight_decay);
         self
-    }
-
-    /// AMSGrad (default off): the denominator uses the running maximum of v.
-    pub fn amsgrad(mut self, on: bool) -> Self {
-        self.rule.set_amsgrad(on);
-        self
-    }
-
-    /// Keras' ε convention (see [`Adam`](super::Adam)); default off.
-    pub fn keras_epsilon(mut self, on: bool) -> Self {
-        self.rule.set_keras(on);
-        self
-    }
-
-    /// Clips the gradients inside each step, before the update.
-    ///
-    /// # Panics
-    ///
-    /// When the threshold is negative or NaN.
-    #[track_caller]
-    pub fn clip(mut self, clip: Clip) -> Self {
-        self.core.set_clip("AdamW", clip);
-        self
-    }
-
-    /// With `true`, a step skips parameters without a gradient (reporting them) instead of failing.
-    pub fn allow_missing(mut self, on: bool) -> Self {
-        self.core.allow_missing = on;
-        self
-    }
-
-    /// One step from any gradients readable by parameter, such as [`ClippedGrads`](super::ClippedGrads).
-    ///
-    /// # Errors
-    ///
-    /// As [`Optimizer::step`].
-    pub fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
-        self.rule.step(&mut self.core, grads)
-    }
-}
-
-impl<F: Float> Optimizer<F> for AdamW<F> {
-    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
-        self.step_with(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.lr = lr;
-    }
-    fn params(&self) -> &[Param<F>] {
-        &self.core.params
-    }
-    fn state(&self) -> OptimizerState<F> {
-        self.core.state(self.rule.spec())
-    }
-    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
-        self.core.load_state(self.rule.spec(), state)
     }
 }
 
@@ -146,6 +61,7 @@ mod tests {
     use super::*;
     use crate::optim::adam_rule::reference::{DEFAULT, Ref, adam};
     use crate::optim::core::testing::{assert_close, g, grads, param};
+    use crate::optim::{OptimError, Optimizer};
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
     const CS: [&[f64]; 3] = [&[1.0, -3.0, 0.5], &[0.0, 0.0, 0.0], &[-1.0, 5.0, 0.0]];

@@ -128,7 +128,9 @@ fn norm_scale(norm: f64, max_norm: f64) -> f64 {
     if c >= 1.0 { 1.0 } else { c }
 }
 
-fn sum_sq<F: Float>(g: &Tensor<F>) -> f64 {
+/// `Σ g²` in f64, in eight partial sums; NaN or ∞ when an element is (or, for f64, when the squares
+/// overflow).
+pub fn sum_sq<F: Float>(g: &Tensor<F>) -> f64 {
     let sq = |x: F| x.to_f64() * x.to_f64();
     match g.as_slice() {
         Some(s) => {
@@ -147,23 +149,44 @@ fn sum_sq<F: Float>(g: &Tensor<F>) -> f64 {
     }
 }
 
+/// True when no element is NaN or ±∞. Branch-free over eight lanes, so the loop vectorises: `0·x` is
+/// 0 for a finite `x` and NaN otherwise, and NaN stays NaN through the sums.
+pub fn all_finite<F: Float>(g: &Tensor<F>) -> bool {
+    let Some(s) = g.as_slice() else { return g.view().iter().all(|x| x.is_finite()) };
+    let mut acc = [F::zero(); 8];
+    let chunks = s.chunks_exact(8);
+    let zero = F::zero();
+    let rest = chunks.remainder().iter().fold(zero, |a, &x| a + zero * x);
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += zero * x;
+        }
+    }
+    (acc.iter().fold(rest, |a, &b| a + b)).is_finite()
+}
+
 /// The clipping applied to each gradient element inside a step: multiply by `scale`, clamp to `±max`
 /// (both the identity when not clipping; NaN stays NaN, as with `torch.clamp`).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct GradPrep<F: Float> {
+pub struct GradPrep<F: Float> {
     scale: F,
     max: F,
 }
 
 impl<F: Float> GradPrep<F> {
-    /// The clipping for these gradients, and the global norm when clipping by norm.
-    pub fn new(clip: Option<Clip>, grads: &[Option<&Tensor<F>>]) -> (Self, Option<f64>) {
+    /// The clipping, and the global norm when clipping by norm, from the gradients' sums of squares
+    /// ([`sum_sq`], 0 for a parameter without a gradient; needed only when clipping by norm).
+    ///
+    /// # Panics
+    ///
+    /// When clipping by norm without the sums.
+    pub fn new(clip: Option<Clip>, sums: Option<&[f64]>) -> (Self, Option<f64>) {
         let none = GradPrep { scale: F::one(), max: F::infinity() };
         match clip {
             None => (none, None),
             Some(Clip::Value(v)) => (GradPrep { max: F::from_f64(v), ..none }, None),
             Some(Clip::Norm(max_norm)) => {
-                let norm = grads.iter().flatten().map(|g| sum_sq(g)).sum::<f64>().sqrt();
+                let norm = sums.expect("clipping by norm needs the sums").iter().sum::<f64>().sqrt();
                 (GradPrep { scale: F::from_f64(norm_scale(norm, max_norm)), ..none }, Some(norm))
             }
         }

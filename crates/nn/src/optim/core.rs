@@ -1,17 +1,17 @@
 //! What every optimizer shares: its parameters, learning rate and step counts, clipping, the
-//! missing-gradient check, and the per-parameter state slots with their save and load.
+//! missing-gradient and non-finite-gradient checks, and the per-parameter state slots with their save
+//! and load.
 
 use std::collections::{HashMap, HashSet};
 
-use wengert_tensor::ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
 use wengert_tensor::{Float, Tensor};
 
-use super::clip::{Clip, GradPrep};
+use super::clip::{Clip, GradPrep, all_finite, sum_sq};
 use super::{Misshaped, OptimError, OptimizerState, StateSlot, StepReport};
 use crate::param::{GradientsParam, Param};
 
 /// A state slot: its name and the value a fresh buffer is filled with.
-pub(crate) type SlotSpec = (&'static str, f64);
+pub type SlotSpec = (&'static str, f64);
 
 /// The name of the per-parameter step count slot.
 const STEP: &str = "step";
@@ -24,20 +24,22 @@ pub(crate) struct Core<F: Float> {
     pub step: u64,
     pub clip: Option<Clip>,
     pub allow_missing: bool,
+    /// Refuse a step whose gradients hold NaN or ±∞ (on by default).
+    pub check_finite: bool,
     shapes: Vec<Vec<usize>>,
     /// Updates each parameter received (PyTorch's per-parameter `state["step"]`).
     counts: Vec<u64>,
     /// The slots `bufs` was allocated for; `bufs` is empty until the first step or load.
     spec: Vec<SlotSpec>,
-    bufs: Vec<Vec<ArrayD<F>>>,
+    bufs: Vec<Vec<Tensor<F>>>,
 }
 
-/// One parameter's update: its value (mutable, unshared), gradient, buffers in the order of the slot
-/// spec, its step number `t` (1 on its first update) and the clipping to apply to each gradient element.
-pub(crate) struct Update<'a, F: Float> {
-    pub p: &'a mut ArcArray<F, IxDyn>,
-    pub g: ArrayViewD<'a, F>,
-    pub bufs: &'a mut [ArrayD<F>],
+/// One parameter's update: its value, gradient, buffers in the order of the slot spec, its step number
+/// `t` (1 on its first update) and the clipping to apply to each gradient element.
+pub struct Update<'a, F: Float> {
+    pub p: &'a mut Tensor<F>,
+    pub g: &'a Tensor<F>,
+    pub bufs: &'a mut [Tensor<F>],
     pub t: u64,
     pub prep: GradPrep<F>,
 }
@@ -70,6 +72,7 @@ impl<F: Float> Core<F> {
             step: 0,
             clip: None,
             allow_missing: false,
+            check_finite: true,
             counts: vec![0; n],
             spec: Vec::new(),
             bufs: Vec::new(),
@@ -101,7 +104,8 @@ impl<F: Float> Core<F> {
         }
     }
 
-    /// Checks every gradient first, then calls `update` for each parameter that has one.
+    /// Checks every gradient first (present, of the parameter's shape, finite), then calls `update`
+    /// for each parameter that has one.
     pub fn step(
         &mut self,
         grads: &dyn GradientsParam<F>,
@@ -129,14 +133,30 @@ impl<F: Float> Core<F> {
             let list = missing.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
             eprintln!("warning: {} step {}: no gradient for {list}; skipped them", self.kind, self.step + 1);
         }
-        let (prep, grad_norm) = GradPrep::new(self.clip, &gs);
+        // Clipping by norm reads every gradient anyway: a finite sum of squares proves its gradient
+        // finite, so only a non-finite sum (or no clipping by norm) costs a pass of its own.
+        let sums: Option<Vec<f64>> = matches!(self.clip, Some(Clip::Norm(_)))
+            .then(|| gs.iter().map(|g| g.map_or(0.0, sum_sq)).collect());
+        if self.check_finite {
+            let names: Vec<String> = (0..gs.len())
+                .filter(|&i| {
+                    let proven = sums.as_ref().is_some_and(|s| s[i].is_finite());
+                    gs[i].is_some_and(|g| !proven && !all_finite(g))
+                })
+                .map(|i| self.params[i].name().to_string())
+                .collect();
+            if !names.is_empty() {
+                return Err(OptimError::NonFiniteGradients { names });
+            }
+        }
+        let (prep, grad_norm) = GradPrep::new(self.clip, sums.as_deref());
         self.allocate(spec);
         for (i, g) in gs.into_iter().enumerate() {
             let Some(g) = g else { continue };
             let (shape, t, bufs) = (&self.shapes[i], self.counts[i] + 1, &mut self.bufs[i][..]);
-            self.params[i].update(|value| {
-                assert_eq!(value.shape(), shape.as_slice(), "optimizer: a parameter changed its shape");
-                update(Update { p: value.as_array_mut(), g: g.view(), bufs, t, prep });
+            self.params[i].update(|p| {
+                assert_eq!(p.shape(), shape.as_slice(), "optimizer: a parameter changed its shape");
+                update(Update { p, g, bufs, t, prep });
             });
             self.counts[i] = t;
         }
@@ -153,7 +173,7 @@ impl<F: Float> Core<F> {
             slots.push(slot(STEP, Tensor::scalar(F::from_f64(self.counts[i] as f64))));
             for (k, &(name, init)) in spec.iter().enumerate() {
                 let buf = if allocated { self.bufs[i][k].clone() } else { fresh(&self.shapes[i], init) };
-                slots.push(slot(name, Tensor::from_array(buf)));
+                slots.push(slot(name, buf));
             }
         }
         OptimizerState { kind: self.kind.to_string(), step: self.step, lr: self.lr, slots }
@@ -215,10 +235,9 @@ impl<F: Float> Core<F> {
             }
             counts.push(t as u64);
         }
-        self.bufs = found
-            .iter()
-            .map(|s| s[1..].iter().map(|t| t.expect("checked").view().to_owned()).collect())
-            .collect();
+        // O(1) copies: the first update copies a buffer still shared with the state (copy on write).
+        self.bufs =
+            found.iter().map(|s| s[1..].iter().map(|t| (*t.expect("checked")).clone()).collect()).collect();
         self.spec = spec.to_vec();
         self.counts = counts;
         self.step = state.step;
@@ -227,8 +246,8 @@ impl<F: Float> Core<F> {
     }
 }
 
-fn fresh<F: Float>(shape: &[usize], value: f64) -> ArrayD<F> {
-    ArrayD::from_elem(IxDyn(shape), F::from_f64(value))
+fn fresh<F: Float>(shape: &[usize], value: f64) -> Tensor<F> {
+    Tensor::full(shape, F::from_f64(value))
 }
 
 /// Helpers for the optimizers' tests: parameters, gradients from a real tape, tolerant comparison.

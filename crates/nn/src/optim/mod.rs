@@ -27,6 +27,7 @@ mod adamw;
 mod clip;
 mod core;
 mod rmsprop;
+mod rule;
 pub mod schedule;
 mod sgd;
 
@@ -38,16 +39,22 @@ use wengert_tensor::{Float, Tensor};
 
 use crate::param::Param;
 
-pub use adagrad::Adagrad;
+pub use adagrad::{Adagrad, AdagradRule};
 pub use adam::Adam;
+pub use adam_rule::AdamRule;
 pub use adamw::AdamW;
 pub use clip::{Clip, ClippedGrads, clip_grad_norm, clip_grad_value, global_norm};
+#[allow(deprecated)]
 pub use rmsprop::RMSprop;
+pub use rmsprop::{RmsProp, RmsPropRule};
+pub use rule::{Rule, RuleOptimizer};
+#[allow(deprecated)]
+pub use schedule::{CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR};
 pub use schedule::{
-    CosineAnnealingLR, ExponentialLR, LinearWarmup, PlateauMode, ReduceLROnPlateau, Scheduler, StepLR,
+    CosineAnnealingLr, ExponentialLr, LinearWarmup, PlateauMode, ReduceLrOnPlateau, Scheduler, StepLr,
     ThresholdMode,
 };
-pub use sgd::Sgd;
+pub use sgd::{Sgd, SgdRule};
 
 /// A named tensor of optimizer state: the parameter it belongs to and the slot (`exp_avg`, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,7 +107,10 @@ pub trait Optimizer<F: Float> {
     /// [`OptimError::MissingGradients`] naming every parameter that received no gradient, unless the
     /// optimizer was built with `allow_missing(true)`: then those are skipped, listed in
     /// [`StepReport::skipped`] and named in a warning on stderr. [`OptimError::GradientShape`] when a
-    /// gradient's shape differs from its parameter's. On an error no parameter is updated.
+    /// gradient's shape differs from its parameter's. [`OptimError::NonFiniteGradients`] naming every
+    /// parameter whose gradient holds NaN or ±∞, unless the optimizer was built with
+    /// `check_finite(false)`. On an error no parameter and no state is updated, and the step does not
+    /// count.
     fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError>;
 
     /// The current learning rate.
@@ -184,6 +194,11 @@ pub enum OptimError {
         /// The gradient's shape.
         found: Vec<usize>,
     },
+    /// These parameters' gradients hold NaN or ±∞: the step was skipped (see `check_finite`).
+    NonFiniteGradients {
+        /// Their names.
+        names: Vec<String>,
+    },
     /// The state belongs to another kind of optimizer or scheduler.
     KindMismatch {
         /// This one's kind.
@@ -229,6 +244,12 @@ impl fmt::Display for OptimError {
                 "optimizer step: the gradient of `{name}` has shape {found:?} but the parameter has shape \
                  {expected:?}; nothing was updated"
             ),
+            OptimError::NonFiniteGradients { names: list } => write!(
+                f,
+                "optimizer step: the gradient of {} holds NaN or infinite values; the step was skipped and \
+                 nothing was updated (build the optimizer with check_finite(false) to step anyway)",
+                names(list)
+            ),
             OptimError::KindMismatch { expected, found } => {
                 write!(f, "load_state: the state is of kind `{found}`, not `{expected}`")
             }
@@ -255,3 +276,29 @@ impl fmt::Display for OptimError {
 }
 
 impl std::error::Error for OptimError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_former_names_still_compile_and_are_the_new_types() {
+        let p = Param::new("p", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
+        let opt: RMSprop<f64> = RMSprop::new(vec![p], 0.01);
+        let renamed: &RmsProp<f64> = &opt;
+        assert_eq!(renamed.state().kind, "rmsprop");
+        let mut steps: Vec<Box<dyn Scheduler>> = vec![
+            Box::new(StepLR::new(0.1, 1, 0.5)),
+            Box::new(ExponentialLR::new(0.1, 0.5)),
+            Box::new(CosineAnnealingLR::new(0.1, 2)),
+            Box::new(ReduceLROnPlateau::new(0.1).patience(0).factor(0.5)),
+        ];
+        let lrs: Vec<f64> = steps.iter_mut().map(|s| s.step(Some(1.0))).collect();
+        assert_eq!(lrs, [0.05, 0.05, 0.05, 0.1]);
+        let _: StepLr = StepLR::new(0.1, 1, 0.5);
+        let _: ExponentialLr = ExponentialLR::new(0.1, 0.5);
+        let _: CosineAnnealingLr = CosineAnnealingLR::new(0.1, 2);
+        let _: ReduceLrOnPlateau = ReduceLROnPlateau::new(0.1);
+    }
+}

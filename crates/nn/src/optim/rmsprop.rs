@@ -2,34 +2,40 @@
 //! `ḡ ← αḡ + (1 − α)g`, `d = √(s − ḡ²) + ε`, else `d = √s + ε`; with momentum μ: `b ← μb + g/d`,
 //! `p ← p − ηb`, else `p ← p − η g/d`.
 
-use wengert_tape::Gradients;
-use wengert_tensor::Float;
-use wengert_tensor::ndarray::Zip;
+use wengert_tensor::{Float, fused_update};
 
-use super::core::{Core, SlotSpec, Update, check};
-use super::{Clip, OptimError, Optimizer, OptimizerState, StepReport};
-use crate::param::{GradientsParam, Param};
+use super::core::{SlotSpec, Update, check};
+use super::rule::{Rule, RuleOptimizer, sealed};
+use crate::param::Param;
 
 /// RMSprop with smoothing α (default 0.99), ε (default 10⁻⁸), momentum μ (default 0), the centered
 /// variant (default off) and L2 weight decay λ (default 0), as PyTorch's `RMSprop` (ε is added after
 /// the square root; the momentum buffer starts at zero).
 ///
-/// State: `square_avg`, plus `grad_avg` when centered and `momentum_buffer` when μ > 0.
+/// State: `square_avg`, plus `grad_avg` when centered and `momentum_buffer` when μ > 0. The clipping,
+/// checks and [`Optimizer`](super::Optimizer) methods are [`RuleOptimizer`]'s.
 ///
 /// ```
-/// use wengert_nn::optim::{Optimizer, RMSprop};
+/// use wengert_nn::optim::{Optimizer, RmsProp};
 /// use wengert_nn::{Param, TapeParam};
 /// use wengert_tape::Tape;
 /// use wengert_tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
-/// let mut opt = RMSprop::new(vec![w.clone()], 0.01).alpha(0.75);
+/// let mut opt = RmsProp::new(vec![w.clone()], 0.01).alpha(0.75);
 /// let tape = Tape::new();
 /// let x = tape.param(&w);
 /// opt.step(&(x * x).sum().backward()).unwrap(); // g = 2, s = 0.25 · 4, p − η g/(√s + ε)
 /// assert!((w.value().item() - (1.0 - 0.01 * 2.0 / (1.0 + 1e-8))).abs() < 1e-15);
 /// ```
-pub struct RMSprop<F: Float = f32> {
-    core: Core<F>,
+pub type RmsProp<F = f32> = RuleOptimizer<RmsPropRule, F>;
+
+/// The former name of [`RmsProp`].
+#[deprecated(since = "0.1.0", note = "renamed to RmsProp")]
+pub type RMSprop<F = f32> = RmsProp<F>;
+
+/// The settings and update of [`RmsProp`].
+#[derive(Debug, Clone, Copy)]
+pub struct RmsPropRule {
     alpha: f64,
     eps: f64,
     momentum: f64,
@@ -37,7 +43,7 @@ pub struct RMSprop<F: Float = f32> {
     weight_decay: f64,
 }
 
-impl<F: Float> RMSprop<F> {
+impl<F: Float> RmsProp<F> {
     /// RMSprop with learning rate `lr` (PyTorch's default is 0.01) and PyTorch's defaults otherwise.
     ///
     /// # Panics
@@ -45,14 +51,8 @@ impl<F: Float> RMSprop<F> {
     /// When `lr` is negative or not finite, or two parameters share a name.
     #[track_caller]
     pub fn new(params: Vec<Param<F>>, lr: f64) -> Self {
-        RMSprop {
-            core: Core::new("rmsprop", "RMSprop", params, lr),
-            alpha: 0.99,
-            eps: 1e-8,
-            momentum: 0.0,
-            centered: false,
-            weight_decay: 0.0,
-        }
+        let rule = RmsPropRule { alpha: 0.99, eps: 1e-8, momentum: 0.0, centered: false, weight_decay: 0.0 };
+        RuleOptimizer::with_rule(params, lr, rule)
     }
 
     /// The smoothing constant α of the squared-gradient average (default 0.99).
@@ -62,8 +62,8 @@ impl<F: Float> RMSprop<F> {
     /// When `alpha` lies outside `[0, 1]`.
     #[track_caller]
     pub fn alpha(mut self, alpha: f64) -> Self {
-        check((0.0..=1.0).contains(&alpha), "RMSprop", "alpha", alpha);
-        self.alpha = alpha;
+        check((0.0..=1.0).contains(&alpha), "RmsProp", "alpha", alpha);
+        self.rule_mut().alpha = alpha;
         self
     }
 
@@ -74,8 +74,8 @@ impl<F: Float> RMSprop<F> {
     /// When `eps` is negative or not finite.
     #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
-        check(eps.is_finite() && eps >= 0.0, "RMSprop", "eps", eps);
-        self.eps = eps;
+        check(eps.is_finite() && eps >= 0.0, "RmsProp", "eps", eps);
+        self.rule_mut().eps = eps;
         self
     }
 
@@ -86,14 +86,14 @@ impl<F: Float> RMSprop<F> {
     /// When `momentum` is negative or not finite.
     #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Self {
-        check(momentum.is_finite() && momentum >= 0.0, "RMSprop", "momentum", momentum);
-        self.momentum = momentum;
+        check(momentum.is_finite() && momentum >= 0.0, "RmsProp", "momentum", momentum);
+        self.rule_mut().momentum = momentum;
         self
     }
 
     /// The centered variant (default off): normalises by an estimate of the gradient's variance.
     pub fn centered(mut self, on: bool) -> Self {
-        self.centered = on;
+        self.rule_mut().centered = on;
         self
     }
 
@@ -104,63 +104,49 @@ impl<F: Float> RMSprop<F> {
     /// When `weight_decay` is negative or not finite.
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        check(weight_decay.is_finite() && weight_decay >= 0.0, "RMSprop", "weight decay", weight_decay);
-        self.weight_decay = weight_decay;
+        check(weight_decay.is_finite() && weight_decay >= 0.0, "RmsProp", "weight decay", weight_decay);
+        self.rule_mut().weight_decay = weight_decay;
         self
     }
+}
 
-    /// Clips the gradients inside each step, before the update (and before weight decay).
-    ///
-    /// # Panics
-    ///
-    /// When the threshold is negative or NaN.
-    #[track_caller]
-    pub fn clip(mut self, clip: Clip) -> Self {
-        self.core.set_clip("RMSprop", clip);
-        self
+impl sealed::Sealed for RmsPropRule {}
+
+impl<F: Float> Rule<F> for RmsPropRule {
+    fn kind(&self) -> &'static str {
+        "rmsprop"
     }
 
-    /// With `true`, a step skips parameters without a gradient (reporting them) instead of failing.
-    pub fn allow_missing(mut self, on: bool) -> Self {
-        self.core.allow_missing = on;
-        self
+    fn who(&self) -> &'static str {
+        "RmsProp"
     }
 
-    /// One step from any gradients readable by parameter, such as [`ClippedGrads`](super::ClippedGrads).
-    ///
-    /// # Errors
-    ///
-    /// As [`Optimizer::step`].
-    pub fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
-        let f = F::from_f64;
-        let (lr, alpha, eps) = (f(self.core.lr), f(self.alpha), f(self.eps));
-        let k = Consts {
-            lr,
-            alpha,
-            c: f(1.0 - self.alpha),
-            eps,
-            mu: f(self.momentum),
-            wd: f(self.weight_decay),
-            centered: self.centered,
-        };
-        let l2 = self.weight_decay != 0.0;
-        let spec = self.spec();
-        self.core.step(grads, spec, |u| if l2 { update::<F, true>(u, k) } else { update::<F, false>(u, k) })
-    }
-
-    fn spec(&self) -> &'static [SlotSpec] {
+    fn slots(&self) -> Vec<SlotSpec> {
         const S: SlotSpec = ("square_avg", 0.0);
         const A: SlotSpec = ("grad_avg", 0.0);
         const B: SlotSpec = ("momentum_buffer", 0.0);
         match (self.centered, self.momentum > 0.0) {
-            (false, false) => &[S],
-            (true, false) => &[S, A],
-            (false, true) => &[S, B],
-            (true, true) => &[S, A, B],
+            (false, false) => vec![S],
+            (true, false) => vec![S, A],
+            (false, true) => vec![S, B],
+            (true, true) => vec![S, A, B],
         }
     }
-}
 
+    fn update(&self, lr: f64, u: Update<'_, F>) {
+        let f = F::from_f64;
+        let k = Consts {
+            lr: f(lr),
+            alpha: f(self.alpha),
+            c: f(1.0 - self.alpha),
+            eps: f(self.eps),
+            mu: f(self.momentum),
+            wd: f(self.weight_decay),
+            centered: self.centered,
+        };
+        if self.weight_decay != 0.0 { update::<F, true>(u, k) } else { update::<F, false>(u, k) }
+    }
+}
 /// The constants of the update, in `F`.
 #[derive(Clone, Copy)]
 struct Consts<F> {
@@ -198,48 +184,30 @@ fn update<F: Float, const L2: bool>(u: Update<'_, F>, k: Consts<F>) {
             None => *p -= k.lr * (g / d),
         }
     };
-    let z = Zip::from(u.p).and(&u.g);
+    let (p, g) = (u.p, [u.g]);
     match u.bufs {
-        [s] => z.and(s).for_each(|p, &g, s| rule(p, g, s, None, None)),
-        [s, x] if k.centered => z.and(s).and(x).for_each(|p, &g, s, avg| rule(p, g, s, Some(avg), None)),
-        [s, b] => z.and(s).and(b).for_each(|p, &g, s, b| rule(p, g, s, None, Some(b))),
+        [s] => fused_update([p, s], g, |[p, s], [g]| rule(p, g, s, None, None)),
+        [s, avg] if k.centered => {
+            fused_update([p, s, avg], g, |[p, s, avg], [g]| rule(p, g, s, Some(avg), None))
+        }
+        [s, b] => fused_update([p, s, b], g, |[p, s, b], [g]| rule(p, g, s, None, Some(b))),
         [s, avg, b] => {
-            z.and(s).and(avg).and(b).for_each(|p, &g, s, avg, b| rule(p, g, s, Some(avg), Some(b)))
+            fused_update([p, s, avg, b], g, |[p, s, avg, b], [g]| rule(p, g, s, Some(avg), Some(b)))
         }
         _ => unreachable!("the buffers follow the spec"),
-    }
-}
-
-impl<F: Float> Optimizer<F> for RMSprop<F> {
-    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
-        self.step_with(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.lr = lr;
-    }
-    fn params(&self) -> &[Param<F>] {
-        &self.core.params
-    }
-    fn state(&self) -> OptimizerState<F> {
-        self.core.state(self.spec())
-    }
-    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
-        self.core.load_state(self.spec(), state)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::Optimizer;
     use crate::optim::core::testing::{assert_close, g, grads, param};
 
     const P0: [f64; 3] = [1.0, -2.0, 0.5];
     const CS: [&[f64]; 3] = [&[1.0, -3.0, 0.5], &[0.0, 0.0, 0.0], &[-1.0, 5.0, 0.0]];
 
-    fn run(opt: impl FnOnce(Vec<Param<f64>>) -> RMSprop<f64>, cs: &[&[f64]]) -> Vec<f64> {
+    fn run(opt: impl FnOnce(Vec<Param<f64>>) -> RmsProp<f64>, cs: &[&[f64]]) -> Vec<f64> {
         let p = param("p", &P0);
         let mut opt = opt(vec![p.clone()]);
         for c in cs {
@@ -272,36 +240,36 @@ mod tests {
             .zip(P0)
             .map(|(g, p)| p - 0.01 * g / ((0.01 * g * g).sqrt() + 1e-8))
             .collect();
-        assert_close(&run(|ps| RMSprop::new(ps, 0.01), &CS[..1]), &want);
+        assert_close(&run(|ps| RmsProp::new(ps, 0.01), &CS[..1]), &want);
     }
 
     #[test]
     fn plain_rmsprop_follows_pytorch_over_three_steps() {
-        assert_close(&run(|ps| RMSprop::new(ps, 0.01), &CS), &reference(0.01, 0.99, 1e-8, 0.0, false, 0.0));
-        let got = run(|ps| RMSprop::new(ps, 0.05).alpha(0.9).eps(1e-3).weight_decay(0.2), &CS);
+        assert_close(&run(|ps| RmsProp::new(ps, 0.01), &CS), &reference(0.01, 0.99, 1e-8, 0.0, false, 0.0));
+        let got = run(|ps| RmsProp::new(ps, 0.05).alpha(0.9).eps(1e-3).weight_decay(0.2), &CS);
         assert_close(&got, &reference(0.05, 0.9, 1e-3, 0.0, false, 0.2));
     }
 
     #[test]
     fn centered_rmsprop_subtracts_the_squared_mean_gradient() {
         assert_close(
-            &run(|ps| RMSprop::new(ps, 0.01).centered(true), &CS),
+            &run(|ps| RmsProp::new(ps, 0.01).centered(true), &CS),
             &reference(0.01, 0.99, 1e-8, 0.0, true, 0.0),
         );
     }
 
     #[test]
     fn momentum_accumulates_the_normalised_gradient() {
-        let got = run(|ps| RMSprop::new(ps, 0.01).momentum(0.9), &CS);
+        let got = run(|ps| RmsProp::new(ps, 0.01).momentum(0.9), &CS);
         assert_close(&got, &reference(0.01, 0.99, 1e-8, 0.9, false, 0.0));
-        let got = run(|ps| RMSprop::new(ps, 0.01).momentum(0.9).centered(true).weight_decay(0.1), &CS);
+        let got = run(|ps| RmsProp::new(ps, 0.01).momentum(0.9).centered(true).weight_decay(0.1), &CS);
         assert_close(&got, &reference(0.01, 0.99, 1e-8, 0.9, true, 0.1));
     }
 
     #[test]
     fn state_round_trip_resumes_identically() {
         let (p, q) = (param("p", &P0), param("p", &P0));
-        let make = |p: &Param<f64>| RMSprop::new(vec![p.clone()], 0.01).momentum(0.9).centered(true);
+        let make = |p: &Param<f64>| RmsProp::new(vec![p.clone()], 0.01).momentum(0.9).centered(true);
         let mut a = make(&p);
         a.step(&grads(&[&p], &[CS[0]])).unwrap();
         q.set(p.value());
@@ -315,7 +283,7 @@ mod tests {
         let state = a.state();
         let slots: Vec<&str> = state.slots.iter().map(|s| s.slot.as_str()).collect();
         assert_eq!(slots, ["step", "square_avg", "grad_avg", "momentum_buffer"]);
-        let err = RMSprop::new(vec![q], 0.01).load_state(&a.state()).unwrap_err();
+        let err = RmsProp::new(vec![q], 0.01).load_state(&a.state()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "load_state (rmsprop): the state does not fit: unexpected `p/grad_avg`, `p/momentum_buffer`"

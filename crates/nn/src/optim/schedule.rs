@@ -1,14 +1,14 @@
 //! Learning-rate schedules, as PyTorch's `lr_scheduler`s, in closed form over the count `t` of steps
-//! taken: StepLR `η₀γ^⌊t/s⌋`, ExponentialLR `η₀γᵗ`, CosineAnnealingLR `η_min + (η₀ − η_min)(1 + cos(πt/T))/2`,
-//! LinearWarmup `η₀(f + (1 − f)·min(t, w)/w)`; and ReduceLROnPlateau, `η ← max(η·factor, η_min)` once
+//! taken: StepLr `η₀γ^⌊t/s⌋`, ExponentialLr `η₀γᵗ`, CosineAnnealingLr `η_min + (η₀ − η_min)(1 + cos(πt/T))/2`,
+//! LinearWarmup `η₀(f + (1 − f)·min(t, w)/w)`; and ReduceLrOnPlateau, `η ← max(η·factor, η_min)` once
 //! the metric has not improved for more than `patience` steps.
 //!
 //! ```
-//! use wengert_nn::optim::{Optimizer, Scheduler, Sgd, StepLR};
+//! use wengert_nn::optim::{Optimizer, Scheduler, Sgd, StepLr};
 //! use wengert_nn::Param;
 //! use wengert_tensor::Tensor;
 //! let mut opt = Sgd::new(vec![Param::new("w", Tensor::<f32>::zeros(&[1]))], 0.1);
-//! let mut sched = StepLR::new(0.1, 2, 0.5);
+//! let mut sched = StepLr::new(0.1, 2, 0.5);
 //! let lrs: Vec<f64> = (0..4).map(|_| { opt.set_lr(sched.step(None)); opt.lr() }).collect();
 //! assert_eq!(lrs, vec![0.1, 0.05, 0.05, 0.025]);
 //! ```
@@ -17,12 +17,26 @@ mod plateau;
 
 use super::{OptimError, SchedulerState};
 
-pub use plateau::{PlateauMode, ReduceLROnPlateau, ThresholdMode};
+#[allow(deprecated)]
+pub use plateau::ReduceLROnPlateau;
+pub use plateau::{PlateauMode, ReduceLrOnPlateau, ThresholdMode};
+
+/// The former name of [`StepLr`].
+#[deprecated(since = "0.1.0", note = "renamed to StepLr")]
+pub type StepLR = StepLr;
+
+/// The former name of [`ExponentialLr`].
+#[deprecated(since = "0.1.0", note = "renamed to ExponentialLr")]
+pub type ExponentialLR = ExponentialLr;
+
+/// The former name of [`CosineAnnealingLr`].
+#[deprecated(since = "0.1.0", note = "renamed to CosineAnnealingLr")]
+pub type CosineAnnealingLR = CosineAnnealingLr;
 
 /// A learning-rate schedule: each `step` (an epoch, or a batch) returns the learning rate to set.
 pub trait Scheduler {
     /// Counts one step and returns the new learning rate; `metric` is the monitored value for
-    /// [`ReduceLROnPlateau`] and ignored by the others.
+    /// [`ReduceLrOnPlateau`] and ignored by the others.
     fn step(&mut self, metric: Option<f64>) -> f64;
 
     /// The current learning rate (before any step: the rate at step 0).
@@ -131,13 +145,13 @@ impl Clock {
 
 /// Multiplies the rate by γ every `step_size` steps: `η₀ γ^⌊t/step_size⌋` (PyTorch's `StepLR`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StepLR {
+pub struct StepLr {
     clock: Clock,
     step_size: u64,
     gamma: f64,
 }
 
-impl StepLR {
+impl StepLr {
     /// From base rate `base_lr`, decaying by `gamma` every `step_size` steps.
     ///
     /// # Panics
@@ -145,12 +159,12 @@ impl StepLR {
     /// When `base_lr` is negative or not finite, or `step_size` is 0.
     #[track_caller]
     pub fn new(base_lr: f64, step_size: u64, gamma: f64) -> Self {
-        assert!(step_size > 0, "StepLR: the step size must be positive");
-        StepLR { clock: Clock::new("StepLR", base_lr), step_size, gamma }
+        assert!(step_size > 0, "StepLr: the step size must be positive");
+        StepLr { clock: Clock::new("StepLr", base_lr), step_size, gamma }
     }
 }
 
-impl Scheduler for StepLR {
+impl Scheduler for StepLr {
     fn step(&mut self, _metric: Option<f64>) -> f64 {
         self.clock.tick();
         self.lr()
@@ -168,12 +182,12 @@ impl Scheduler for StepLR {
 
 /// Multiplies the rate by γ every step: `η₀ γᵗ` (PyTorch's `ExponentialLR`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExponentialLR {
+pub struct ExponentialLr {
     clock: Clock,
     gamma: f64,
 }
 
-impl ExponentialLR {
+impl ExponentialLr {
     /// From base rate `base_lr`, decaying by `gamma` each step.
     ///
     /// # Panics
@@ -181,11 +195,11 @@ impl ExponentialLR {
     /// When `base_lr` is negative or not finite.
     #[track_caller]
     pub fn new(base_lr: f64, gamma: f64) -> Self {
-        ExponentialLR { clock: Clock::new("ExponentialLR", base_lr), gamma }
+        ExponentialLr { clock: Clock::new("ExponentialLr", base_lr), gamma }
     }
 }
 
-impl Scheduler for ExponentialLR {
+impl Scheduler for ExponentialLr {
     fn step(&mut self, _metric: Option<f64>) -> f64 {
         self.clock.tick();
         self.lr()
@@ -204,13 +218,13 @@ impl Scheduler for ExponentialLR {
 /// Cosine annealing from η₀ to η_min over `t_max` steps, PyTorch's closed form
 /// `η_min + (η₀ − η_min)(1 + cos(πt/t_max))/2` (which rises again past `t_max`, as PyTorch's does).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CosineAnnealingLR {
+pub struct CosineAnnealingLr {
     clock: Clock,
     t_max: u64,
     eta_min: f64,
 }
 
-impl CosineAnnealingLR {
+impl CosineAnnealingLr {
     /// From base rate `base_lr` down to 0 over `t_max` steps.
     ///
     /// # Panics
@@ -218,8 +232,8 @@ impl CosineAnnealingLR {
     /// When `base_lr` is negative or not finite, or `t_max` is 0.
     #[track_caller]
     pub fn new(base_lr: f64, t_max: u64) -> Self {
-        assert!(t_max > 0, "CosineAnnealingLR: t_max must be positive");
-        CosineAnnealingLR { clock: Clock::new("CosineAnnealingLR", base_lr), t_max, eta_min: 0.0 }
+        assert!(t_max > 0, "CosineAnnealingLr: t_max must be positive");
+        CosineAnnealingLr { clock: Clock::new("CosineAnnealingLr", base_lr), t_max, eta_min: 0.0 }
     }
 
     /// The rate reached at `t_max` (default 0).
@@ -229,13 +243,13 @@ impl CosineAnnealingLR {
     /// When `eta_min` is negative or not finite.
     #[track_caller]
     pub fn eta_min(mut self, eta_min: f64) -> Self {
-        check_lr("CosineAnnealingLR", eta_min);
+        check_lr("CosineAnnealingLr", eta_min);
         self.eta_min = eta_min;
         self
     }
 }
 
-impl Scheduler for CosineAnnealingLR {
+impl Scheduler for CosineAnnealingLr {
     fn step(&mut self, _metric: Option<f64>) -> f64 {
         self.clock.tick();
         self.lr()
@@ -324,7 +338,7 @@ mod tests {
 
     #[test]
     fn step_lr_decays_every_step_size_steps() {
-        let mut s = StepLR::new(0.1, 3, 0.5);
+        let mut s = StepLr::new(0.1, 3, 0.5);
         assert_eq!(s.lr(), 0.1);
         let want: Vec<f64> = (1..=8).map(|t| 0.1 * 0.5f64.powi(t / 3)).collect();
         assert_close(&run(&mut s, 8), &want);
@@ -333,12 +347,12 @@ mod tests {
     #[test]
     fn exponential_lr_decays_every_step() {
         let want: Vec<f64> = (1..=6).map(|t| 0.2 * 0.9f64.powi(t)).collect();
-        assert_close(&run(&mut ExponentialLR::new(0.2, 0.9), 6), &want);
+        assert_close(&run(&mut ExponentialLr::new(0.2, 0.9), 6), &want);
     }
 
     #[test]
     fn cosine_annealing_follows_the_closed_form() {
-        let mut s = CosineAnnealingLR::new(0.1, 4).eta_min(0.01);
+        let mut s = CosineAnnealingLr::new(0.1, 4).eta_min(0.01);
         let want: Vec<f64> =
             (1..=8).map(|t| 0.01 + 0.09 * (1.0 + (PI * t as f64 / 4.0).cos()) / 2.0).collect();
         assert_close(&run(&mut s, 8), &want);
@@ -357,24 +371,24 @@ mod tests {
     #[test]
     fn every_scheduler_resumes_from_its_state() {
         let none = [None; 6];
-        resumes(StepLR::new(0.1, 2, 0.5), StepLR::new(0.1, 2, 0.5), &none, 3);
-        resumes(ExponentialLR::new(0.1, 0.9), ExponentialLR::new(0.1, 0.9), &none, 3);
-        resumes(CosineAnnealingLR::new(0.1, 5), CosineAnnealingLR::new(0.1, 5), &none, 2);
+        resumes(StepLr::new(0.1, 2, 0.5), StepLr::new(0.1, 2, 0.5), &none, 3);
+        resumes(ExponentialLr::new(0.1, 0.9), ExponentialLr::new(0.1, 0.9), &none, 3);
+        resumes(CosineAnnealingLr::new(0.1, 5), CosineAnnealingLr::new(0.1, 5), &none, 2);
         resumes(LinearWarmup::new(0.1, 4, 0.1), LinearWarmup::new(0.1, 4, 0.1), &none, 2);
-        let make = || ReduceLROnPlateau::new(0.1).patience(1).cooldown(1);
+        let make = || ReduceLrOnPlateau::new(0.1).patience(1).cooldown(1);
         let metrics = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5].map(Some);
         resumes(make(), make(), &metrics, 3);
     }
 
     #[test]
     fn load_state_names_wrong_kinds_and_values() {
-        let mut s = StepLR::new(0.1, 2, 0.5);
-        let err = s.load_state(&ExponentialLR::new(0.1, 0.9).state()).unwrap_err();
+        let mut s = StepLr::new(0.1, 2, 0.5);
+        let err = s.load_state(&ExponentialLr::new(0.1, 0.9).state()).unwrap_err();
         assert_eq!(err.to_string(), "load_state: the state is of kind `exponential`, not `step`");
-        let mut state = ReduceLROnPlateau::new(0.1).state();
+        let mut state = ReduceLrOnPlateau::new(0.1).state();
         state.values.remove(1);
         state.values.push(("oops".into(), 1.0));
-        let err = ReduceLROnPlateau::new(0.1).load_state(&state).unwrap_err();
+        let err = ReduceLrOnPlateau::new(0.1).load_state(&state).unwrap_err();
         assert_eq!(
             err.to_string(),
             "load_state (plateau): the state does not fit: missing `best`; unexpected `oops`"
@@ -385,6 +399,6 @@ mod tests {
             s.load_state(&state).unwrap_err().to_string(),
             "load_state (step): `base_lr` is -1, not a learning rate"
         );
-        assert_eq!(s, StepLR::new(0.1, 2, 0.5));
+        assert_eq!(s, StepLr::new(0.1, 2, 0.5));
     }
 }

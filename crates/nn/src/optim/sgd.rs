@@ -2,16 +2,15 @@
 //! parameter's first step, else `b ← μb + (1 − τ)g`; `d ← g + μb` (Nesterov), `d ← b` (momentum) or
 //! `d ← g` (μ = 0); `p ← p − η d`.
 
-use wengert_tape::Gradients;
-use wengert_tensor::Float;
-use wengert_tensor::ndarray::Zip;
+use wengert_tensor::{Float, fused_update};
 
-use super::core::{Core, SlotSpec, Update, check};
-use super::{Clip, OptimError, Optimizer, OptimizerState, StepReport};
-use crate::param::{GradientsParam, Param};
+use super::core::{SlotSpec, Update, check};
+use super::rule::{Rule, RuleOptimizer, sealed};
+use crate::param::Param;
 
 /// Stochastic gradient descent with momentum μ, dampening τ, Nesterov momentum and L2 weight decay λ
-/// (PyTorch's `SGD`; all off by default). State: `momentum_buffer` when μ ≠ 0.
+/// (PyTorch's `SGD`; all off by default). State: `momentum_buffer` when μ ≠ 0. The clipping, checks
+/// and [`Optimizer`](super::Optimizer) methods are [`RuleOptimizer`]'s.
 ///
 /// ```
 /// use wengert_nn::optim::{Optimizer, Sgd};
@@ -25,8 +24,11 @@ use crate::param::{GradientsParam, Param};
 /// opt.step(&(x * x).sum().backward()).unwrap(); // g = 2, b = 2, d = 2 + 0.9 · 2
 /// assert!((w.value().item() - (1.0 - 0.1 * 3.8)).abs() < 1e-15);
 /// ```
-pub struct Sgd<F: Float = f32> {
-    core: Core<F>,
+pub type Sgd<F = f32> = RuleOptimizer<SgdRule, F>;
+
+/// The settings and update of [`Sgd`].
+#[derive(Debug, Clone, Copy)]
+pub struct SgdRule {
     momentum: f64,
     dampening: f64,
     nesterov: bool,
@@ -41,13 +43,8 @@ impl<F: Float> Sgd<F> {
     /// When `lr` is negative or not finite, or two parameters share a name.
     #[track_caller]
     pub fn new(params: Vec<Param<F>>, lr: f64) -> Self {
-        Sgd {
-            core: Core::new("sgd", "Sgd", params, lr),
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-        }
+        let rule = SgdRule { momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 };
+        RuleOptimizer::with_rule(params, lr, rule)
     }
 
     /// The momentum factor μ (default 0).
@@ -58,7 +55,7 @@ impl<F: Float> Sgd<F> {
     #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Self {
         check(momentum.is_finite() && momentum >= 0.0, "Sgd", "momentum", momentum);
-        self.momentum = momentum;
+        self.rule_mut().momentum = momentum;
         self
     }
 
@@ -70,7 +67,7 @@ impl<F: Float> Sgd<F> {
     #[track_caller]
     pub fn dampening(mut self, dampening: f64) -> Self {
         check(dampening.is_finite(), "Sgd", "dampening", dampening);
-        self.dampening = dampening;
+        self.rule_mut().dampening = dampening;
         self
     }
 
@@ -80,7 +77,7 @@ impl<F: Float> Sgd<F> {
     ///
     /// `step` panics when Nesterov is on without a momentum or with a dampening (as PyTorch refuses).
     pub fn nesterov(mut self, on: bool) -> Self {
-        self.nesterov = on;
+        self.rule_mut().nesterov = on;
         self
     }
 
@@ -92,62 +89,46 @@ impl<F: Float> Sgd<F> {
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         check(weight_decay.is_finite() && weight_decay >= 0.0, "Sgd", "weight decay", weight_decay);
-        self.weight_decay = weight_decay;
+        self.rule_mut().weight_decay = weight_decay;
         self
     }
+}
 
-    /// Clips the gradients inside each step, before the update (and before weight decay).
-    ///
-    /// # Panics
-    ///
-    /// When the threshold is negative or NaN.
+impl sealed::Sealed for SgdRule {}
+
+impl<F: Float> Rule<F> for SgdRule {
+    fn kind(&self) -> &'static str {
+        "sgd"
+    }
+
+    fn who(&self) -> &'static str {
+        "Sgd"
+    }
+
+    fn slots(&self) -> Vec<SlotSpec> {
+        if self.momentum != 0.0 { vec![("momentum_buffer", 0.0)] } else { Vec::new() }
+    }
+
     #[track_caller]
-    pub fn clip(mut self, clip: Clip) -> Self {
-        self.core.set_clip("Sgd", clip);
-        self
-    }
-
-    /// With `true`, a step skips parameters without a gradient (reporting them) instead of failing.
-    pub fn allow_missing(mut self, on: bool) -> Self {
-        self.core.allow_missing = on;
-        self
-    }
-
-    /// One step from any gradients readable by parameter, such as [`ClippedGrads`](super::ClippedGrads).
-    ///
-    /// # Errors
-    ///
-    /// As [`Optimizer::step`].
-    ///
-    /// # Panics
-    ///
-    /// When Nesterov is on without a momentum or with a dampening.
-    #[track_caller]
-    pub fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
+    fn validate(&self) {
         assert!(
             !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
             "Sgd: Nesterov momentum needs a momentum and zero dampening"
         );
-        let f = F::from_f64;
-        let (lr, wd, mu, keep) =
-            (f(self.core.lr), f(self.weight_decay), f(self.momentum), f(1.0 - self.dampening));
-        let (l2, nesterov) = (self.weight_decay != 0.0, self.nesterov);
-        let spec = self.spec();
-        self.core.step(grads, spec, |u| {
-            // On a parameter's first step the buffer, still zero, becomes g: 0·b + 1·g.
-            let (carry, keep) = if u.t == 1 { (F::zero(), F::one()) } else { (mu, keep) };
-            let k = Consts { lr, wd, mu, carry, keep };
-            match (nesterov, l2) {
-                (false, false) => update::<F, false, false>(u, k),
-                (false, true) => update::<F, false, true>(u, k),
-                (true, false) => update::<F, true, false>(u, k),
-                (true, true) => update::<F, true, true>(u, k),
-            }
-        })
     }
 
-    fn spec(&self) -> &'static [SlotSpec] {
-        if self.momentum != 0.0 { &[("momentum_buffer", 0.0)] } else { &[] }
+    fn update(&self, lr: f64, u: Update<'_, F>) {
+        let f = F::from_f64;
+        let (lr, wd, mu, keep) = (f(lr), f(self.weight_decay), f(self.momentum), f(1.0 - self.dampening));
+        // On a parameter's first step the buffer, still zero, becomes g: 0·b + 1·g.
+        let (carry, keep) = if u.t == 1 { (F::zero(), F::one()) } else { (mu, keep) };
+        let k = Consts { lr, wd, mu, carry, keep };
+        match (self.nesterov, self.weight_decay != 0.0) {
+            (false, false) => update::<F, false, false>(u, k),
+            (false, true) => update::<F, false, true>(u, k),
+            (true, false) => update::<F, true, false>(u, k),
+            (true, true) => update::<F, true, true>(u, k),
+        }
     }
 }
 
@@ -167,10 +148,10 @@ struct Consts<F> {
 #[inline(always)]
 fn update<F: Float, const NESTEROV: bool, const L2: bool>(u: Update<'_, F>, k: Consts<F>) {
     let prep = u.prep;
-    let grad = |g: F, p: F| if L2 { prep.apply(g) + k.wd * p } else { prep.apply(g) };
+    let grad = move |g: F, p: F| if L2 { prep.apply(g) + k.wd * p } else { prep.apply(g) };
     match u.bufs {
-        [] => Zip::from(u.p).and(&u.g).for_each(|p, &g| *p -= k.lr * grad(g, *p)),
-        [b] => Zip::from(u.p).and(&u.g).and(b).for_each(|p, &g, b| {
+        [] => fused_update([u.p], [u.g], |[p], [g]| *p -= k.lr * grad(g, *p)),
+        [b] => fused_update([u.p, b], [u.g], |[p, b], [g]| {
             let g = grad(g, *p);
             *b = *b * k.carry + k.keep * g;
             let d = if NESTEROV { g + k.mu * *b } else { *b };
@@ -180,33 +161,14 @@ fn update<F: Float, const NESTEROV: bool, const L2: bool>(u: Update<'_, F>, k: C
     }
 }
 
-impl<F: Float> Optimizer<F> for Sgd<F> {
-    fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
-        self.step_with(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.lr = lr;
-    }
-    fn params(&self) -> &[Param<F>] {
-        &self.core.params
-    }
-    fn state(&self) -> OptimizerState<F> {
-        self.core.state(self.spec())
-    }
-    fn load_state(&mut self, state: &OptimizerState<F>) -> Result<(), OptimError> {
-        self.core.load_state(self.spec(), state)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use wengert_tensor::Tensor;
 
     use super::*;
     use crate::optim::core::testing::{assert_close, g, grads, param};
+    use crate::optim::{OptimError, Optimizer};
+    use crate::param::GradientsParam;
 
     const C: [f64; 3] = [0.5, -1.0, 0.25];
     const P0: [f64; 3] = [1.0, -2.0, 0.5];

@@ -56,6 +56,9 @@ pub struct History {
     pub epochs: Vec<EpochLog>,
     /// True when a callback stopped training early.
     pub stopped_early: bool,
+    /// The batches whose step was skipped for a non-finite loss or gradient, as (epoch, batch), both
+    /// from 1 (only with [`NonFinite::SkipBatch`](super::NonFinite::SkipBatch)).
+    pub skipped_batches: Vec<(usize, usize)>,
 }
 
 impl History {

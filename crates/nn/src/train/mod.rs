@@ -39,12 +39,12 @@
 //! ```
 
 mod callbacks;
+mod error;
 mod history;
 mod progress;
 
-use std::fmt;
-
 pub use callbacks::{BestCheckpoint, Callback, Control, EarlyStopping, Goal};
+pub use error::TrainError;
 pub use history::{EpochLog, History};
 pub use progress::Verbosity;
 
@@ -126,6 +126,21 @@ pub struct FitOptions<F: Float = f32> {
     pub verbosity: Verbosity,
     /// With line output, print every this many epochs.
     pub log_every: usize,
+    /// What a batch with a non-finite loss or gradient does: stop `fit` with an error (the default),
+    /// or skip that batch's step and go on.
+    pub on_nonfinite: NonFinite,
+}
+
+/// What [`Trainer::fit`] does with a batch whose loss is NaN or ±∞, or whose gradients are (which
+/// the optimizer refuses with [`OptimError::NonFiniteGradients`]; no weight has changed then).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NonFinite {
+    /// Stop with [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradients`].
+    #[default]
+    Stop,
+    /// Skip the batch's step (its finite loss still counts in the epoch's mean), list it in
+    /// [`History::skipped_batches`] and go on, as PyTorch's `GradScaler` skips such steps.
+    SkipBatch,
 }
 
 impl<F: Float> Default for FitOptions<F> {
@@ -138,6 +153,7 @@ impl<F: Float> Default for FitOptions<F> {
             validation: Validation::None,
             verbosity: Verbosity::Auto,
             log_every: 1,
+            on_nonfinite: NonFinite::Stop,
         }
     }
 }
@@ -155,42 +171,6 @@ impl Evaluation {
     /// A metric by name.
     pub fn get(&self, name: &str) -> Option<f64> {
         self.metrics.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
-    }
-}
-
-/// Errors from training.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum TrainError {
-    /// The optimizer refused a step (parameters without gradients, say).
-    Optim(OptimError),
-    /// Inputs and targets that do not fit together, or settings that make no sense.
-    InvalidData(String),
-    /// The loss became NaN or infinite.
-    NonFiniteLoss {
-        /// The epoch, from 1.
-        epoch: usize,
-    },
-    /// A callback failed.
-    Callback(String),
-}
-
-impl fmt::Display for TrainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrainError::Optim(e) => write!(f, "fit: {e}"),
-            TrainError::InvalidData(m) => write!(f, "fit: {m}"),
-            TrainError::NonFiniteLoss { epoch } => write!(f, "fit: the loss is not finite in epoch {epoch}"),
-            TrainError::Callback(m) => write!(f, "fit: callback: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for TrainError {}
-
-impl From<OptimError> for TrainError {
-    fn from(e: OptimError) -> Self {
-        TrainError::Optim(e)
     }
 }
 
@@ -239,8 +219,9 @@ where
     ///
     /// # Errors
     ///
-    /// [`TrainError`] when the data do not fit together, the optimizer refuses a step, the loss is not
-    /// finite or a callback fails.
+    /// [`TrainError`] when the data do not fit together, the optimizer refuses a step, the loss or the
+    /// gradients are not finite (unless [`FitOptions::on_nonfinite`] skips such batches) or a
+    /// callback fails.
     pub fn fit(&mut self, x: &Tensor<F>, y: &Tensor<F>, opts: &FitOptions<F>) -> Result<History, TrainError> {
         check_pair("training", x, y)?;
         if opts.batch_size == 0 {
@@ -259,7 +240,8 @@ where
             let lr = self.optimizer.lr();
             let (mut loss_sum, mut seen) = (0.0, 0usize);
             let mut preds = Vec::new();
-            for batch in order.chunks(opts.batch_size) {
+            for (index, batch) in order.chunks(opts.batch_size).enumerate() {
+                let skip = opts.on_nonfinite == NonFinite::SkipBatch;
                 if opts.drop_last && batch.len() < opts.batch_size {
                     break;
                 }
@@ -271,11 +253,25 @@ where
                     let l = (self.loss)(pred, tape.constant(by.clone()));
                     (l.item().to_f64(), l.backward(), (!self.metrics.is_empty()).then(|| pred.value()))
                 };
+                if !value.is_finite() && skip {
+                    history.skipped_batches.push((epoch, index + 1));
+                    continue;
+                }
                 if !value.is_finite() {
                     progress.finish();
                     return Err(TrainError::NonFiniteLoss { epoch });
                 }
-                self.optimizer.step(&grads)?;
+                match self.optimizer.step(&grads) {
+                    Err(OptimError::NonFiniteGradients { .. }) if skip => {
+                        history.skipped_batches.push((epoch, index + 1));
+                    }
+                    Err(OptimError::NonFiniteGradients { names }) => {
+                        progress.finish();
+                        return Err(TrainError::NonFiniteGradients { epoch, batch: index + 1, names });
+                    }
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => {}
+                }
                 drop(grads);
                 loss_sum += value * batch.len() as f64;
                 seen += batch.len();

@@ -1,11 +1,11 @@
-//! ReduceLROnPlateau, as PyTorch's: after more than `patience` steps without an improvement of the
+//! ReduceLrOnPlateau, as PyTorch's: after more than `patience` steps without an improvement of the
 //! metric (`a < best·(1 − threshold)` for a loss, relative mode), `η ← max(η·factor, η_min)`, then
 //! `cooldown` steps before bad steps count again.
 
 use super::{Scheduler, check_lr, read};
 use crate::optim::{OptimError, SchedulerState};
 
-/// Whether [`ReduceLROnPlateau`]'s metric improves downwards (a loss) or upwards (an accuracy).
+/// Whether [`ReduceLrOnPlateau`]'s metric improves downwards (a loss) or upwards (an accuracy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlateauMode {
     /// Lower is better.
@@ -14,7 +14,7 @@ pub enum PlateauMode {
     Max,
 }
 
-/// How [`ReduceLROnPlateau`]'s threshold measures an improvement.
+/// How [`ReduceLrOnPlateau`]'s threshold measures an improvement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThresholdMode {
     /// Relative: better than `best·(1 ∓ threshold)`.
@@ -25,17 +25,17 @@ pub enum ThresholdMode {
 
 /// Multiplies the rate by `factor` (not below `min_lr`) when the metric has not improved for more
 /// than `patience` steps, then waits `cooldown` steps before counting again (PyTorch's
-/// `ReduceLROnPlateau`; defaults mode min, factor 0.1, patience 10, relative threshold 10⁻⁴,
+/// `ReduceLrOnPlateau`; defaults mode min, factor 0.1, patience 10, relative threshold 10⁻⁴,
 /// cooldown 0, min_lr 0, eps 10⁻⁸: a reduction smaller than eps is skipped).
 ///
 /// ```
-/// use wengert_nn::optim::{ReduceLROnPlateau, Scheduler};
-/// let mut s = ReduceLROnPlateau::new(0.1).factor(0.5).patience(1);
+/// use wengert_nn::optim::{ReduceLrOnPlateau, Scheduler};
+/// let mut s = ReduceLrOnPlateau::new(0.1).factor(0.5).patience(1);
 /// let lrs: Vec<f64> = [1.0, 1.0, 1.0, 0.5].iter().map(|&loss| s.step(Some(loss))).collect();
 /// assert_eq!(lrs, vec![0.1, 0.1, 0.05, 0.05]);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReduceLROnPlateau {
+pub struct ReduceLrOnPlateau {
     lr: f64,
     mode: PlateauMode,
     factor: f64,
@@ -51,7 +51,11 @@ pub struct ReduceLROnPlateau {
     cooldown_counter: u64,
 }
 
-impl ReduceLROnPlateau {
+/// The former name of [`ReduceLrOnPlateau`].
+#[deprecated(since = "0.1.0", note = "renamed to ReduceLrOnPlateau")]
+pub type ReduceLROnPlateau = ReduceLrOnPlateau;
+
+impl ReduceLrOnPlateau {
     /// From rate `lr`, with PyTorch's defaults.
     ///
     /// # Panics
@@ -59,8 +63,8 @@ impl ReduceLROnPlateau {
     /// When `lr` is negative or not finite.
     #[track_caller]
     pub fn new(lr: f64) -> Self {
-        check_lr("ReduceLROnPlateau", lr);
-        ReduceLROnPlateau {
+        check_lr("ReduceLrOnPlateau", lr);
+        ReduceLrOnPlateau {
             lr,
             mode: PlateauMode::Min,
             factor: 0.1,
@@ -94,7 +98,7 @@ impl ReduceLROnPlateau {
     /// When `factor` does not lie in `[0, 1)`.
     #[track_caller]
     pub fn factor(mut self, factor: f64) -> Self {
-        assert!((0.0..1.0).contains(&factor), "ReduceLROnPlateau: invalid factor {factor}");
+        assert!((0.0..1.0).contains(&factor), "ReduceLrOnPlateau: invalid factor {factor}");
         self.factor = factor;
         self
     }
@@ -124,7 +128,7 @@ impl ReduceLROnPlateau {
     /// When `min_lr` is negative or not finite.
     #[track_caller]
     pub fn min_lr(mut self, min_lr: f64) -> Self {
-        check_lr("ReduceLROnPlateau", min_lr);
+        check_lr("ReduceLrOnPlateau", min_lr);
         self.min_lr = min_lr;
         self
     }
@@ -148,7 +152,7 @@ impl ReduceLROnPlateau {
 
 const PLATEAU: [&str; 4] = ["lr", "best", "bad_epochs", "cooldown_counter"];
 
-impl Scheduler for ReduceLROnPlateau {
+impl Scheduler for ReduceLrOnPlateau {
     /// Counts one step with the monitored `metric` (a NaN counts as no improvement).
     ///
     /// # Panics
@@ -156,7 +160,7 @@ impl Scheduler for ReduceLROnPlateau {
     /// When `metric` is `None`: a plateau needs the monitored value.
     #[track_caller]
     fn step(&mut self, metric: Option<f64>) -> f64 {
-        let Some(a) = metric else { panic!("ReduceLROnPlateau: step needs the monitored metric, got None") };
+        let Some(a) = metric else { panic!("ReduceLrOnPlateau: step needs the monitored metric, got None") };
         self.count += 1;
         if self.is_better(a) {
             (self.best, self.bad_epochs) = (a, 0);
@@ -215,7 +219,7 @@ mod tests {
 
     #[test]
     fn plateau_reduces_after_patience_then_cools_down_and_stops_at_min_lr() {
-        let mut s = ReduceLROnPlateau::new(0.1).factor(0.5).patience(2).cooldown(1).min_lr(0.02);
+        let mut s = ReduceLrOnPlateau::new(0.1).factor(0.5).patience(2).cooldown(1).min_lr(0.02);
         let metrics: Vec<f64> = [1.0, 0.9].into_iter().chain([0.95; 15]).collect();
         let got: Vec<f64> = metrics.iter().map(|&m| s.step(Some(m))).collect();
         // Bad steps from the third; more than 2 of them reduce; the step after a reduction cools down.
@@ -227,17 +231,17 @@ mod tests {
     #[test]
     fn plateau_in_max_mode_needs_an_improvement_beyond_the_threshold() {
         let mut s =
-            ReduceLROnPlateau::new(1.0).mode(PlateauMode::Max).patience(0).threshold(0.1, ThresholdMode::Rel);
+            ReduceLrOnPlateau::new(1.0).mode(PlateauMode::Max).patience(0).threshold(0.1, ThresholdMode::Rel);
         let got: Vec<f64> = [1.0, 1.05, 1.2, 1.2].iter().map(|&m| s.step(Some(m))).collect();
         assert_close(&got, &[1.0, 0.1, 0.1, 0.01]);
-        let mut s = ReduceLROnPlateau::new(1.0).patience(0).threshold(0.5, ThresholdMode::Abs);
+        let mut s = ReduceLrOnPlateau::new(1.0).patience(0).threshold(0.5, ThresholdMode::Abs);
         let got: Vec<f64> = [1.0, 0.6, 0.4, f64::NAN].iter().map(|&m| s.step(Some(m))).collect();
         assert_close(&got, &[1.0, 0.1, 0.1, 0.01]);
     }
 
     #[test]
-    #[should_panic(expected = "ReduceLROnPlateau: step needs the monitored metric")]
+    #[should_panic(expected = "ReduceLrOnPlateau: step needs the monitored metric")]
     fn plateau_without_a_metric_panics() {
-        ReduceLROnPlateau::new(0.1).step(None);
+        ReduceLrOnPlateau::new(0.1).step(None);
     }
 }
