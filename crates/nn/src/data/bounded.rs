@@ -124,9 +124,6 @@ mod tests {
         }
         let err = data_error(path, 1 << 20, None)(read_bounded(path, 1 << 20).unwrap_err());
         assert!(matches!(err, DataError::TooLarge { size: None, limit: 1_048_576, .. }), "{err}");
-        assert_eq!(
-            err.to_string(),
-            "/dev/zero: more than 1048576 bytes, the limit (a reader's `max_bytes`)"
-        );
+        assert_eq!(err.to_string(), "/dev/zero: more than 1048576 bytes, the limit (a reader's `max_bytes`)");
     }
 }

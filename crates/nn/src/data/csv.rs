@@ -144,7 +144,11 @@ pub(super) fn parse(
         }
         values += row.len() as u64;
         if values > max_values {
-            return Err(DataError::TooLarge { path: path.to_path_buf(), size: None, limit: options.max_bytes });
+            return Err(DataError::TooLarge {
+                path: path.to_path_buf(),
+                size: None,
+                limit: options.max_bytes,
+            });
         }
         rows.push((line, row));
     }
@@ -359,7 +363,11 @@ mod tests {
         let path = write(&dir, "wide.csv", &format!("0,{},a\n", usize::MAX - 1));
         let err = load_iris::<f32>(&path).unwrap_err();
         assert!(matches!(err, DataError::Malformed { .. }), "{err}");
-        assert!(err.to_string().starts_with(&format!("{}: the shape [0, {}]", path.display(), usize::MAX - 1)));
+        assert!(err.to_string().starts_with(&format!(
+            "{}: the shape [0, {}]",
+            path.display(),
+            usize::MAX - 1
+        )));
     }
 
     #[test]

@@ -69,7 +69,9 @@ pub fn load_digits_with<F: Float>(
         path: path.to_path_buf(),
         source: io::Error::new(source.kind(), format!("not a valid gzip file: {source}")),
     };
-    let gz = gunzip(file).map_err(|e| too_large(e.into()))?.map_err(|_| not_gzip(io::ErrorKind::InvalidData.into()))?;
+    let gz = gunzip(file)
+        .map_err(|e| too_large(e.into()))?
+        .map_err(|_| not_gzip(io::ErrorKind::InvalidData.into()))?;
     let text = read_to_limit(gz, max_bytes, 0).map_err(|e| match e {
         Bounded::Io(source) => not_gzip(source),
         e => too_large(e),

@@ -71,8 +71,10 @@ struct Want<'a> {
 fn parse(mut r: impl Read, want: &Want<'_>) -> Result<Idx, DataError> {
     let path = want.path;
     let malformed = |reason: String| DataError::Malformed { path: path.to_path_buf(), reason };
-    let truncated = |needed: u64, found: u64| DataError::Truncated { path: path.to_path_buf(), needed, found };
-    let too_large = |size: u64| DataError::TooLarge { path: path.to_path_buf(), size: Some(size), limit: want.limit };
+    let truncated =
+        |needed: u64, found: u64| DataError::Truncated { path: path.to_path_buf(), needed, found };
+    let too_large =
+        |size: u64| DataError::TooLarge { path: path.to_path_buf(), size: Some(size), limit: want.limit };
     let mut head = [0u8; 4];
     let got = read_up_to(&mut r, &mut head).map_err(want.fail)?;
     if got < 4 {
@@ -117,9 +119,8 @@ fn parse(mut r: impl Read, want: &Want<'_>) -> Result<Idx, DataError> {
     if values > want.limit {
         return Err(too_large(values));
     }
-    let trailing = |extra: String| {
-        malformed(format!("{extra} bytes follow the {needed} the header {dims:?} announces"))
-    };
+    let trailing =
+        |extra: String| malformed(format!("{extra} bytes follow the {needed} the header {dims:?} announces"));
     if let Some(found) = want.size.filter(|&found| found > needed) {
         return Err(trailing((found - needed).to_string()));
     }
@@ -261,9 +262,9 @@ pub(super) fn read_labels_with(path: &Path, limit: u64) -> Result<Vec<usize>, Da
 pub(in crate::data) mod tests {
     use super::*;
     use flate2::Compression;
-    use std::path::PathBuf;
     use flate2::write::GzEncoder;
     use std::io::Write;
+    use std::path::PathBuf;
 
     /// A fresh, empty folder for one test.
     pub(in crate::data) fn temp_dir(name: &str) -> PathBuf {
@@ -416,7 +417,9 @@ pub(in crate::data) mod tests {
         std::fs::write(&p, idx_u8(&[0, u32::MAX, u32::MAX, u32::MAX], &[])).unwrap();
         let err = read_idx::<f32>(&p).unwrap_err();
         assert!(matches!(err, DataError::Malformed { .. }), "{err}");
-        assert!(err.to_string().contains("z: the dimensions [0, 4294967295, 4294967295, 4294967295] overflow"));
+        assert!(
+            err.to_string().contains("z: the dimensions [0, 4294967295, 4294967295, 4294967295] overflow")
+        );
         // A zero dimension beside sizes that fit is a valid, empty tensor.
         std::fs::write(&p, idx_u8(&[0, 28, 28], &[])).unwrap();
         assert_eq!(read_idx::<f32>(&p).unwrap().shape(), &[0, 28, 28]);
@@ -434,14 +437,20 @@ pub(in crate::data) mod tests {
         let p = dir.join("bomb.gz");
         std::fs::write(&p, &bytes).unwrap();
         let err = read_idx_with::<f32>(&p, 1 << 30).unwrap_err();
-        assert!(matches!(err, DataError::TooLarge { size: Some(2_147_483_656), limit: 1_073_741_824, .. }), "{err}");
+        assert!(
+            matches!(err, DataError::TooLarge { size: Some(2_147_483_656), limit: 1_073_741_824, .. }),
+            "{err}"
+        );
         // Within the limit, no more than the header announces is decompressed.
         let small = idx_u8(&[16], &[0; 16]);
         let mut bytes = gzip(&small);
         bytes.extend(&zeros);
         std::fs::write(&p, &bytes).unwrap();
         let err = read_idx_with::<f32>(&p, 1 << 16).unwrap_err();
-        assert!(err.to_string().contains("more than 65536 bytes follow the 24 the header [16] announces"), "{err}");
+        assert!(
+            err.to_string().contains("more than 65536 bytes follow the 24 the header [16] announces"),
+            "{err}"
+        );
         // The values count as well as the bytes: 16 u8 take 128 bytes as f64.
         std::fs::write(&p, gzip(&small)).unwrap();
         let err = read_idx_with::<f64>(&p, 100).unwrap_err();

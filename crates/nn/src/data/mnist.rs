@@ -171,7 +171,11 @@ mod tests {
             std::fs::write(dir.join(name), bytes).unwrap();
         }
         let err = load_mnist::<f32>(&dir).unwrap_err();
-        assert!(err.to_string().contains("train-images-idx3-ubyte: the dimensions [0, 4294967295, 4294967295] overflow"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("train-images-idx3-ubyte: the dimensions [0, 4294967295, 4294967295] overflow"),
+            "{err}"
+        );
     }
 
     #[test]

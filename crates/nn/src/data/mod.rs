@@ -37,6 +37,8 @@ pub use csv::{CsvOptions, load_iris, load_iris_with, read_csv};
 pub use dataset::{TensorDataset, train_test_split};
 pub use digits::{load_digits, load_digits_with};
 pub use error::DataError;
-pub use idx::{IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx, read_idx_images, read_idx_labels, read_idx_with};
-pub use mnist::{MNIST_FILES, load_mnist, load_mnist_with};
+pub use idx::{
+    IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx, read_idx_images, read_idx_labels, read_idx_with,
+};
 pub use loader::{Batches, DataLoader};
+pub use mnist::{MNIST_FILES, load_mnist, load_mnist_with};
