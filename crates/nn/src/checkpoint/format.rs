@@ -26,6 +26,7 @@ use serde::Serialize;
 use wengert_tensor::Float;
 
 use super::{Checkpoint, CheckpointError};
+use crate::data::read_up_to;
 
 /// The first eight bytes of every checkpoint file.
 pub const MAGIC: [u8; 8] = *b"WENGERT\0";
@@ -248,20 +249,6 @@ pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointErr
         return Err(CheckpointError::Corrupt { path: p(), reason });
     }
     Ok(checkpoint)
-}
-
-/// Reads until `buf` is full or the file ends; the number of bytes read.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// Checks the header's fields in order (magic, version, dtype, reserved, length); the payload's length

@@ -44,6 +44,20 @@ pub(crate) fn read_to_limit(reader: impl Read, limit: u64, hint: u64) -> Result<
     Ok(out)
 }
 
+/// Reads until `buf` is full or the stream ends; the number of bytes read.
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 /// Opens `path` for a bounded read; a regular file larger than `limit` is refused before reading.
 /// Returns the file and its size (`None` for a device or a pipe, whose size is unknown).
 pub(crate) fn open_bounded(path: &Path, limit: u64) -> Result<(File, Option<u64>), Bounded> {

@@ -16,7 +16,9 @@ use std::path::Path;
 use wengert_tensor::{Float, Tensor};
 
 use super::DataError;
-use super::bounded::{Bounded, DEFAULT_MAX_BYTES, data_error, gunzip, open_buffered, read_to_limit};
+use super::bounded::{
+    Bounded, DEFAULT_MAX_BYTES, data_error, gunzip, open_buffered, read_to_limit, read_up_to,
+};
 use super::csv::shaped;
 
 /// The magic number of IDX files of u8 images `[n, rows, cols]`.
@@ -40,20 +42,6 @@ fn element_size(code: u8) -> Option<usize> {
         0x0E => Some(8),
         _ => None,
     }
-}
-
-/// Reads until `buf` is full or the stream ends; the number of bytes read.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// What one read needs: the file, its size when known (a plain regular file), the magic number
