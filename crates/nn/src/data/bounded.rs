@@ -63,7 +63,7 @@ pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize>
 pub(crate) fn open_bounded(path: &Path, limit: u64) -> Result<(File, Option<u64>), Bounded> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
-    let len = meta.is_file().then(|| meta.len());
+    let len = meta.is_file().then_some(meta.len());
     if let Some(len) = len.filter(|&len| len > limit) {
         return Err(Bounded::TooLarge(Some(len)));
     }
