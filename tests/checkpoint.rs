@@ -92,3 +92,30 @@ fn batch_norm_running_statistics_are_saved_and_restored() {
     assert_eq!(bn.running_mean.value(), bn2.running_mean.value());
     assert_eq!(bn.running_var.value(), bn2.running_var.value());
 }
+
+#[test]
+fn a_saved_optimizer_state_with_a_negative_second_moment_is_refused_naming_the_file() {
+    let (x, y) = data();
+    let store = ParamStore::new(4);
+    let m = model(&store);
+    let mut opt = Adam::new(store.parameters(), 0.01);
+    step(&m, &mut opt, &x, &y);
+    let mut ckpt = Checkpoint::from_store(&store);
+    ckpt.optimizer = Some(opt.state());
+    let path = temp("bad-moment.ckpt");
+    ckpt.save(&path).unwrap();
+    let loaded = Checkpoint::<f32>::load(&path).unwrap();
+    let mut resumed = Adam::new(store.parameters(), 0.01);
+    loaded.apply_to_optimizer(&mut resumed).unwrap();
+    assert_eq!(resumed.state(), opt.state());
+
+    let slot = ckpt.optimizer.as_mut().unwrap().slots.iter_mut().find(|s| s.slot == "exp_avg_sq").unwrap();
+    let name = format!("{}/{}", slot.param, slot.slot);
+    slot.value = slot.value.map(|v| -v - 1.0);
+    ckpt.save(&path).unwrap();
+    let err = Checkpoint::<f32>::load(&path).unwrap().apply_to_optimizer(&mut resumed).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    let want = format!("{}: invalid state: optimizer slot `{name}`: element 0 is", path.display());
+    assert!(err.to_string().starts_with(&want), "{err}");
+    assert!(err.to_string().ends_with("a second moment is never negative"), "{err}");
+}

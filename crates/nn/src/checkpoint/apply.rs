@@ -1,12 +1,19 @@
-//! Applying a checkpoint to a store: every name and shape checked against the store's parameters
-//! before any value changes, and a report of what was set.
+//! Applying a checkpoint to a store and an optimizer: every name and shape checked against the
+//! store's parameters, and the optimizer's state and the generator checked for values that cannot be
+//! right, before any value changes; and a report of what was set.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use wengert_tensor::{Float, Tensor};
 
 use super::{Checkpoint, CheckpointError};
+use crate::optim::{Optimizer, OptimizerState};
+use crate::rng::SeedRng;
 use crate::store::ParamStore;
+
+/// Optimizer slots that hold running sums or averages of squares, which are never negative.
+const SQUARE_SLOTS: [&str; 4] = ["exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum"];
 
 /// What a load did: the parameters it set and, for partial loads, what it passed over.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -26,12 +33,14 @@ impl<F: Float> Checkpoint<F> {
     /// Sets every parameter of `store` from the checkpoint, and the store's generator when the
     /// checkpoint holds one.
     ///
-    /// Every name and shape is checked before anything changes.
+    /// Every name and shape, and the generator, is checked before anything changes.
     ///
     /// # Errors
     ///
     /// [`CheckpointError::Mismatch`], listing every missing, unexpected and misshaped entry, when the
-    /// names or shapes differ from the store's; the store is then unchanged.
+    /// names or shapes differ from the store's, and [`CheckpointError::InvalidState`] for an all-zero
+    /// generator (which would only ever draw zeros); both name the file the checkpoint was read from.
+    /// The store is then unchanged.
     pub fn apply_to_store(&self, store: &ParamStore<F>) -> Result<(), CheckpointError> {
         self.apply(store, true).map(|_| ())
     }
@@ -42,26 +51,104 @@ impl<F: Float> Checkpoint<F> {
     ///
     /// # Errors
     ///
-    /// [`CheckpointError::Mismatch`] listing every entry whose shape differs; the store is then unchanged.
+    /// [`CheckpointError::Mismatch`] listing every entry whose shape differs, and
+    /// [`CheckpointError::InvalidState`] for an all-zero generator; the store is then unchanged.
     pub fn apply_to_store_partial(&self, store: &ParamStore<F>) -> Result<LoadReport, CheckpointError> {
         self.apply(store, false)
     }
 
     pub(super) fn apply(&self, store: &ParamStore<F>, strict: bool) -> Result<LoadReport, CheckpointError> {
-        let report = assign(store, &self.params, strict)?;
+        let invalid =
+            |(field, reason)| CheckpointError::InvalidState { path: self.path.clone(), field, reason };
+        if let Some(rng) = &self.rng {
+            check_rng(rng).map_err(invalid)?;
+        }
+        let report = assign(store, &self.params, strict, self.path.as_deref())?;
         if let Some(rng) = &self.rng {
             store.set_rng_state(rng.clone());
         }
         Ok(report)
     }
+
+    /// Restores the optimizer's state from the checkpoint, after checking it: every moment finite,
+    /// every second moment (`exp_avg_sq`, `max_exp_avg_sq`, `square_avg`, Adagrad's `sum`) at least
+    /// zero. Resume training with [`apply_to_store`](Self::apply_to_store) and this.
+    ///
+    /// ```
+    /// use wengert_nn::checkpoint::Checkpoint;
+    /// use wengert_nn::optim::{Adam, Optimizer};
+    /// use wengert_nn::{Init, ParamStore};
+    ///
+    /// let store = ParamStore::<f32>::new(0);
+    /// store.root().param("w", &[2], Init::Ones);
+    /// let adam = Adam::new(store.parameters(), 0.01);
+    /// let mut c = Checkpoint::from_store(&store);
+    /// c.optimizer = Some(adam.state());
+    /// let mut resumed = Adam::new(store.parameters(), 0.5);
+    /// c.apply_to_optimizer(&mut resumed)?;
+    /// assert_eq!(resumed.lr(), 0.01);
+    /// # Ok::<(), wengert_nn::checkpoint::CheckpointError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::InvalidState`] naming the slot and the element of a value that cannot be
+    /// right, or saying that the checkpoint holds no optimizer state; [`CheckpointError::Optimizer`]
+    /// when the optimizer refuses the state (another kind, other parameters or shapes). Both name the
+    /// file the checkpoint was read from; the optimizer is then unchanged.
+    pub fn apply_to_optimizer<O: Optimizer<F> + ?Sized>(
+        &self,
+        optimizer: &mut O,
+    ) -> Result<(), CheckpointError> {
+        let invalid =
+            |(field, reason)| CheckpointError::InvalidState { path: self.path.clone(), field, reason };
+        let Some(state) = &self.optimizer else {
+            return Err(invalid(("optimizer".into(), "absent: the checkpoint was saved without one".into())));
+        };
+        check_optimizer(state).map_err(invalid)?;
+        optimizer
+            .load_state(state)
+            .map_err(|source| CheckpointError::Optimizer { path: self.path.clone(), source })
+    }
+}
+
+/// An all-zero xoshiro state is the one the generator never leaves: every draw would be zero.
+fn check_rng(rng: &SeedRng) -> Result<(), (String, String)> {
+    if super::format::encodes_to_zeros(rng) {
+        return Err(("rng".into(), "the generator's state is all zeros, which only ever draws zeros".into()));
+    }
+    Ok(())
+}
+
+/// Every slot finite, every second moment at least zero; else the field and the reason.
+fn check_optimizer<F: Float>(state: &OptimizerState<F>) -> Result<(), (String, String)> {
+    for s in &state.slots {
+        let square = SQUARE_SLOTS.contains(&s.slot.as_str());
+        let bad = s.value.to_vec().into_iter().enumerate().find_map(|(i, v)| {
+            let v = v.to_f64();
+            if !v.is_finite() {
+                Some(format!("element {i} is {v}; a moment must be finite"))
+            } else if square && v < 0.0 {
+                Some(format!("element {i} is {v}; a second moment is never negative"))
+            } else {
+                None
+            }
+        });
+        if let Some(reason) = bad {
+            return Err((format!("optimizer slot `{}/{}`", s.param, s.slot), reason));
+        }
+    }
+    Ok(())
 }
 
 /// Checks `entries` against the parameters of `store` and, when they match, sets them. Strict: every
 /// parameter present, nothing unexpected. Either way, every shape must match. Nothing changes on error.
+/// `path` is the file the entries were read from, for the error.
 pub(crate) fn assign<F: Float>(
     store: &ParamStore<F>,
     entries: &[(String, Tensor<F>)],
     strict: bool,
+    path: Option<&Path>,
 ) -> Result<LoadReport, CheckpointError> {
     let params = store.state_dict();
     let mut by_name: HashMap<&str, &Tensor<F>> = HashMap::with_capacity(entries.len());
@@ -87,7 +174,12 @@ pub(crate) fn assign<F: Float>(
         if !strict {
             (missing, unexpected) = (Vec::new(), Vec::new());
         }
-        return Err(CheckpointError::Mismatch { missing, unexpected, misshaped });
+        return Err(CheckpointError::Mismatch {
+            path: path.map(Path::to_path_buf),
+            missing,
+            unexpected,
+            misshaped,
+        });
     }
     let loaded = plan.iter().map(|(p, _)| p.name().to_string()).collect();
     for (p, v) in plan {
@@ -139,7 +231,7 @@ mod tests {
         ];
         let err = c.apply_to_store(&target).unwrap_err();
         match &err {
-            CheckpointError::Mismatch { missing, unexpected, misshaped } => {
+            CheckpointError::Mismatch { path: None, missing, unexpected, misshaped } => {
                 assert_eq!(missing, &["b"]);
                 assert_eq!(unexpected, &["x", "a"]);
                 assert_eq!(misshaped, &[("c".into(), vec![2, 2], vec![4]), ("d".into(), vec![1], vec![2])]);
@@ -168,6 +260,92 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "checkpoint does not match the model: misshaped `b` (model [2], checkpoint [3])"
+        );
+    }
+
+    fn adam_checkpoint() -> (ParamStore<f32>, crate::optim::Adam<f32>, Checkpoint<f32>) {
+        use crate::optim::Adam;
+        let s = store(3);
+        let adam = Adam::new(s.parameters(), 0.01);
+        let mut c = Checkpoint::from_store(&s);
+        c.optimizer = Some(adam.state());
+        (s, adam, c)
+    }
+
+    #[test]
+    fn bad_optimizer_moments_are_refused_by_slot_and_element() {
+        let (_, mut adam, c) = adam_checkpoint();
+        c.apply_to_optimizer(&mut adam).unwrap();
+        let slot = |c: &Checkpoint<f32>, name: &str| {
+            c.optimizer
+                .as_ref()
+                .unwrap()
+                .slots
+                .iter()
+                .position(|s| s.param == "layers.0.bias" && s.slot == name)
+        };
+        let cases = [
+            ("exp_avg_sq", -0.5, "element 1 is -0.5; a second moment is never negative"),
+            ("exp_avg_sq", f32::INFINITY, "element 1 is inf; a moment must be finite"),
+            ("exp_avg", f32::NAN, "element 1 is NaN; a moment must be finite"),
+        ];
+        for (name, value, want) in cases {
+            let mut bad = c.clone();
+            bad.path = Some("run/m.ckpt".into());
+            let i = slot(&bad, name).unwrap();
+            let state = bad.optimizer.as_mut().unwrap();
+            state.slots[i].value = Tensor::from_vec(vec![0.0, value, 0.0], &[3]).unwrap();
+            let before = adam.state();
+            let err = bad.apply_to_optimizer(&mut adam).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("run/m.ckpt: invalid state: optimizer slot `layers.0.bias/{name}`: {want}")
+            );
+            assert_eq!(adam.state(), before);
+        }
+        // A negative first moment is fine.
+        let mut ok = c.clone();
+        let i = slot(&ok, "exp_avg").unwrap();
+        ok.optimizer.as_mut().unwrap().slots[i].value = Tensor::full(&[3], -1.0);
+        ok.apply_to_optimizer(&mut adam).unwrap();
+    }
+
+    #[test]
+    fn the_optimizer_refusing_a_state_or_no_state_is_an_error_naming_the_file() {
+        let (_, mut adam, mut c) = adam_checkpoint();
+        c.path = Some("run/m.ckpt".into());
+        c.optimizer.as_mut().unwrap().kind = "sgd".into();
+        let err = c.apply_to_optimizer(&mut adam).unwrap_err();
+        assert_eq!(err.to_string(), "run/m.ckpt: load_state: the state is of kind `sgd`, not `adam`");
+        c.optimizer = None;
+        let err = c.apply_to_optimizer(&mut adam).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "run/m.ckpt: invalid state: optimizer: absent: the checkpoint was saved without one"
+        );
+    }
+
+    #[test]
+    fn an_all_zero_generator_is_refused_and_nothing_changes() {
+        let (a, b) = (store(1), store(2));
+        let mut c = Checkpoint::from_store(&a);
+        c.rng = Some(super::super::format::zero_rng());
+        let before = b.get("layers.0.weight").unwrap().value();
+        let err = c.apply_to_store(&b).unwrap_err();
+        assert!(matches!(&err, CheckpointError::InvalidState { field, .. } if field == "rng"), "{err}");
+        assert_eq!(b.get("layers.0.weight").unwrap().value(), before);
+        assert!(c.apply_to_store_partial(&b).is_err());
+    }
+
+    #[test]
+    fn a_mismatch_names_the_file_the_checkpoint_came_from() {
+        let mut c = Checkpoint::<f32>::new();
+        c.path = Some("run/m.ckpt".into());
+        c.params = vec![("z".into(), Tensor::ones(&[1]))];
+        let err = c.apply_to_store(&store(0)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("run/m.ckpt: checkpoint does not match the model: missing"),
+            "{err}"
         );
     }
 }

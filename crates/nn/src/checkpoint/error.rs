@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::optim::OptimError;
+
 /// Errors from saving, loading and applying checkpoints and safetensors files.
 ///
 /// Every variant read from a file names the file; `Display` says which field was wrong.
@@ -85,6 +87,8 @@ pub enum CheckpointError {
     },
     /// The names or shapes in a checkpoint do not match the parameters of a store. Nothing was changed.
     Mismatch {
+        /// The file the checkpoint was read from, when it was read from one.
+        path: Option<PathBuf>,
         /// Parameters of the store that the checkpoint lacks.
         missing: Vec<String>,
         /// Entries of the checkpoint that the store lacks (a repeated name counts as unexpected).
@@ -92,6 +96,29 @@ pub enum CheckpointError {
         /// `(name, the store's shape, the checkpoint's shape)` for every entry whose shape differs.
         misshaped: Vec<(String, Vec<usize>, Vec<usize>)>,
     },
+    /// A value of the saved training state cannot be right: a NaN or infinite optimizer moment, a
+    /// negative second moment, an all-zero generator, absent optimizer state. Nothing was changed.
+    InvalidState {
+        /// The file the checkpoint was read from, when it was read from one.
+        path: Option<PathBuf>,
+        /// The field: `optimizer slot `w/exp_avg_sq``, `rng`, ...
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The optimizer refused the checkpoint's optimizer state (another kind, other parameters or
+    /// shapes). Nothing was changed.
+    Optimizer {
+        /// The file the checkpoint was read from, when it was read from one.
+        path: Option<PathBuf>,
+        /// The optimizer's error.
+        source: OptimError,
+    },
+}
+
+/// `path: ` when there is a path, to open a message.
+fn from(path: &Option<PathBuf>) -> String {
+    path.as_ref().map_or_else(String::new, |p| format!("{}: ", p.display()))
 }
 
 impl fmt::Display for CheckpointError {
@@ -138,8 +165,8 @@ impl fmt::Display for CheckpointError {
             CheckpointError::Encode { path, reason } => {
                 write!(f, "{}: cannot encode the checkpoint: {reason}", path.display())
             }
-            CheckpointError::Mismatch { missing, unexpected, misshaped } => {
-                write!(f, "checkpoint does not match the model:")?;
+            CheckpointError::Mismatch { path, missing, unexpected, misshaped } => {
+                write!(f, "{}checkpoint does not match the model:", from(path))?;
                 let mut sep = " ";
                 if !missing.is_empty() {
                     write!(f, "{sep}missing {}", quoted(missing))?;
@@ -158,6 +185,13 @@ impl fmt::Display for CheckpointError {
                 }
                 Ok(())
             }
+            CheckpointError::InvalidState { path: Some(path), field, reason } => {
+                write!(f, "{}: invalid state: {field}: {reason}", path.display())
+            }
+            CheckpointError::InvalidState { path: None, field, reason } => {
+                write!(f, "checkpoint: invalid state: {field}: {reason}")
+            }
+            CheckpointError::Optimizer { path, source } => write!(f, "{}{source}", from(path)),
         }
     }
 }
@@ -170,6 +204,7 @@ impl std::error::Error for CheckpointError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CheckpointError::Io { source, .. } => Some(source),
+            CheckpointError::Optimizer { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -229,6 +264,7 @@ mod tests {
             ),
             (
                 CheckpointError::Mismatch {
+                    path: None,
                     missing: vec!["a".into(), "b".into()],
                     unexpected: vec!["c".into()],
                     misshaped: vec![("d".into(), vec![2, 3], vec![3, 2]), ("e".into(), vec![1], vec![])],
@@ -238,11 +274,36 @@ mod tests {
             ),
             (
                 CheckpointError::Mismatch {
+                    path: None,
                     missing: vec![],
                     unexpected: vec!["c".into()],
                     misshaped: vec![],
                 },
                 "checkpoint does not match the model: unexpected `c`",
+            ),
+            (
+                CheckpointError::Mismatch {
+                    path: Some(p()),
+                    missing: vec![],
+                    unexpected: vec!["c".into()],
+                    misshaped: vec![],
+                },
+                "run/model.ckpt: checkpoint does not match the model: unexpected `c`",
+            ),
+            (
+                CheckpointError::InvalidState { path: Some(p()), field: "rng".into(), reason: "zero".into() },
+                "run/model.ckpt: invalid state: rng: zero",
+            ),
+            (
+                CheckpointError::InvalidState { path: None, field: "rng".into(), reason: "zero".into() },
+                "checkpoint: invalid state: rng: zero",
+            ),
+            (
+                CheckpointError::Optimizer {
+                    path: Some(p()),
+                    source: OptimError::KindMismatch { expected: "adam".into(), found: "sgd".into() },
+                },
+                "run/model.ckpt: load_state: the state is of kind `sgd`, not `adam`",
             ),
         ];
         for (err, want) in cases {

@@ -12,16 +12,21 @@
 //!     32     …  payload     bincode 2, `config::standard()`, of `Checkpoint<F>`
 //! ```
 
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bincode::config;
 use bincode::error::DecodeError;
+use serde::Serialize;
 use wengert_tensor::Float;
 
 use super::{Checkpoint, CheckpointError};
+use crate::data::read_up_to;
 
 /// The first eight bytes of every checkpoint file.
 pub const MAGIC: [u8; 8] = *b"WENGERT\0";
@@ -91,9 +96,91 @@ pub(super) fn save<F: Float>(checkpoint: &Checkpoint<F>, path: &Path) -> Result<
 /// Distinguishes the temporary files of saves running at once in one process.
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
+/// The numbers of this process's temporary files being written now.
+static WRITING: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
+
+/// The directory `path` is in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// The temporary sibling of the file `name`: `.name.tmp-<pid>-<n>`.
+fn temporary_name(name: &OsStr, pid: u32, n: u64) -> String {
+    format!(".{}.tmp-{pid}-{n}", name.to_string_lossy())
+}
+
+/// Whether process `pid` runs now. Where that cannot be told (no `/proc`), every process counts as
+/// running, so no file is taken from a save in progress.
+fn running(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+/// Removes the temporary files of `path` that saves killed midway left beside it: those of a process
+/// that no longer runs, and those of this process that no save of it is writing (left by an earlier
+/// process of the same id). Another running process's file in progress is never touched. Best effort:
+/// what cannot be listed or removed stays.
+pub(crate) fn remove_stale_temporaries(path: &Path) {
+    let Some(name) = path.file_name() else { return };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir_of(path)) else { return };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some((pid, n)) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|rest| {
+            let (pid, n) = rest.split_once('-')?;
+            Some((pid.parse::<u32>().ok()?, n.parse::<u64>().ok()?))
+        }) else {
+            continue;
+        };
+        // The exact name this process would write: `+1` or `007` are not ours to judge.
+        if file.to_str() != Some(temporary_name(name, pid, n).as_str()) {
+            continue;
+        }
+        let stale = if pid == me {
+            !WRITING.lock().unwrap_or_else(|e| e.into_inner()).contains(&n)
+        } else {
+            !running(pid)
+        };
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A temporary file being written: registered in [`WRITING`] while it lives, removed on drop unless
+/// renamed into place (so a failed write, or a panic in one, leaves nothing behind).
+struct Temporary {
+    path: PathBuf,
+    n: u64,
+    created: bool,
+    kept: bool,
+}
+
+impl Temporary {
+    fn new(dir: &Path, name: &OsStr) -> Self {
+        let n = NEXT_TMP.fetch_add(1, Ordering::Relaxed);
+        WRITING.lock().unwrap_or_else(|e| e.into_inner()).insert(n);
+        let path = dir.join(temporary_name(name, std::process::id(), n));
+        Temporary { path, n, created: false, kept: false }
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if self.created && !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+        WRITING.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.n);
+    }
+}
+
 /// Writes a file with `write` into a temporary sibling `.name.tmp-<pid>-<n>`, syncs it and renames it over
 /// `path`: an interrupted or failed write never leaves a partial file under `path`, and the temporary is
-/// removed on failure.
+/// removed on failure. Stale temporaries of `path` (see [`remove_stale_temporaries`]) are removed first.
 pub(crate) fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut File) -> io::Result<()>,
@@ -102,19 +189,15 @@ pub(crate) fn write_atomic(
     let Some(name) = path.file_name() else {
         return Err(io_err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")));
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let n = NEXT_TMP.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{}.tmp-{}-{n}", name.to_string_lossy(), std::process::id()));
-    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_err)?;
+    let dir = dir_of(path);
+    let mut tmp = Temporary::new(dir, name);
+    remove_stale_temporaries(path);
+    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp.path).map_err(io_err)?;
+    tmp.created = true;
     let written = write(&mut file).and_then(|()| file.flush()).and_then(|()| file.sync_all());
     drop(file);
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
+    written.and_then(|()| fs::rename(&tmp.path, path)).map_err(io_err)?;
+    tmp.kept = true;
     // Make the rename itself durable; not every platform lets a directory be opened and synced.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -125,6 +208,7 @@ pub(crate) fn write_atomic(
 /// Reads and checks a checkpoint: header fields first, the length against the file's, the checksum,
 /// then the payload under an allocation limit.
 pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointError> {
+    remove_stale_temporaries(path);
     let p = || path.to_path_buf();
     let io_err = |source| CheckpointError::Io { path: p(), source };
     let mut file = File::open(path).map_err(io_err)?;
@@ -157,27 +241,14 @@ pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointErr
     if found != checksum {
         return Err(CheckpointError::ChecksumMismatch { path: p(), expected: checksum, found });
     }
-    let checkpoint: Checkpoint<F> =
+    let mut checkpoint: Checkpoint<F> =
         decode(&payload).map_err(|reason| CheckpointError::Corrupt { path: p(), reason })?;
+    checkpoint.path = Some(p());
     if let Some(name) = first_repeat(checkpoint.params.iter().map(|(n, _)| n.as_str())) {
         let reason = format!("payload: parameter `{name}` appears more than once");
         return Err(CheckpointError::Corrupt { path: p(), reason });
     }
     Ok(checkpoint)
-}
-
-/// Reads until `buf` is full or the file ends; the number of bytes read.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// Checks the header's fields in order (magic, version, dtype, reserved, length); the payload's length
@@ -228,25 +299,49 @@ const fn tier(shift: u32) -> usize {
     if shift >= usize::BITS { usize::MAX } else { 1 << shift }
 }
 
-/// Decodes a payload with bincode under an allocation limit of at most eight times its size (and at
-/// least 128 KiB): bincode counts every length-prefixed allocation against it, so a hostile length field
-/// fails instead of allocating. The limit is a const generic, hence the tiers, powers of four apart.
+/// How many bytes bincode may count per payload byte. Bincode counts each value it decodes at its
+/// size in memory: a `u64` or a length takes 8 bytes in memory but may take 1 byte in the payload (a
+/// varint), and nothing a checkpoint holds counts more per byte, so a saved payload never needs more.
+pub(super) const COUNTED_PER_BYTE: usize = 8;
+
+/// The decoder's allocation limit for a payload of `n` bytes: [`COUNTED_PER_BYTE`] times `n` rounded
+/// up to a power of two, and at least 128 KiB. Every saved payload fits under it; a hostile length
+/// field fails before anything beyond it is allocated.
+pub(super) fn decode_limit(n: usize) -> usize {
+    n.max(1 << 14).checked_next_power_of_two().map_or(usize::MAX, |p| p.saturating_mul(COUNTED_PER_BYTE))
+}
+
+/// Decodes a payload with bincode under [`decode_limit`]: bincode counts every value and every
+/// length-prefixed allocation against it. The limit is a const generic, hence one arm per power of two.
 pub(super) fn decode<F: Float>(payload: &[u8]) -> Result<Checkpoint<F>, String> {
-    let n = payload.len();
-    match n {
-        _ if n <= tier(16) => decode_limited::<F, { tier(17) }>(payload),
-        _ if n <= tier(18) => decode_limited::<F, { tier(19) }>(payload),
-        _ if n <= tier(20) => decode_limited::<F, { tier(21) }>(payload),
-        _ if n <= tier(22) => decode_limited::<F, { tier(23) }>(payload),
-        _ if n <= tier(24) => decode_limited::<F, { tier(25) }>(payload),
-        _ if n <= tier(26) => decode_limited::<F, { tier(27) }>(payload),
-        _ if n <= tier(28) => decode_limited::<F, { tier(29) }>(payload),
-        _ if n <= tier(30) => decode_limited::<F, { tier(31) }>(payload),
-        _ if n <= tier(32) => decode_limited::<F, { tier(33) }>(payload),
-        _ if n <= tier(34) => decode_limited::<F, { tier(35) }>(payload),
-        _ if n <= tier(36) => decode_limited::<F, { tier(37) }>(payload),
-        _ if n <= tier(38) => decode_limited::<F, { tier(39) }>(payload),
-        _ => decode_limited::<F, { tier(41) }>(payload),
+    match decode_limit(payload.len()).trailing_zeros() {
+        0..=17 => decode_limited::<F, { tier(17) }>(payload),
+        18 => decode_limited::<F, { tier(18) }>(payload),
+        19 => decode_limited::<F, { tier(19) }>(payload),
+        20 => decode_limited::<F, { tier(20) }>(payload),
+        21 => decode_limited::<F, { tier(21) }>(payload),
+        22 => decode_limited::<F, { tier(22) }>(payload),
+        23 => decode_limited::<F, { tier(23) }>(payload),
+        24 => decode_limited::<F, { tier(24) }>(payload),
+        25 => decode_limited::<F, { tier(25) }>(payload),
+        26 => decode_limited::<F, { tier(26) }>(payload),
+        27 => decode_limited::<F, { tier(27) }>(payload),
+        28 => decode_limited::<F, { tier(28) }>(payload),
+        29 => decode_limited::<F, { tier(29) }>(payload),
+        30 => decode_limited::<F, { tier(30) }>(payload),
+        31 => decode_limited::<F, { tier(31) }>(payload),
+        32 => decode_limited::<F, { tier(32) }>(payload),
+        33 => decode_limited::<F, { tier(33) }>(payload),
+        34 => decode_limited::<F, { tier(34) }>(payload),
+        35 => decode_limited::<F, { tier(35) }>(payload),
+        36 => decode_limited::<F, { tier(36) }>(payload),
+        37 => decode_limited::<F, { tier(37) }>(payload),
+        38 => decode_limited::<F, { tier(38) }>(payload),
+        39 => decode_limited::<F, { tier(39) }>(payload),
+        40 => decode_limited::<F, { tier(40) }>(payload),
+        41 => decode_limited::<F, { tier(41) }>(payload),
+        42 => decode_limited::<F, { tier(42) }>(payload),
+        _ => decode_limited::<F, { tier(43) }>(payload),
     }
 }
 
@@ -274,6 +369,17 @@ fn describe(e: DecodeError) -> String {
         DecodeError::Utf8 { inner } => format!("payload: a name is not valid UTF-8 ({inner})"),
         e => format!("payload: {e}"),
     }
+}
+
+/// Whether `value` encodes to zero bytes only: every number in it is zero.
+pub(super) fn encodes_to_zeros<T: Serialize>(value: &T) -> bool {
+    bincode::serde::encode_to_vec(value, config::standard()).is_ok_and(|b| b.iter().all(|&x| x == 0))
+}
+
+/// A generator whose state is all zeros, as a hostile or damaged file may hold.
+#[cfg(test)]
+pub(super) fn zero_rng() -> crate::SeedRng {
+    bincode::serde::decode_from_slice(&[0u8; 4], config::standard()).expect("four zero varints").0
 }
 
 /// The first name that occurs twice.

@@ -39,16 +39,23 @@
 //!     32     …  payload
 //! ```
 //!
-//! Loading checks every header field, the length against the file's, and the checksum before it decodes;
-//! the decoder runs under an allocation limit a small multiple of the payload's size, so a truncated,
-//! corrupted or hostile file is an error, never a panic or an unbounded allocation.
+//! Loading checks every header field, the length against the file's, and the checksum before it decodes.
+//! The decoder counts every value and length it reads at its size in memory, and stops at 8 times the
+//! payload's size rounded up to a power of two (at least 128 KiB): a saved payload never counts more than
+//! 8 bytes per byte (a one-byte varint standing for an 8-byte length), so every saved file loads, while
+//! a truncated, corrupted or hostile file is an error, never a panic or an allocation past that bound.
+//!
+//! Applying a checkpoint checks its names and shapes against the store, its optimizer state (every
+//! moment finite, every second moment at least zero) and its generator (not all zeros) before anything
+//! changes; the errors name the file it was loaded from. Saving and loading `path` also removes the
+//! temporary files (`.name.tmp-<pid>-<n>`) that saves killed midway left beside it.
 
 mod apply;
 mod error;
 mod format;
 mod safetensors_io;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use wengert_tensor::{Float, Tensor};
@@ -79,7 +86,9 @@ pub use safetensors_io::{load_safetensors, save_safetensors};
 /// c.epoch = 1;
 /// assert_eq!(c.param("w").unwrap().shape(), &[2]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Two checkpoints are equal when their contents are, wherever they were loaded from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 #[non_exhaustive]
 pub struct Checkpoint<F: Float = f32> {
@@ -95,6 +104,20 @@ pub struct Checkpoint<F: Float = f32> {
     pub epoch: u64,
     /// Free-form key-value metadata (a run name, a git hash, ...).
     pub meta: Vec<(String, String)>,
+    /// The file this checkpoint was loaded from, named by the errors of applying it (not saved).
+    #[serde(skip)]
+    path: Option<PathBuf>,
+}
+
+impl<F: Float> PartialEq for Checkpoint<F> {
+    fn eq(&self, other: &Self) -> bool {
+        self.params == other.params
+            && self.optimizer == other.optimizer
+            && self.scheduler == other.scheduler
+            && self.rng == other.rng
+            && self.epoch == other.epoch
+            && self.meta == other.meta
+    }
 }
 
 impl<F: Float> Default for Checkpoint<F> {
@@ -106,6 +129,7 @@ impl<F: Float> Default for Checkpoint<F> {
             rng: None,
             epoch: 0,
             meta: Vec::new(),
+            path: None,
         }
     }
 }
@@ -120,6 +144,22 @@ impl<F: Float> Checkpoint<F> {
     pub fn from_store(store: &ParamStore<F>) -> Self {
         let params = store.state_dict().iter().map(|p| (p.name().to_string(), p.value())).collect();
         Checkpoint { params, rng: Some(store.rng_state()), ..Self::default() }
+    }
+
+    /// The file this checkpoint was loaded from ([`Checkpoint::load`],
+    /// [`Checkpoint::read_safetensors`]); `None` for one built in memory.
+    ///
+    /// ```
+    /// use wengert_nn::checkpoint::Checkpoint;
+    /// let path = std::env::temp_dir().join(format!("wengert-doc-path-{}.ckpt", std::process::id()));
+    /// Checkpoint::<f32>::new().save(&path)?;
+    /// assert_eq!(Checkpoint::<f32>::load(&path)?.path(), Some(path.as_path()));
+    /// assert_eq!(Checkpoint::<f32>::new().path(), None);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The saved value of the parameter `name`, if any.
@@ -435,5 +475,94 @@ pub(crate) mod tests {
             matches!(&err, CheckpointError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
         );
         assert!(err.to_string().contains("absent.ckpt"), "{err}");
+    }
+
+    #[test]
+    fn thousands_of_scalar_parameters_round_trip() {
+        let dir = TempDir::new("ckpt");
+        for n in [5_000, 20_000] {
+            let path = dir.join(&format!("s{n}.ckpt"));
+            let mut c = Checkpoint::<f32>::new();
+            c.params = (0..n).map(|i| (format!("p{i}"), Tensor::scalar(i as f32))).collect();
+            c.save(&path).unwrap();
+            assert_eq!(Checkpoint::<f32>::load(&path).unwrap(), c, "{n} scalars");
+        }
+    }
+
+    #[test]
+    fn the_decode_limit_is_eight_times_the_payload_rounded_up() {
+        assert_eq!(format::decode_limit(0), 1 << 17);
+        assert_eq!(format::decode_limit(1 << 14), 1 << 17);
+        assert_eq!(format::decode_limit((1 << 14) + 1), 1 << 18);
+        assert_eq!(format::decode_limit(58_898), 1 << 19);
+        for n in [100, 70_000, 5_000_000] {
+            let limit = format::decode_limit(n);
+            assert!(
+                limit >= format::COUNTED_PER_BYTE * n
+                    && limit < 2 * format::COUNTED_PER_BYTE * n.max(1 << 14)
+            );
+        }
+    }
+
+    #[test]
+    fn a_loaded_checkpoint_names_its_file_in_a_mismatch() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        full(&store(0)).save(&path).unwrap();
+        let c = Checkpoint::<f32>::load(&path).unwrap();
+        assert_eq!(c.path(), Some(path.as_path()));
+        let other = ParamStore::<f32>::new(0);
+        other.root().param("w", &[1], Init::Zeros);
+        let err = c.apply_to_store(&other).unwrap_err();
+        let want = format!("{}: checkpoint does not match the model: missing `w`", path.display());
+        assert!(err.to_string().starts_with(&want), "{err}");
+        let err = load_weights(&other, &path).unwrap_err();
+        assert!(err.to_string().starts_with(&want), "{err}");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_by_the_next_save_or_load() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        let me = std::process::id();
+        // No process has the id u32::MAX (Linux caps ids at 2^22); this process writes no file 999999.
+        let stale = [format!(".m.ckpt.tmp-{}-0", u32::MAX), format!(".m.ckpt.tmp-{me}-999999")];
+        // Process 1 runs; names not of this form and other files' temporaries are not ours to remove.
+        let kept = [".m.ckpt.tmp-1-0", ".m.ckpt.tmp-x-0", ".m.ckpt.tmp-0001-0", ".n.ckpt.tmp-4294967295-0"];
+        let plant = || {
+            for name in stale.iter().map(String::as_str).chain(kept) {
+                fs::write(dir.join(name), b"half").unwrap();
+            }
+        };
+        let mut want: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
+        want.push("m.ckpt".into());
+        want.sort();
+        plant();
+        full(&store(0)).save(&path).unwrap();
+        if Path::new("/proc/self").exists() {
+            assert_eq!(dir.names(), want);
+        }
+        plant();
+        Checkpoint::<f32>::load(&path).unwrap();
+        assert!(!dir.join(&stale[1]).exists());
+        if Path::new("/proc/self").exists() {
+            assert_eq!(dir.names(), want);
+        }
+    }
+
+    #[test]
+    fn a_write_in_progress_keeps_its_temporary_while_another_save_runs() {
+        let dir = TempDir::new("ckpt");
+        let path = dir.join("m.ckpt");
+        format::write_atomic(&path, |_| {
+            // A second save of the same path while the first is writing.
+            full(&store(1)).save(&path).unwrap();
+            let names = dir.names();
+            assert_eq!(names.len(), 2, "{names:?}");
+            assert!(names[0].starts_with(".m.ckpt.tmp-"), "{names:?}");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(dir.names(), ["m.ckpt"]);
     }
 }

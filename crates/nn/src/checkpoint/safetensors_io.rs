@@ -3,16 +3,19 @@
 //! (`layers.0.weight`), shapes as stored (a `Linear` weight is `[out, in]`, PyTorch's layout).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, Metadata, SafeTensors, View};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use wengert_tensor::{Float, Tensor};
 
-use super::format::write_atomic;
+use super::format::{remove_stale_temporaries, write_atomic};
 use super::{Checkpoint, CheckpointError, LoadReport, assign};
+use crate::data::{Bounded, read_to_limit};
 use crate::store::ParamStore;
 
 /// The size of the little-endian header length that opens a safetensors file.
@@ -88,13 +91,15 @@ pub fn save_safetensors<F: Float>(
 /// [`CheckpointError::Io`] when the file cannot be read; [`Truncated`](CheckpointError::Truncated) or
 /// [`Corrupt`](CheckpointError::Corrupt) when it is not a valid safetensors file;
 /// [`UnsupportedDtype`](CheckpointError::UnsupportedDtype) for a tensor other than `F32`/`F64`;
-/// [`Mismatch`](CheckpointError::Mismatch) when names or shapes differ (the store is then unchanged).
+/// [`Mismatch`](CheckpointError::Mismatch), naming the file, when names or shapes differ (the store is
+/// then unchanged).
 pub fn load_safetensors<F: Float>(
     store: &ParamStore<F>,
     path: impl AsRef<Path>,
 ) -> Result<LoadReport, CheckpointError> {
-    let (checkpoint, converted) = read(path.as_ref())?;
-    let mut report = assign(store, &checkpoint.params, true)?;
+    let path = path.as_ref();
+    let (checkpoint, converted) = read(path)?;
+    let mut report = assign(store, &checkpoint.params, true, Some(path))?;
     report.converted = converted;
     Ok(report)
 }
@@ -150,6 +155,9 @@ fn read<F: Float>(path: &Path) -> Result<(Checkpoint<F>, Vec<String>), Checkpoin
         });
     }
     let header_end = LEN_BYTES + n as usize;
+    // The format forbids a key twice; JSON readers keep one of them silently.
+    serde_json::from_slice::<UniqueKeys>(&bytes[LEN_BYTES..header_end])
+        .map_err(|e| corrupt(format!("safetensors header: {e}")))?;
     // The safetensors crate adds the header's offsets without overflow checks; check them here first.
     let metadata: Metadata = serde_json::from_slice(&bytes[LEN_BYTES..header_end])
         .map_err(|e| corrupt(format!("safetensors header: {e}")))?;
@@ -165,7 +173,7 @@ fn read<F: Float>(path: &Path) -> Result<(Checkpoint<F>, Vec<String>), Checkpoin
         )));
     }
     let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(format!("safetensors: {e}")))?;
-    let mut checkpoint = Checkpoint::new();
+    let mut checkpoint = Checkpoint { path: Some(p()), ..Checkpoint::new() };
     let mut converted = Vec::new();
     for name in metadata.offset_keys() {
         let view = file.tensor(&name).map_err(|e| corrupt(format!("safetensors: {e}")))?;
@@ -203,14 +211,77 @@ fn read<F: Float>(path: &Path) -> Result<(Checkpoint<F>, Vec<String>), Checkpoin
     Ok((checkpoint, converted))
 }
 
-/// The whole file, reading no more than its size says (a device file cannot make it read forever).
+/// The whole file, no more than its size says: a device or a pipe (whose size is 0) that yields bytes,
+/// or a file that grows while read, is an error, so an endless stream cannot make it read forever.
 fn read_bounded(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    remove_stale_temporaries(path);
     let io_err = |source| CheckpointError::Io { path: path.to_path_buf(), source };
     let file = File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(len).read_to_end(&mut bytes).map_err(io_err)?;
-    Ok(bytes)
+    read_to_limit(file, len, len).map_err(|e| match e {
+        Bounded::Io(source) => io_err(source),
+        Bounded::TooLarge(_) => CheckpointError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("more bytes than the {len} its size says (a stream, or a file growing)"),
+        },
+    })
+}
+
+/// A JSON value read only to find a key that appears twice in one object, anywhere in it.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<UniqueKeys>()?;
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("the key `{key}` appears more than once")));
+            }
+        }
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
 }
 
 #[cfg(test)]
@@ -314,7 +385,7 @@ mod tests {
         let err = load_safetensors(&s, &path).unwrap_err();
         let want = "checkpoint does not match the model: missing `extra`; unexpected `layers.0.bias`; \
                     misshaped `layers.0.weight` (model [2, 3], checkpoint [3, 2])";
-        assert_eq!(err.to_string(), want);
+        assert_eq!(err.to_string(), format!("{}: {want}", path.display()));
         assert!(s.get("layers.0.weight").unwrap().value().to_vec().iter().all(|&v| v == 0.0));
     }
 
@@ -357,6 +428,34 @@ mod tests {
             fs::write(&path, &bytes).unwrap();
             let err = Checkpoint::<f32>::read_safetensors(&path).unwrap_err();
             assert!(err.to_string().starts_with(&path.display().to_string()), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_key_twice_in_the_header_is_refused_by_name() {
+        let dir = TempDir::new("st");
+        let path = dir.join("dup.safetensors");
+        let tensor = r#"{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#;
+        let cases = [
+            (format!(r#"{{"w":{tensor},"w":{tensor}}}"#), "w"),
+            (format!(r#"{{"__metadata__":{{"a":"1","a":"2"}},"w":{tensor}}}"#), "a"),
+        ];
+        for (header, key) in cases {
+            fs::write(&path, by_hand(&header, &[0; 4])).unwrap();
+            let err = Checkpoint::<f32>::read_safetensors(&path).unwrap_err();
+            let want = format!(
+                "{}: corrupt: safetensors header: the key `{key}` appears more than once",
+                path.display()
+            );
+            assert!(err.to_string().starts_with(&want), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_endless_stream_is_an_error() {
+        if Path::new("/dev/zero").exists() {
+            assert!(Checkpoint::<f32>::read_safetensors("/dev/zero").is_err());
+            assert!(Checkpoint::<f32>::load("/dev/zero").is_err());
         }
     }
 }

@@ -1,19 +1,20 @@
 //! Readers for CSV files of numbers, and for the iris data set as scikit-learn ships it.
 
-use std::fs;
-use std::io;
 use std::path::Path;
 
 use wengert_tensor::{Float, Tensor};
 
 use super::DataError;
+use super::bounded::{DEFAULT_MAX_BYTES, data_error, read_bounded};
 
-/// How [`read_csv`] reads a file: the rows to skip first (a header) and the field delimiter.
+/// How [`read_csv`] reads a file: the rows to skip first (a header), the field delimiter, and the
+/// most bytes it may hold.
 ///
 /// ```
-/// use wengert_nn::data::CsvOptions;
+/// use wengert_nn::data::{CsvOptions, DEFAULT_MAX_BYTES};
 /// let options = CsvOptions::default().skip_rows(1).delimiter(';');
 /// assert_eq!((options.skip_rows, options.delimiter), (1, ';'));
+/// assert_eq!(options.max_bytes, DEFAULT_MAX_BYTES);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -22,11 +23,14 @@ pub struct CsvOptions {
     pub skip_rows: usize,
     /// The character between fields (default `,`).
     pub delimiter: char,
+    /// The most bytes the file, and the values parsed from it (8 bytes each), may take (default
+    /// [`DEFAULT_MAX_BYTES`]).
+    pub max_bytes: u64,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { skip_rows: 0, delimiter: ',' }
+        CsvOptions { skip_rows: 0, delimiter: ',', max_bytes: DEFAULT_MAX_BYTES }
     }
 }
 
@@ -45,6 +49,13 @@ impl CsvOptions {
     /// Splits fields at `delimiter`.
     pub fn delimiter(mut self, delimiter: char) -> Self {
         self.delimiter = delimiter;
+        self
+    }
+
+    /// Holds at most `bytes` bytes: a larger file, a longer stream, or more values than `bytes / 8`
+    /// is [`DataError::TooLarge`].
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
         self
     }
 }
@@ -66,29 +77,34 @@ impl CsvOptions {
 ///
 /// [`DataError::NotFound`] when the file is absent, [`DataError::Io`] when it cannot be read,
 /// [`DataError::NotANumber`] naming the line and column of a field that is not a number,
-/// [`DataError::Ragged`] for a row with another number of fields than the first, and
-/// [`DataError::Format`] for a line that is not UTF-8.
+/// [`DataError::Ragged`] for a row with another number of fields than the first,
+/// [`DataError::Format`] for a line that is not UTF-8, and [`DataError::TooLarge`] past
+/// [`CsvOptions::max_bytes`] (an endless stream such as `/dev/zero` included).
 pub fn read_csv<F: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Tensor<F>, DataError> {
     let path = path.as_ref();
-    let text = read(path, None)?;
+    let text = read(path, None, options.max_bytes)?;
     let rows = parse(path, &text, options, None)?;
     let columns = rows.first().map_or(0, |(_, r)| r.len());
     let values: Vec<F> = rows.iter().flat_map(|(_, r)| r.iter().map(|&v| F::from_f64(v))).collect();
-    Ok(Tensor::from_vec(values, &[rows.len(), columns]).expect("every row has `columns` fields"))
+    shaped(path, values, &[rows.len(), columns])
 }
 
-/// The file's bytes; an absent file is [`DataError::NotFound`] with `hint`.
-pub(super) fn read(path: &Path, hint: Option<&str>) -> Result<Vec<u8>, DataError> {
-    fs::read(path).map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => {
-            DataError::NotFound { path: path.to_path_buf(), hint: hint.map(String::from) }
-        }
-        _ => DataError::Io { path: path.to_path_buf(), source },
+/// The file's bytes, at most `limit`; an absent file is [`DataError::NotFound`] with `hint`.
+pub(super) fn read(path: &Path, hint: Option<&str>, limit: u64) -> Result<Vec<u8>, DataError> {
+    read_bounded(path, limit).map_err(data_error(path, limit, hint))
+}
+
+/// A tensor of `shape` holding `values`, or [`DataError::Malformed`] naming the file when the shape
+/// cannot be (its elements overflow, or do not match the values).
+pub(super) fn shaped<F: Float>(path: &Path, values: Vec<F>, shape: &[usize]) -> Result<Tensor<F>, DataError> {
+    Tensor::from_vec(values, shape).map_err(|e| DataError::Malformed {
+        path: path.to_path_buf(),
+        reason: format!("the shape {shape:?} cannot hold the data read ({e})"),
     })
 }
 
 /// The data rows with their line numbers (from 1). Every row has as many fields as the first, or as
-/// `width` when given.
+/// `width` when given. More values than `options.max_bytes / 8` is [`DataError::TooLarge`].
 pub(super) fn parse(
     path: &Path,
     text: &[u8],
@@ -96,6 +112,8 @@ pub(super) fn parse(
     width: Option<usize>,
 ) -> Result<Vec<(usize, Vec<f64>)>, DataError> {
     let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
+    let max_values = options.max_bytes / size_of::<f64>() as u64;
+    let mut values = 0u64;
     for (i, raw) in text.split(|&b| b == b'\n').enumerate().skip(options.skip_rows) {
         let line = i + 1;
         let s = std::str::from_utf8(raw).map_err(|e| DataError::Format {
@@ -124,6 +142,14 @@ pub(super) fn parse(
         if row.len() != expected {
             return Err(DataError::Ragged { path: path.to_path_buf(), line, found: row.len(), expected });
         }
+        values += row.len() as u64;
+        if values > max_values {
+            return Err(DataError::TooLarge {
+                path: path.to_path_buf(),
+                size: None,
+                limit: options.max_bytes,
+            });
+        }
         rows.push((line, row));
     }
     Ok(rows)
@@ -149,12 +175,34 @@ const IRIS_HINT: &str = "iris.csv ships in the Wengert repository's shared data 
 ///
 /// # Errors
 ///
-/// [`DataError::NotFound`] saying where the file ships when it is absent; the errors of [`read_csv`];
-/// and [`DataError::Format`] for a bad first line, a class index that is not one of the classes, or a
-/// number of rows other than the first line announces.
+/// [`DataError::NotFound`] saying where the file ships when it is absent; the errors of [`read_csv`]
+/// (past [`DEFAULT_MAX_BYTES`] too); [`DataError::Format`] for a bad first line, a class index that is
+/// not one of the classes, or a number of rows other than the first line announces; and
+/// [`DataError::Malformed`] for a feature count no tensor can hold.
 pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usize>), DataError> {
+    load_iris_with(path, DEFAULT_MAX_BYTES)
+}
+
+/// [`load_iris`] holding at most `max_bytes` bytes of file and of parsed values.
+///
+/// ```
+/// use wengert_nn::data::{DataError, load_iris_with};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
+/// match load_iris_with::<f32>(path, 1000) {
+///     Err(DataError::TooLarge { limit: 1000, .. }) => {} // the file has about 2,800 bytes
+///     other => assert!(matches!(other, Err(DataError::NotFound { .. })), "{other:?}"),
+/// }
+/// ```
+///
+/// # Errors
+///
+/// As [`load_iris`], and [`DataError::TooLarge`] past `max_bytes`.
+pub fn load_iris_with<F: Float>(
+    path: impl AsRef<Path>,
+    max_bytes: u64,
+) -> Result<(Tensor<F>, Vec<usize>), DataError> {
     let path = path.as_ref();
-    let text = read(path, Some(IRIS_HINT))?;
+    let text = read(path, Some(IRIS_HINT), max_bytes)?;
     let format = |line, reason: String| DataError::Format { path: path.to_path_buf(), line, reason };
     let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
     let first = String::from_utf8_lossy(first);
@@ -166,7 +214,7 @@ pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usi
         },
         _ => return Err(format(1, bad_header(&first))),
     };
-    let rows = parse(path, &text, &CsvOptions::default().header(), Some(features + 1))?;
+    let rows = parse(path, &text, &CsvOptions::default().header().max_bytes(max_bytes), Some(features + 1))?;
     if rows.len() != samples {
         let last = rows.last().map_or(1, |(line, _)| *line);
         return Err(format(
@@ -174,7 +222,8 @@ pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usi
             format!("the first line announces {samples} samples, the file holds {}", rows.len()),
         ));
     }
-    let mut x = Vec::with_capacity(samples * features);
+    // The values really parsed: with no rows, a huge feature count reserves nothing.
+    let mut x = Vec::with_capacity(rows.len() * features);
     let mut labels = Vec::with_capacity(samples);
     for (line, row) in &rows {
         let (label, values) = row.split_last().expect("features + 1 fields");
@@ -188,8 +237,7 @@ pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usi
         labels.push(*label as usize);
         x.extend(values.iter().map(|&v| F::from_f64(v)));
     }
-    let x = Tensor::from_vec(x, &[samples, features]).expect("samples rows of features values");
-    Ok((x, labels))
+    Ok((shaped(path, x, &[samples, features])?, labels))
 }
 
 fn bad_header(found: &str) -> String {
@@ -204,6 +252,7 @@ fn bad_header(found: &str) -> String {
 mod tests {
     use super::*;
     use crate::checkpoint::tests::TempDir;
+    use std::fs;
 
     fn write(dir: &TempDir, name: &str, text: &str) -> std::path::PathBuf {
         let path = dir.join(name);
@@ -306,5 +355,37 @@ mod tests {
             assert_eq!(labels.iter().filter(|&&l| l == class).count(), 50);
         }
         assert_eq!(x.to_vec()[..4], [5.1, 3.5, 1.4, 0.2]);
+    }
+
+    #[test]
+    fn an_iris_header_with_a_huge_feature_count_and_no_rows_is_an_error() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "wide.csv", &format!("0,{},a\n", usize::MAX - 1));
+        let err = load_iris::<f32>(&path).unwrap_err();
+        assert!(matches!(err, DataError::Malformed { .. }), "{err}");
+        assert!(err.to_string().starts_with(&format!(
+            "{}: the shape [0, {}]",
+            path.display(),
+            usize::MAX - 1
+        )));
+    }
+
+    #[test]
+    fn files_streams_and_values_past_max_bytes_are_too_large() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "big.csv", "1,2,3,4\n");
+        let small = CsvOptions::default().max_bytes(7);
+        let err = read_csv::<f32>(&path, &small).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { size: Some(8), limit: 7, .. }), "{err}");
+        // 8 bytes of text fit in 16, but their 4 values take 32 bytes as f64.
+        let err = read_csv::<f32>(&path, &CsvOptions::default().max_bytes(16)).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { size: None, limit: 16, .. }), "{err}");
+        assert_eq!(read_csv::<f32>(&path, &CsvOptions::default().max_bytes(32)).unwrap().shape(), &[1, 4]);
+        let err = load_iris_with::<f32>(&path, 7).unwrap_err();
+        assert!(err.to_string().contains("8 bytes exceed the limit of 7 bytes"), "{err}");
+        if Path::new("/dev/zero").exists() {
+            let err = read_csv::<f32>("/dev/zero", &CsvOptions::default().max_bytes(1 << 20)).unwrap_err();
+            assert!(matches!(err, DataError::TooLarge { size: None, limit: 1_048_576, .. }), "{err}");
+        }
     }
 }

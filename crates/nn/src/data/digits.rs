@@ -1,14 +1,14 @@
 //! The digits data set as scikit-learn ships it: 1,797 handwritten digits of 8x8 pixels of 0..16, in a
 //! gzip-compressed CSV file without a header, one row per image of 64 pixels and the label.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-use flate2::read::GzDecoder;
 use wengert_tensor::{Float, Tensor};
 
 use super::DataError;
-use super::csv::{CsvOptions, parse, read};
+use super::bounded::{Bounded, DEFAULT_MAX_BYTES, data_error, gunzip, open_buffered, read_to_limit};
+use super::csv::{CsvOptions, parse, shaped};
 
 /// Where the digits file comes from, for the message when it is absent.
 const DIGITS_HINT: &str = "digits.csv.gz ships in the Wengert repository's shared data (`shared/data/digits.csv.gz` \
@@ -34,18 +34,49 @@ const PIXELS: usize = 64;
 /// # Errors
 ///
 /// [`DataError::NotFound`] saying where the file ships when it is absent; [`DataError::Io`] when it
-/// cannot be read or is not valid gzip (a truncated or corrupt file); the errors of
-/// [`read_csv`](super::read_csv) for rows that are not numbers or not of 65 fields; and
-/// [`DataError::Format`] for a pixel outside `0..=16` or a label that is not a digit.
+/// cannot be read or is not valid gzip (a truncated or corrupt file, bytes after the last gzip
+/// member); [`DataError::TooLarge`] when the file or its decompressed text exceeds
+/// [`DEFAULT_MAX_BYTES`]; the errors of [`read_csv`](super::read_csv) for rows that are not numbers
+/// or not of 65 fields; and [`DataError::Format`] for a pixel outside `0..=16` or a label that is not
+/// a digit.
 pub fn load_digits<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usize>), DataError> {
+    load_digits_with(path, DEFAULT_MAX_BYTES)
+}
+
+/// [`load_digits`] holding at most `max_bytes` bytes of file, of decompressed text and of parsed
+/// values. Every member of a multi-member gzip file (`cat a.gz b.gz`) is read.
+///
+/// ```
+/// use wengert_nn::data::{DataError, load_digits_with};
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/digits.csv.gz");
+/// match load_digits_with::<f32>(path, 100_000) {
+///     Err(DataError::TooLarge { limit: 100_000, .. }) => {} // the text takes about 500 KB
+///     other => assert!(matches!(other, Err(DataError::NotFound { .. })), "{other:?}"),
+/// }
+/// ```
+///
+/// # Errors
+///
+/// As [`load_digits`], and [`DataError::TooLarge`] past `max_bytes`.
+pub fn load_digits_with<F: Float>(
+    path: impl AsRef<Path>,
+    max_bytes: u64,
+) -> Result<(Tensor<F>, Vec<usize>), DataError> {
     let path = path.as_ref();
-    let packed = read(path, Some(DIGITS_HINT))?;
-    let mut text = Vec::new();
-    GzDecoder::new(&packed[..]).read_to_end(&mut text).map_err(|source| DataError::Io {
+    let too_large = data_error(path, max_bytes, Some(DIGITS_HINT));
+    let (file, _) = open_buffered(path, max_bytes).map_err(&too_large)?;
+    let not_gzip = |source: io::Error| DataError::Io {
         path: path.to_path_buf(),
         source: io::Error::new(source.kind(), format!("not a valid gzip file: {source}")),
+    };
+    let gz = gunzip(file)
+        .map_err(|e| too_large(e.into()))?
+        .map_err(|_| not_gzip(io::ErrorKind::InvalidData.into()))?;
+    let text = read_to_limit(gz, max_bytes, 0).map_err(|e| match e {
+        Bounded::Io(source) => not_gzip(source),
+        e => too_large(e),
     })?;
-    let rows = parse(path, &text, &CsvOptions::default(), Some(PIXELS + 1))?;
+    let rows = parse(path, &text, &CsvOptions::default().max_bytes(max_bytes), Some(PIXELS + 1))?;
     let format = |line, reason: String| DataError::Format { path: path.to_path_buf(), line, reason };
     let mut x = Vec::with_capacity(rows.len() * PIXELS);
     let mut labels = Vec::with_capacity(rows.len());
@@ -65,8 +96,7 @@ pub fn load_digits<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<u
         labels.push(label as usize);
         x.extend(pixels.iter().map(|&v| F::from_f64(v / 16.0)));
     }
-    let x = Tensor::from_vec(x, &[rows.len(), 1, 8, 8]).expect("64 pixels a row");
-    Ok((x, labels))
+    Ok((shaped(path, x, &[rows.len(), 1, 8, 8])?, labels))
 }
 
 #[cfg(test)]
@@ -138,5 +168,39 @@ mod tests {
         let err = load_digits::<f32>(&path).unwrap_err();
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(err, DataError::Ragged { found: 3, expected: 65, .. }), "{err}");
+    }
+
+    #[test]
+    fn every_member_of_a_multi_member_gzip_file_is_read() {
+        let mut bytes = gz(&row(0, "3"));
+        bytes.extend(gz(&(row(1, "4") + &row(2, "5"))));
+        let path = temp("multi.csv.gz", &bytes);
+        let (x, labels) = load_digits::<f32>(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!((x.shape(), labels), (&[3, 1, 8, 8][..], vec![3, 4, 5]));
+    }
+
+    #[test]
+    fn bytes_after_the_gzip_stream_are_an_error() {
+        for (name, tail) in [("garbage.csv.gz", &b"garbage!"[..]), ("zeros.csv.gz", &[0u8; 16][..])] {
+            let mut bytes = gz(&row(0, "3"));
+            bytes.extend(tail);
+            let path = temp(name, &bytes);
+            let err = load_digits::<f32>(&path).unwrap_err();
+            std::fs::remove_file(&path).unwrap();
+            assert!(matches!(err, DataError::Io { .. }), "{name}: {err}");
+            assert!(err.to_string().contains("not a valid gzip file"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_decompression_bomb_stops_at_the_limit() {
+        // 4 MB of one repeated row compresses some thousand times.
+        let text = row(0, "3").repeat(4 << 20 >> 8);
+        let path = temp("bomb.csv.gz", &gz(&text));
+        let err = load_digits_with::<f32>(&path, 1 << 20).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(err, DataError::TooLarge { size: None, limit: 1_048_576, .. }), "{err}");
+        assert!(err.to_string().contains("bomb.csv.gz: more than 1048576 bytes"), "{err}");
     }
 }

@@ -80,6 +80,17 @@ pub enum DataError {
         /// The bytes there are.
         found: u64,
     },
+    /// A file, its decompressed content, or the values read from it would take more bytes than the
+    /// reader's limit ([`DEFAULT_MAX_BYTES`](super::DEFAULT_MAX_BYTES) unless raised).
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The bytes it would take, when known (a regular file's size, what a header announces); `None`
+        /// for a stream that went on past the limit.
+        size: Option<u64>,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Two files that belong together hold different numbers of samples (images and labels).
     CountMismatch {
         /// The file of inputs.
@@ -138,6 +149,14 @@ impl fmt::Display for DataError {
             }
             DataError::Truncated { path, needed, found } => {
                 write!(f, "{}: truncated: {found} bytes where the header announces {needed}", path.display())
+            }
+            DataError::TooLarge { path, size: Some(size), limit } => write!(
+                f,
+                "{}: {size} bytes exceed the limit of {limit} bytes (a reader's `max_bytes`)",
+                path.display()
+            ),
+            DataError::TooLarge { path, size: None, limit } => {
+                write!(f, "{}: more than {limit} bytes, the limit (a reader's `max_bytes`)", path.display())
             }
             DataError::CountMismatch { inputs, input_count, targets, target_count } => write!(
                 f,
@@ -205,6 +224,14 @@ mod tests {
             (
                 DataError::Truncated { path: p(), needed: 20, found: 12 },
                 "d/x.csv: truncated: 12 bytes where the header announces 20",
+            ),
+            (
+                DataError::TooLarge { path: p(), size: Some(9), limit: 8 },
+                "d/x.csv: 9 bytes exceed the limit of 8 bytes (a reader's `max_bytes`)",
+            ),
+            (
+                DataError::TooLarge { path: p(), size: None, limit: 8 },
+                "d/x.csv: more than 8 bytes, the limit (a reader's `max_bytes`)",
             ),
             (
                 DataError::CountMismatch {

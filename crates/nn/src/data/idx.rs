@@ -1,63 +1,36 @@
-//! Readers for the IDX format MNIST ships in, plain or gzipped, and a loader of the four MNIST files.
+//! Readers for the IDX format MNIST ships in, plain or gzipped.
 //!
 //! An IDX file is a header — two zero bytes, a type code (0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32,
 //! 0x0D f32, 0x0E f64), the number of dimensions, then each dimension as a big-endian u32 — followed
 //! by the elements, big-endian, row-major. MNIST's images are `0x00000803` (u8, `[n, rows, cols]`),
 //! its labels `0x00000801` (u8, `[n]`). A file starting with the gzip magic `1f 8b` is decompressed
-//! first. Every size is checked against the bytes really there before anything is allocated, so a
-//! truncated, corrupted or hostile file gives an error, never a panic or a huge allocation.
+//! as it is read, every gzip member of it. The header is read first and its sizes computed with
+//! checked arithmetic; the data it announces, and the values made of it, must fit the limit
+//! ([`DEFAULT_MAX_BYTES`] unless raised) before anything is allocated, and no more than the header
+//! announces is ever decompressed. So a truncated, corrupted or hostile file, a decompression bomb or
+//! an endless stream gives an error, never a panic or a huge allocation.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::Path;
 
-use flate2::read::GzDecoder;
 use wengert_tensor::{Float, Tensor};
 
-use super::csv::read;
-use super::{DataError, TensorDataset};
+use super::DataError;
+use super::bounded::{
+    Bounded, DEFAULT_MAX_BYTES, data_error, gunzip, open_buffered, read_to_limit, read_up_to,
+};
+use super::csv::shaped;
 
 /// The magic number of IDX files of u8 images `[n, rows, cols]`.
 pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 /// The magic number of IDX files of u8 labels `[n]`.
 pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
-/// The names of the four MNIST files: train images, train labels, test images, test labels.
-pub const MNIST_FILES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
 
-/// Deflate expands at most about 1032 times; more output than that is not a real gzip file.
-const MAX_GZIP_RATIO: u64 = 1032;
-
-/// A parsed IDX file: its dimensions and its bytes, header included.
+/// A checked IDX file: its type code, its dimensions and the bytes of its elements.
 struct Idx {
+    code: u8,
     dims: Vec<usize>,
-    data: Vec<u8>,
-    /// Where the elements start in `data`.
-    offset: usize,
-}
-
-/// The file's bytes, decompressed when they start with the gzip magic.
-fn bytes(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = read(path, None)?;
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
-    }
-    let limit = (raw.len() as u64).saturating_mul(MAX_GZIP_RATIO).saturating_add(1 << 12);
-    let mut out = Vec::new();
-    GzDecoder::new(&raw[..]).take(limit + 1).read_to_end(&mut out).map_err(|e| DataError::Malformed {
-        path: path.to_path_buf(),
-        reason: format!("not a valid gzip stream: {e}"),
-    })?;
-    if out.len() as u64 > limit {
-        return Err(DataError::Malformed {
-            path: path.to_path_buf(),
-            reason: format!("the gzip stream expands beyond {limit} bytes"),
-        });
-    }
-    Ok(out)
+    body: Vec<u8>,
 }
 
 /// The size of one element of type `code`, or `None` for an unknown type.
@@ -71,62 +44,110 @@ fn element_size(code: u8) -> Option<usize> {
     }
 }
 
-/// Parses and checks the header of `data`: the elements must fill the rest of the file exactly.
-fn parse(path: &Path, data: Vec<u8>) -> Result<Idx, DataError> {
+/// What one read needs: the file, its size when known (a plain regular file), the magic number
+/// required, the bytes one element takes once converted, the limit, and how to report a failed read.
+struct Want<'a> {
+    path: &'a Path,
+    size: Option<u64>,
+    magic: Option<u32>,
+    value_size: usize,
+    limit: u64,
+    fail: &'a dyn Fn(io::Error) -> DataError,
+}
+
+/// Reads a header from `r` and checks it, then exactly the elements it announces.
+fn parse(mut r: impl Read, want: &Want<'_>) -> Result<Idx, DataError> {
+    let path = want.path;
     let malformed = |reason: String| DataError::Malformed { path: path.to_path_buf(), reason };
     let truncated =
-        |needed: u64| DataError::Truncated { path: path.to_path_buf(), needed, found: data.len() as u64 };
-    if data.len() < 4 {
-        return Err(truncated(4));
+        |needed: u64, found: u64| DataError::Truncated { path: path.to_path_buf(), needed, found };
+    let too_large =
+        |size: u64| DataError::TooLarge { path: path.to_path_buf(), size: Some(size), limit: want.limit };
+    let mut head = [0u8; 4];
+    let got = read_up_to(&mut r, &mut head).map_err(want.fail)?;
+    if got < 4 {
+        return Err(truncated(4, got as u64));
     }
-    if data[0] != 0 || data[1] != 0 {
+    let found = u32::from_be_bytes(head);
+    if let Some(expected) = want.magic.filter(|&m| m != found) {
+        return Err(DataError::BadMagic { path: path.to_path_buf(), found, expected });
+    }
+    if head[0] != 0 || head[1] != 0 {
         return Err(malformed(format!(
             "not an IDX file: it starts with 0x{:02x} 0x{:02x} where two zero bytes were expected",
-            data[0], data[1]
+            head[0], head[1]
         )));
     }
     let size =
-        element_size(data[2]).ok_or_else(|| malformed(format!("unknown IDX type code 0x{:02x}", data[2])))?;
-    let ndims = usize::from(data[3]);
-    let offset = 4 + 4 * ndims;
-    if data.len() < offset {
-        return Err(truncated(offset as u64));
+        element_size(head[2]).ok_or_else(|| malformed(format!("unknown IDX type code 0x{:02x}", head[2])))?;
+    let offset = 4 + 4 * usize::from(head[3]);
+    let mut raw_dims = vec![0u8; offset - 4];
+    let got = read_up_to(&mut r, &mut raw_dims).map_err(want.fail)?;
+    if got < raw_dims.len() {
+        return Err(truncated(offset as u64, (4 + got) as u64));
     }
-    let dims: Vec<usize> = data[4..offset]
-        .chunks_exact(4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .collect();
-    let needed = dims
-        .iter()
-        .try_fold(size, |n, &d| n.checked_mul(d))
-        .and_then(|n| n.checked_add(offset))
-        .ok_or_else(|| malformed(format!("the dimensions {dims:?} overflow")))?;
-    if data.len() < needed {
-        return Err(truncated(needed as u64));
+    let dims: Vec<usize> =
+        raw_dims.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
+    // A tensor needs the product of its non-zero dimensions to fit, even when one dimension is zero.
+    let overflow = || malformed(format!("the dimensions {dims:?} overflow"));
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))
+        .filter(|&n| isize::try_from(n).is_ok())
+        .ok_or_else(overflow)?;
+    let elements = dims.iter().product::<usize>();
+    let body_len = elements.checked_mul(size).ok_or_else(overflow)?;
+    let needed = body_len.checked_add(offset).ok_or_else(overflow)? as u64;
+    if let Some(found) = want.size.filter(|&found| found < needed) {
+        return Err(truncated(needed, found));
     }
-    if data.len() > needed {
-        return Err(malformed(format!(
-            "{} bytes follow the {needed} the header {dims:?} announces",
-            data.len() - needed
-        )));
+    if needed > want.limit {
+        return Err(too_large(needed));
     }
-    Ok(Idx { dims, data, offset })
+    let values = (elements as u64).saturating_mul(want.value_size as u64);
+    if values > want.limit {
+        return Err(too_large(values));
+    }
+    let trailing =
+        |extra: String| malformed(format!("{extra} bytes follow the {needed} the header {dims:?} announces"));
+    if let Some(found) = want.size.filter(|&found| found > needed) {
+        return Err(trailing((found - needed).to_string()));
+    }
+    let hint = want.size.map_or(body_len.min(1 << 20), |_| body_len) as u64;
+    let body = match read_to_limit(&mut r, body_len as u64, hint) {
+        Ok(body) => body,
+        Err(Bounded::Io(e)) => return Err((want.fail)(e)),
+        Err(Bounded::TooLarge(_)) => {
+            // Count what follows without holding it, up to the limit.
+            let more = io::copy(&mut (&mut r).take(want.limit), &mut io::sink()).map_err(want.fail)?;
+            let extra = if more < want.limit { (more + 1).to_string() } else { format!("more than {more}") };
+            return Err(trailing(extra));
+        }
+    };
+    if body.len() < body_len {
+        return Err(truncated(needed, (offset + body.len()) as u64));
+    }
+    Ok(Idx { code: head[2], dims, body })
 }
 
-/// Reads and checks a file, requiring `magic` when given.
-fn load(path: &Path, magic: Option<u32>) -> Result<Idx, DataError> {
-    let data = bytes(path)?;
-    if let (Some(expected), Some(head)) = (magic, data.get(..4)) {
-        let found = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        if found != expected {
-            return Err(DataError::BadMagic { path: path.to_path_buf(), found, expected });
-        }
+/// Reads and checks a file, requiring `magic` when given, converting each element to `value_size`
+/// bytes, holding at most `limit` bytes.
+fn load(path: &Path, magic: Option<u32>, value_size: usize, limit: u64) -> Result<Idx, DataError> {
+    let fail = data_error(path, limit, None);
+    let (file, size) = open_buffered(path, limit).map_err(&fail)?;
+    let io_fail = |e: io::Error| fail(e.into());
+    let gz_fail = |e: io::Error| DataError::Malformed {
+        path: path.to_path_buf(),
+        reason: format!("not a valid gzip stream: {e}"),
+    };
+    match gunzip(file).map_err(io_fail)? {
+        Ok(gz) => parse(gz, &Want { path, size: None, magic, value_size, limit, fail: &gz_fail }),
+        Err(plain) => parse(plain, &Want { path, size, magic, value_size, limit, fail: &io_fail }),
     }
-    parse(path, data)
 }
 
 /// Reads any IDX file, plain or gzipped, into a tensor of its dimensions holding its values as they
-/// are stored (bytes as 0 to 255, not scaled).
+/// are stored (bytes as 0 to 255, not scaled). It holds at most [`DEFAULT_MAX_BYTES`] bytes of data
+/// and of values; [`read_idx_with`] raises the limit.
 ///
 /// ```
 /// use wengert_nn::data::read_idx;
@@ -142,12 +163,36 @@ fn load(path: &Path, magic: Option<u32>) -> Result<Idx, DataError> {
 /// # Errors
 ///
 /// [`DataError::NotFound`] or [`DataError::Io`] when the file cannot be read, [`DataError::Truncated`]
-/// when it ends before the data its header announces, and [`DataError::Malformed`] for a header that
-/// is not IDX, an unknown type, bytes after the data, or a broken gzip stream.
+/// when it ends before the data its header announces, [`DataError::TooLarge`] when that data or its
+/// values would take more than the limit, and [`DataError::Malformed`] for a header that is not IDX,
+/// an unknown type, dimensions that overflow, bytes after the data, or a broken gzip stream (bytes
+/// after its last member included).
 pub fn read_idx<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError> {
-    let idx = load(path.as_ref(), None)?;
-    let body = &idx.data[idx.offset..];
-    let values: Vec<F> = match idx.data[2] {
+    read_idx_with(path, DEFAULT_MAX_BYTES)
+}
+
+/// [`read_idx`] holding at most `max_bytes` bytes of data (decompressed) and of values.
+///
+/// ```
+/// use wengert_nn::data::{DataError, read_idx_with};
+/// let path = std::env::temp_dir().join(format!("wengert-doc-with-{}.idx", std::process::id()));
+/// // u8 (0x08), 1 dimension of 4: 12 bytes in all, 16 bytes of f32 values.
+/// std::fs::write(&path, [0, 0, 0x08, 1, 0, 0, 0, 4, 1, 2, 3, 4])?;
+/// assert_eq!(read_idx_with::<f32>(&path, 16)?.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+/// let err = read_idx_with::<f64>(&path, 16).unwrap_err(); // 32 bytes of f64 values
+/// assert!(matches!(err, DataError::TooLarge { size: Some(32), limit: 16, .. }));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`read_idx`], with `max_bytes` for the limit.
+pub fn read_idx_with<F: Float>(path: impl AsRef<Path>, max_bytes: u64) -> Result<Tensor<F>, DataError> {
+    let path = path.as_ref();
+    let idx = load(path, None, size_of::<F>(), max_bytes)?;
+    let body = &idx.body;
+    let values: Vec<F> = match idx.code {
         0x08 => body.iter().map(|&b| F::from_f64(f64::from(b))).collect(),
         0x09 => body.iter().map(|&b| F::from_f64(f64::from(b as i8))).collect(),
         0x0B => {
@@ -163,10 +208,10 @@ pub fn read_idx<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError
             .collect(),
         _ => body
             .chunks_exact(8)
-            .map(|b| F::from_f64(f64::from_be_bytes(b.try_into().expect("8 bytes"))))
+            .map(|b| F::from_f64(f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])))
             .collect(),
     };
-    Ok(Tensor::from_vec(values, &idx.dims).expect("the header's dimensions hold every element"))
+    shaped(path, values, &idx.dims)
 }
 
 /// Reads IDX images (magic `0x00000803`, u8 `[n, rows, cols]`), plain or gzipped, as a tensor
@@ -176,10 +221,14 @@ pub fn read_idx<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError
 ///
 /// As [`read_idx`], and [`DataError::BadMagic`] for any other magic number.
 pub fn read_idx_images<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError> {
-    let idx = load(path.as_ref(), Some(IDX_IMAGES_MAGIC))?;
-    let values = idx.data[idx.offset..].iter().map(|&b| F::from_f64(f64::from(b) / 255.0)).collect();
-    let shape = [idx.dims[0], 1, idx.dims[1], idx.dims[2]];
-    Ok(Tensor::from_vec(values, &shape).expect("the header's dimensions hold every pixel"))
+    read_images_with(path.as_ref(), DEFAULT_MAX_BYTES)
+}
+
+/// [`read_idx_images`] under `limit`.
+pub(super) fn read_images_with<F: Float>(path: &Path, limit: u64) -> Result<Tensor<F>, DataError> {
+    let idx = load(path, Some(IDX_IMAGES_MAGIC), size_of::<F>(), limit)?;
+    let values = idx.body.iter().map(|&b| F::from_f64(f64::from(b) / 255.0)).collect();
+    shaped(path, values, &[idx.dims[0], 1, idx.dims[1], idx.dims[2]])
 }
 
 /// Reads IDX labels (magic `0x00000801`, u8 `[n]`), plain or gzipped.
@@ -188,76 +237,25 @@ pub fn read_idx_images<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, Da
 ///
 /// As [`read_idx`], and [`DataError::BadMagic`] for any other magic number.
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<usize>, DataError> {
-    let idx = load(path.as_ref(), Some(IDX_LABELS_MAGIC))?;
-    Ok(idx.data[idx.offset..].iter().map(|&b| usize::from(b)).collect())
+    read_labels_with(path.as_ref(), DEFAULT_MAX_BYTES)
 }
 
-/// The path of `name` in `dir`, plain or with `.gz`, if either exists.
-fn find(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file())
-}
-
-/// Images and labels of one split, checked to pair up.
-fn split<F: Float>(images: &Path, labels: &Path) -> Result<TensorDataset<F>, DataError> {
-    let x = read_idx_images::<F>(images)?;
-    let y = read_idx_labels(labels)?;
-    if x.shape()[0] != y.len() {
-        return Err(DataError::CountMismatch {
-            inputs: images.to_path_buf(),
-            input_count: x.shape()[0],
-            targets: labels.to_path_buf(),
-            target_count: y.len(),
-        });
-    }
-    let n = y.len();
-    let targets =
-        Tensor::from_vec(y.into_iter().map(|c| F::from_f64(c as f64)).collect(), &[n]).expect("n labels");
-    TensorDataset::new(x, targets)
-}
-
-/// Loads MNIST from `dir`, which holds the four standard files ([`MNIST_FILES`]), each plain or with
-/// `.gz`: the train and test sets, images `[n, 1, 28, 28]` in `[0, 1]` and labels `[n]` as class
-/// indices.
-///
-/// ```no_run
-/// use wengert_nn::data::load_mnist;
-/// let (train, test) = load_mnist::<f32>("data/mnist")?;
-/// assert_eq!((train.len(), test.len()), (60_000, 10_000));
-/// # Ok::<(), wengert_nn::data::DataError>(())
-/// ```
-///
-/// # Errors
-///
-/// [`DataError::MissingFiles`] naming the absent files and the expected ones,
-/// [`DataError::CountMismatch`] when a split's images and labels differ in number, and every error of
-/// [`read_idx_images`] and [`read_idx_labels`].
-pub fn load_mnist<F: Float>(
-    dir: impl AsRef<Path>,
-) -> Result<(TensorDataset<F>, TensorDataset<F>), DataError> {
-    let dir = dir.as_ref();
-    let found: Vec<Option<PathBuf>> = MNIST_FILES.iter().map(|n| find(dir, n)).collect();
-    let missing: Vec<String> =
-        MNIST_FILES.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(n, _)| n.to_string()).collect();
-    if !missing.is_empty() {
-        return Err(DataError::MissingFiles {
-            dir: dir.to_path_buf(),
-            missing,
-            expected: MNIST_FILES.iter().map(|n| n.to_string()).collect(),
-        });
-    }
-    let p: Vec<PathBuf> = found.into_iter().flatten().collect();
-    Ok((split(&p[0], &p[1])?, split(&p[2], &p[3])?))
+/// [`read_idx_labels`] under `limit`.
+pub(super) fn read_labels_with(path: &Path, limit: u64) -> Result<Vec<usize>, DataError> {
+    let idx = load(path, Some(IDX_LABELS_MAGIC), size_of::<usize>(), limit)?;
+    Ok(idx.body.iter().map(|&b| usize::from(b)).collect())
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::data) mod tests {
     use super::*;
     use flate2::Compression;
     use flate2::write::GzEncoder;
     use std::io::Write;
+    use std::path::PathBuf;
 
     /// A fresh, empty folder for one test.
-    fn temp_dir(name: &str) -> PathBuf {
+    pub(in crate::data) fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("wengert-idx-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -265,7 +263,7 @@ mod tests {
     }
 
     /// An IDX u8 file of `dims` holding `data`.
-    fn idx_u8(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    pub(in crate::data) fn idx_u8(dims: &[u32], data: &[u8]) -> Vec<u8> {
         let mut out = vec![0, 0, 0x08, dims.len() as u8];
         for d in dims {
             out.extend(d.to_be_bytes());
@@ -274,17 +272,17 @@ mod tests {
         out
     }
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
+    pub(in crate::data) fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
     }
 
-    fn images(n: u32) -> Vec<u8> {
+    pub(in crate::data) fn images(n: u32) -> Vec<u8> {
         idx_u8(&[n, 2, 3], &(0..n as usize * 6).map(|i| (i * 17 % 256) as u8).collect::<Vec<_>>())
     }
 
-    fn labels(n: u32) -> Vec<u8> {
+    pub(in crate::data) fn labels(n: u32) -> Vec<u8> {
         idx_u8(&[n], &(0..n as u8).map(|i| i % 10).collect::<Vec<_>>())
     }
 
@@ -322,45 +320,6 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             assert_eq!(read_idx::<f64>(&path).unwrap().to_vec(), want, "type 0x{code:02x}");
         }
-    }
-
-    #[test]
-    fn load_mnist_reads_the_four_files_plain_or_gzipped() {
-        let dir = temp_dir("mnist");
-        std::fs::write(dir.join(MNIST_FILES[0]), images(4)).unwrap();
-        std::fs::write(dir.join(format!("{}.gz", MNIST_FILES[1])), gzip(&labels(4))).unwrap();
-        std::fs::write(dir.join(format!("{}.gz", MNIST_FILES[2])), gzip(&images(2))).unwrap();
-        std::fs::write(dir.join(MNIST_FILES[3]), labels(2)).unwrap();
-        let (train, test) = load_mnist::<f32>(&dir).unwrap();
-        assert_eq!((train.len(), test.len()), (4, 2));
-        assert_eq!(train.inputs().shape(), &[4, 1, 2, 3]);
-        assert_eq!(train.targets().to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
-    }
-
-    #[test]
-    fn missing_mnist_files_are_listed_with_the_expected_names() {
-        let dir = temp_dir("missing");
-        std::fs::write(dir.join(MNIST_FILES[0]), images(1)).unwrap();
-        std::fs::write(dir.join(format!("{}.gz", MNIST_FILES[3])), gzip(&labels(1))).unwrap();
-        let err = load_mnist::<f32>(&dir).unwrap_err();
-        let DataError::MissingFiles { missing, expected, .. } = &err else { panic!("{err}") };
-        assert_eq!(missing, &[MNIST_FILES[1], MNIST_FILES[2]]);
-        assert_eq!(expected.len(), 4);
-        let msg = err.to_string();
-        assert!(msg.contains("missing train-labels-idx1-ubyte, t10k-images-idx3-ubyte;"), "{msg}");
-        assert!(msg.contains("t10k-labels-idx1-ubyte, each plain or gzipped (.gz)"), "{msg}");
-    }
-
-    #[test]
-    fn mismatched_image_and_label_counts_are_an_error() {
-        let dir = temp_dir("counts");
-        for (name, bytes) in MNIST_FILES.iter().zip([images(3), labels(2), images(1), labels(1)]) {
-            std::fs::write(dir.join(name), bytes).unwrap();
-        }
-        let err = load_mnist::<f32>(&dir).unwrap_err();
-        assert!(matches!(err, DataError::CountMismatch { input_count: 3, target_count: 2, .. }), "{err}");
-        assert!(err.to_string().contains("train-images-idx3-ubyte holds 3 samples but"), "{err}");
-        assert!(err.to_string().ends_with("train-labels-idx1-ubyte holds 2"), "{err}");
     }
 
     #[test]
@@ -437,5 +396,77 @@ mod tests {
             let _ = read_idx_images::<f32>(&p);
             let _ = read_idx_labels(&p);
         }
+    }
+
+    #[test]
+    fn a_zero_dimension_before_overflowing_ones_is_an_error() {
+        let dir = temp_dir("zero-overflow");
+        let p = dir.join("z");
+        std::fs::write(&p, idx_u8(&[0, u32::MAX, u32::MAX, u32::MAX], &[])).unwrap();
+        let err = read_idx::<f32>(&p).unwrap_err();
+        assert!(matches!(err, DataError::Malformed { .. }), "{err}");
+        assert!(
+            err.to_string().contains("z: the dimensions [0, 4294967295, 4294967295, 4294967295] overflow")
+        );
+        // A zero dimension beside sizes that fit is a valid, empty tensor.
+        std::fs::write(&p, idx_u8(&[0, 28, 28], &[])).unwrap();
+        assert_eq!(read_idx::<f32>(&p).unwrap().shape(), &[0, 28, 28]);
+    }
+
+    #[test]
+    fn a_header_announcing_more_than_the_limit_is_refused_before_decompressing() {
+        let dir = temp_dir("bomb");
+        // A header announcing 2^31 bytes, then zeros in gzip members: refused at the header.
+        let mut bytes = gzip(&idx_u8(&[1 << 31], &[]));
+        let zeros = gzip(&vec![0u8; 1 << 20]);
+        for _ in 0..4 {
+            bytes.extend(&zeros);
+        }
+        let p = dir.join("bomb.gz");
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_idx_with::<f32>(&p, 1 << 30).unwrap_err();
+        assert!(
+            matches!(err, DataError::TooLarge { size: Some(2_147_483_656), limit: 1_073_741_824, .. }),
+            "{err}"
+        );
+        // Within the limit, no more than the header announces is decompressed.
+        let small = idx_u8(&[16], &[0; 16]);
+        let mut bytes = gzip(&small);
+        bytes.extend(&zeros);
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_idx_with::<f32>(&p, 1 << 16).unwrap_err();
+        assert!(
+            err.to_string().contains("more than 65536 bytes follow the 24 the header [16] announces"),
+            "{err}"
+        );
+        // The values count as well as the bytes: 16 u8 take 128 bytes as f64.
+        std::fs::write(&p, gzip(&small)).unwrap();
+        let err = read_idx_with::<f64>(&p, 100).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { size: Some(128), limit: 100, .. }), "{err}");
+    }
+
+    #[test]
+    fn every_gzip_member_is_read_and_bytes_after_the_last_are_an_error() {
+        let dir = temp_dir("members");
+        let whole = labels(7);
+        let mut bytes = gzip(&whole[..5]);
+        bytes.extend(gzip(&whole[5..]));
+        let p = dir.join("multi.gz");
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(read_idx_labels(&p).unwrap(), vec![0, 1, 2, 3, 4, 5, 6]);
+        bytes.extend(b"trailing garbage");
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_idx_labels(&p).unwrap_err();
+        assert!(err.to_string().contains("multi.gz: not a valid gzip stream"), "{err}");
+    }
+
+    #[test]
+    fn an_endless_stream_ends_with_an_error() {
+        if !Path::new("/dev/zero").exists() {
+            return;
+        }
+        // Zeros read as an IDX header of the unknown type 0x00, or as the wrong magic number.
+        assert!(read_idx::<f32>("/dev/zero").unwrap_err().to_string().contains("unknown IDX type code 0x00"));
+        assert!(matches!(read_idx_labels("/dev/zero"), Err(DataError::BadMagic { found: 0, .. })));
     }
 }

@@ -22,18 +22,23 @@
 //! # Ok::<(), wengert_nn::data::DataError>(())
 //! ```
 
+mod bounded;
 mod csv;
 mod dataset;
 mod digits;
 mod error;
 mod idx;
 mod loader;
+mod mnist;
 
-pub use csv::{CsvOptions, load_iris, read_csv};
+pub use bounded::DEFAULT_MAX_BYTES;
+pub(crate) use bounded::{Bounded, read_to_limit, read_up_to};
+pub use csv::{CsvOptions, load_iris, load_iris_with, read_csv};
 pub use dataset::{TensorDataset, train_test_split};
-pub use digits::load_digits;
+pub use digits::{load_digits, load_digits_with};
 pub use error::DataError;
 pub use idx::{
-    IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES, load_mnist, read_idx, read_idx_images, read_idx_labels,
+    IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx, read_idx_images, read_idx_labels, read_idx_with,
 };
 pub use loader::{Batches, DataLoader};
+pub use mnist::{MNIST_FILES, load_mnist, load_mnist_with};
