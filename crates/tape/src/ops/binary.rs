@@ -264,3 +264,6 @@ impl<'t, F: Float> Neg for Var<'t, F> {
         Var::neg(self)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -142,3 +142,6 @@ impl PoolOp {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -251,3 +251,6 @@ impl Reduce {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -60,3 +60,6 @@ impl SoftmaxOp {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

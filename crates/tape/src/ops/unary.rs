@@ -335,3 +335,6 @@ impl UnaryGrad {
         )
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
