@@ -22,11 +22,18 @@ fn everywhere(a: &Tensor<f64>, b: &Tensor<f64>) -> Vec<Case> {
     ]
 }
 
-/// Division by a positive `b`, and a positive `p` to the power `b`.
+/// Division by a positive `b`, and a positive `p` to the power `b`; and each with one operand a
+/// constant (the rule is asked for one gradient; the constant's input does not reach the output).
 fn on_a_domain(a: &Tensor<f64>, b: &Tensor<f64>, p: &Tensor<f64>) -> Vec<Case> {
+    let (ab, pb) = ([a.clone(), b.clone()], [p.clone(), b.clone()]);
+    let (a1, b1, p1, b2) = (a.clone(), b.clone(), p.clone(), b.clone());
     vec![
-        case("div", &[a.clone(), b.clone()], |v| (v[0] / v[1]).sum()),
-        case("pow", &[p.clone(), b.clone()], |v| v[0].pow(v[1]).sum()),
+        case("div", &ab, |v| (v[0] / v[1]).sum()),
+        case("pow", &pb, |v| v[0].pow(v[1]).sum()),
+        case("div of a constant", &ab, move |v| (v[1].constant(a1.clone()) / v[1]).sum()),
+        case("div by a constant", &ab, move |v| (v[0] / v[0].constant(b1.clone())).sum()),
+        case("pow of a constant base", &pb, move |v| v[1].constant(p1.clone()).pow(v[1]).sum()),
+        case("pow to a constant exponent", &pb, move |v| v[0].pow(v[0].constant(b2.clone())).sum()),
     ]
 }
 

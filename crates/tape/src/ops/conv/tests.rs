@@ -26,6 +26,21 @@ fn and_square(
     ]
 }
 
+/// `f` with a constant weight and with a constant input, so that the rule is asked for one
+/// gradient only. Both cases take both tensors; the constant one does not reach the output.
+fn one_sided(
+    op: &str,
+    what: &str,
+    xw: &[Tensor<f64>],
+    f: impl for<'t> Fn(Var<'t, f64>, Var<'t, f64>) -> Var<'t, f64> + Clone + 'static,
+) -> [Case; 2] {
+    let (x, w, g) = (xw[0].clone(), xw[1].clone(), f.clone());
+    [
+        case(format!("{op}, {what}, of a constant weight"), xw, move |v| f(v[0], v[0].constant(w.clone()))),
+        case(format!("{op}, {what}, of a constant input"), xw, move |v| g(v[1].constant(x.clone()), v[1])),
+    ]
+}
+
 /// Input and weight shapes of conv2d with each option.
 fn conv_options() -> Vec<(&'static str, [usize; 4], [usize; 4], Conv2dOptions)> {
     let d = Conv2dOptions::default();
@@ -81,7 +96,7 @@ fn values<const N: usize>(shapes: [&[usize]; N]) -> impl Strategy<Value = Vec<Te
     shapes.into_iter().map(|s| strategy::tensor(s, -1.0..1.0)).collect::<Vec<_>>()
 }
 
-/// Every case of the family, each fixed option set with random values.
+/// The cases of each fixed option set, with random values.
 pub(crate) fn fixed() -> impl Strategy<Value = Vec<Case>> {
     let conv = conv_options().into_iter().map(|(what, xs, ws, o)| {
         let gy = Tensor::<f64>::zeros(&xs).conv2d(&Tensor::zeros(&ws), &o).shape().to_vec();
@@ -96,6 +111,7 @@ pub(crate) fn fixed() -> impl Strategy<Value = Vec<Case>> {
         let mut all = Vec::new();
         for ((what, ws, o), xw, gy) in conv {
             all.extend(and_square("conv2d", what, &xw, move |v| v[0].conv2d(v[1], &o)));
+            all.extend(one_sided("conv2d", what, &xw, move |x, w| x.conv2d(w, &o)));
             let adjoint = [xw[0].clone(), gy];
             let kernel = (ws[2], ws[3]);
             all.extend(and_square("conv2d_weight_adjoint", what, &adjoint, move |v| {
@@ -104,6 +120,7 @@ pub(crate) fn fixed() -> impl Strategy<Value = Vec<Case>> {
         }
         for ((what, o), xw) in transposed {
             all.extend(and_square("conv_transpose2d", what, &xw, move |v| v[0].conv_transpose2d(v[1], &o)));
+            all.extend(one_sided("conv_transpose2d", what, &xw, move |x, w| x.conv_transpose2d(w, &o)));
         }
         let o = Conv1dOptions { stride: 2, padding: 1, dilation: 2, groups: 2 };
         all.extend(and_square("conv1d", "stride 2, padding, dilation 2, groups 2", &c1, move |v| {

@@ -58,10 +58,17 @@ fn softmax_cross_entropy_rejects_a_bad_target() {
 fn linears(x: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>) -> Vec<Case> {
     let xwb = [x.clone(), w.clone(), b.clone()];
     let xwt = [x.clone(), w.t()];
+    let (x, w, b) = (x.clone(), w.clone(), b.clone());
     vec![
         case("linear with a bias", &xwb, |v| v[0].linear(v[1], Some(v[2])).tanh().sum()),
         case("linear without a bias", &xwb[..2], |v| v[0].linear(v[1], None).square().sum()),
         case("linear of a transposed weight", &xwt, |v| v[0].linear(v[1].t(), None).square().sum()),
+        case("linear of a constant weight and bias", &xwb, move |v| {
+            v[0].linear(v[0].constant(w.clone()), Some(v[0].constant(b.clone()))).tanh().sum()
+        }),
+        case("linear of a constant input", &xwb, move |v| {
+            v[1].constant(x.clone()).linear(v[1], Some(v[2])).tanh().sum()
+        }),
     ]
 }
 
