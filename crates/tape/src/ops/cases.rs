@@ -55,17 +55,7 @@ pub(crate) const CASES: u32 = 64;
 /// panicking with the shrunk failure.
 #[track_caller]
 pub(crate) fn prop<S: Strategy>(strategy: S, body: impl Fn(S::Value) -> Result<(), TestCaseError>) {
-    prop_n(CASES, strategy, body);
-}
-
-/// [`prop`] with `cases` draws.
-#[track_caller]
-pub(crate) fn prop_n<S: Strategy>(
-    cases: u32,
-    strategy: S,
-    body: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) {
-    let config = Config { cases, failure_persistence: None, ..Config::default() };
+    let config = Config { cases: CASES, failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     if let Err(e) = runner.run(&strategy, body) {
         panic!("{e}");
