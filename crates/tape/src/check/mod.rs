@@ -33,7 +33,7 @@ mod compare;
 mod error;
 mod gradcheck;
 mod jacobian;
-#[cfg(feature = "proptest")]
+#[cfg(any(test, feature = "proptest"))]
 pub mod strategy;
 
 pub use error::{Check, GradcheckError, Location};

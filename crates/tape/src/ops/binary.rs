@@ -281,3 +281,6 @@ impl<'t, F: Float> Neg for Var<'t, F> {
         Var::neg(self)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

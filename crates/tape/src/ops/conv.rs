@@ -192,3 +192,6 @@ impl ConvOp {
         SmallVec::from_buf([ga, gb])
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

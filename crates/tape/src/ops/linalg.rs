@@ -100,3 +100,6 @@ impl Linalg {
         )
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,6 +1,8 @@
 //! The primitive op families, one file each: the Var methods and their backward rules side by side.
 
 pub(crate) mod binary;
+#[cfg(test)]
+pub(crate) mod cases;
 pub(crate) mod conv;
 #[cfg(test)]
 mod edges;
@@ -12,3 +14,25 @@ pub(crate) mod reduce;
 pub(crate) mod shape;
 pub(crate) mod softmax;
 pub(crate) mod unary;
+
+#[cfg(test)]
+mod tests {
+    use super::cases::{bitwise, prop};
+    use super::{binary, conv, fused, index, linalg, pool, reduce, shape, softmax, unary};
+
+    /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
+    /// formulas in the same order, so they must agree bit for bit, on every case of every family.
+    #[test]
+    fn first_order_grad_and_grad_graph_agree_bit_for_bit_in_every_family() {
+        prop(unary::tests::cases(), bitwise);
+        prop(binary::tests::cases(), bitwise);
+        prop(reduce::tests::cases(), bitwise);
+        prop(linalg::tests::cases(), bitwise);
+        prop(softmax::tests::cases(), bitwise);
+        prop(shape::tests::cases(), bitwise);
+        prop(index::tests::cases(), bitwise);
+        prop(conv::tests::cases(), bitwise);
+        prop(pool::tests::cases(), bitwise);
+        prop(fused::tests::cases(), bitwise);
+    }
+}

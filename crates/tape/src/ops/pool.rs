@@ -145,3 +145,6 @@ impl PoolOp {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

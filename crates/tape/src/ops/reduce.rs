@@ -269,3 +269,6 @@ impl Reduce {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -484,4 +484,4 @@ pub(crate) fn slice_adjoint<F: Float>(g: &Tensor<F>, info: &[SliceInfoElem], sha
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

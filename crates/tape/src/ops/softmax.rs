@@ -61,3 +61,6 @@ impl SoftmaxOp {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

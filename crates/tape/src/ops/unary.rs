@@ -383,3 +383,6 @@ impl UnaryGrad {
         )
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

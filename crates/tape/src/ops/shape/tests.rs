@@ -1,8 +1,10 @@
 //! Tests of `shape`.
 
+use proptest::prelude::*;
 use wengert_tensor::ndarray::NewAxis;
 use wengert_tensor::{Tensor, s};
 
+use crate::ops::cases::{Case, case, cube, gradchecks, prop};
 use crate::ops::index::tests::{check, check2, seq};
 use crate::tape::Tape;
 use crate::var::Var;
@@ -117,4 +119,64 @@ fn shape_ops_are_named() {
     assert_eq!(name(x.slice(s![-1, NewAxis, 1..3])), "slice([-1, newaxis, 1..3])");
     assert_eq!(name(x.permute(&[1, 0])), "permute([1, 0])");
     assert_eq!(name(Var::concat(&[x, x], 1)), "concat(axis 1)");
+}
+
+/// Every view and copy of one tensor `x`, weighted by `w` where the result is as big as `x`.
+fn views(x: &Tensor<f64>, w: &Tensor<f64>) -> Vec<Case> {
+    let sh = x.shape().to_vec();
+    let xs = std::slice::from_ref(x);
+    let n = x.len();
+    let (wf, w1, w2, w3, w4, w5, w6) =
+        (w.flatten(), w.clone(), w.permute(&[2, 0, 1]), w.swap_axes(0, 2), w.t(), w.clone(), w.clone());
+    let (s1, s2, s3, s4) = (sh.clone(), sh.clone(), sh.clone(), sh[2]);
+    vec![
+        case("reshape", xs, move |v| (v[0].reshape(&[n]) * &wf).sum()),
+        case("flatten and reshape", xs, move |v| (v[0].flatten().reshape(&s1) * &w1).square().sum()),
+        case("permute", xs, move |v| (v[0].permute(&[2, 0, 1]) * &w2).square().sum()),
+        case("swap_axes", xs, move |v| (v[0].swap_axes(0, 2) * &w3).square().sum()),
+        case("t", xs, move |v| (v[0].t() * &w4).square().sum()),
+        case("unsqueeze and squeeze", xs, move |v| (v[0].unsqueeze(1).squeeze(1) * &w5).square().sum()),
+        case("broadcast_to", xs, move |v| {
+            (v[0].unsqueeze(0).broadcast_to(&[2, s2[0], s2[1], s2[2]]) * &w6).square().sum()
+        }),
+        case("sum_to_shape", xs, move |v| (v[0].sum_to_shape(&[1, s3[1], 1]) * v[0].sum()).sum()),
+        case("slice", xs, |v| v[0].slice(s![.., ..;2, 1..]).square().sum()),
+        case("narrow", xs, move |v| v[0].narrow(1, 0, 1).square().sum() + v[0].narrow(2, s4 - 1, 1).sum()),
+        case("pad", xs, |v| v[0].pad(&[(1, 0), (0, 2), (1, 1)], 0.5).square().sum()),
+        case("repeat", xs, |v| v[0].repeat(&[2, 1, 2]).square().sum() + v[0].repeat(&[3, 1, 1, 1]).sum()),
+    ]
+}
+
+/// Joining `a` with a `b` that matches it off the last axis, and splitting `a`.
+fn joins(a: &Tensor<f64>, b: &Tensor<f64>) -> Vec<Case> {
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    let b =
+        if sa[0] == sb[0] && sa[1] == sb[1] { b.clone() } else { Tensor::ones(&[sa[0], sa[1], sb[2]]) * 0.7 };
+    let d = sa[2];
+    let xs = std::slice::from_ref(a);
+    vec![
+        case("concat", &[a.clone(), b], |v| Var::concat(&[v[0], v[1], v[0]], 2).square().sum()),
+        case("stack", xs, |v| Var::stack(&[v[0], v[0] * 2.0], 1).square().sum()),
+        case("split", xs, move |v| {
+            let parts = v[0].split(2, &[d - d / 2, d / 2]);
+            parts[0].square().sum() + parts[1].sum() * 3.0
+        }),
+        case("chunk", xs, |v| {
+            v[0].chunk(2, 0).into_iter().map(|c| c.square().sum()).reduce(|p, q| p + q * 2.0).unwrap()
+        }),
+    ]
+}
+
+/// Every case of the family.
+pub(crate) fn cases() -> impl Strategy<Value = Vec<Case>> {
+    (cube(), cube()).prop_map(|((x, w), (b, _))| {
+        let mut all = views(&x, &w);
+        all.extend(joins(&x, &b));
+        all
+    })
+}
+
+#[test]
+fn shape_grads_match_finite_differences_over_random_shapes() {
+    prop(cases(), gradchecks);
 }
