@@ -76,9 +76,16 @@ impl<'t, F: Float> Var<'t, F> {
         let (&[n, c, l], &[o, cg, k]) = (&xs[..], &ws[..]) else {
             panic!("conv1d: input {xs:?}, weight {ws:?}: both must be 3-D");
         };
-        let y = self.reshape(&[n, c, 1, l]).conv2d(weight.reshape(&[o, cg, 1, k]), &opts.to_2d());
-        let lo = y.shape()[3];
-        y.reshape(&[n, o, lo])
+        self.tape.check_same("conv1d", &[weight]);
+        // The 1-D kernel checks the shapes in conv1d's own terms; the node is conv2d's on `[N, C, 1, L]`.
+        let y = {
+            let nodes = self.tape.nodes.borrow();
+            nodes[self.id].value.conv1d(&nodes[weight.id].value, opts)
+        };
+        let lo = y.shape()[2];
+        let y = y.reshape(&[n, o, 1, lo]).expect("the same elements");
+        let (x, w) = (self.reshape(&[n, c, 1, l]), weight.reshape(&[o, cg, 1, k]));
+        self.tape.push(Op::Conv(Rc::new(ConvOp::Conv2d(opts.to_2d()))), &[x.id, w.id], y).reshape(&[n, o, lo])
     }
 
     /// The transposed 2-D convolution of `self`, `[N, C, H, W]`, by `weight`, `[C, O / groups, kh, kw]`

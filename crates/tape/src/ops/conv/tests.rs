@@ -165,3 +165,12 @@ fn conv_and_pool_ops_record_their_names() {
     assert!(summary.contains("conv2d") && summary.contains("max_pool2d"), "{summary}");
     assert_eq!(y.shape(), vec![1, 1, 1, 1]);
 }
+
+#[test]
+#[should_panic(expected = "conv1d: input [1, 3, 5], weight [2, 2, 3]")]
+fn conv1d_on_vars_speaks_of_its_own_3d_shapes() {
+    let tape = crate::Tape::<f64>::new();
+    let x = tape.var(wengert_tensor::Tensor::ones(&[1, 3, 5]));
+    let w = tape.var(wengert_tensor::Tensor::ones(&[2, 2, 3]));
+    x.conv1d(w, &wengert_tensor::Conv1dOptions::default());
+}
