@@ -21,7 +21,7 @@ use crate::tape::{Inputs, Tape};
 use crate::value::Value;
 
 /// What made a node. Leaves and constants are `Leaf`; every other variant carries a family's op.
-/// Cloning one is cheap (no allocation): a sweep clones the op of each node it visits.
+/// Cloning one is cheap (no allocation): a recorded sweep clones the op of each node it visits.
 #[derive(Clone)]
 pub(crate) enum Op<F: Float> {
     Leaf,
@@ -56,17 +56,20 @@ impl<'t, F: Float> Ctx<'t, F> {
     pub(crate) fn x<V: Value<'t, F>>(&self, k: usize) -> V {
         V::node(self.tape, self.inputs[k])
     }
-
     /// The output.
     pub(crate) fn y<V: Value<'t, F>>(&self) -> V {
         V::node(self.tape, self.out)
+    }
+
+    /// `f` of node `id` (an input or the output), lent where it lies (see [`Value::with_node`]).
+    pub(crate) fn with<V: Value<'t, F>, R>(&self, id: usize, f: impl FnOnce(&V) -> R) -> R {
+        V::with_node(self.tape, id, f)
     }
 
     /// The shape of the `k`-th input.
     pub(crate) fn shape(&self, k: usize) -> Vec<usize> {
         self.tape.node(self.inputs[k]).value.shape().to_vec()
     }
-
     /// `f()` when input `k` needs a gradient, else `None` without computing it.
     pub(crate) fn when<V>(&self, k: usize, f: impl FnOnce() -> V) -> Option<V> {
         if self.needs[k] { Some(f()) } else { None }
@@ -85,7 +88,7 @@ impl<'t, F: Float> Ctx<'t, F> {
 
 /// The gradient of a one-input op.
 pub(crate) fn one<V>(g: V) -> Grads<V> {
-    [Some(g)].into_iter().collect()
+    SmallVec::from_buf_and_len([Some(g), None], 1)
 }
 
 impl<F: Float> Op<F> {

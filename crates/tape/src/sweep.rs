@@ -6,7 +6,7 @@
 use smallvec::SmallVec;
 use wengert_tensor::Float;
 
-use crate::op::Ctx;
+use crate::op::{Ctx, Op};
 use crate::tape::Tape;
 use crate::value::Value;
 
@@ -28,12 +28,13 @@ pub(crate) fn sweep<'t, F: Float, V: Value<'t, F>>(
     let _modes = ModeGuard::set(tape, V::RECORDED && tape.recording.get(), V::RECORDED);
     let mut slots: Vec<Option<V>> = vec![None; y + 1];
     slots[y] = Some(seed);
+    let anomaly = tape.anomaly.borrow().is_some();
     for i in (0..=y).rev() {
         let Some(g) = slots[i].take() else { continue };
         if keep(i) {
             kept.push((i, g.clone()));
         }
-        run_rule(tape, i, g, needed, &mut slots);
+        run_rule(tape, i, g, needed, &mut slots, anomaly);
     }
     kept.reverse();
     kept
@@ -48,22 +49,36 @@ fn run_rule<'t, F: Float, V: Value<'t, F>>(
     g: V,
     needed: &[bool],
     slots: &mut [Option<V>],
+    anomaly: bool,
 ) {
-    let (op, ctx) = {
-        let node = tape.node(i);
-        let needs: SmallVec<[bool; 2]> = node.inputs.iter().map(|&j| needed[j]).collect();
-        if !needs.contains(&true) {
-            return;
-        }
-        (node.op.clone(), Ctx { tape, inputs: node.inputs.clone(), out: i, needs })
+    let node = tape.node(i);
+    let mut needs = SmallVec::<[bool; 2]>::with_capacity(node.inputs.len());
+    for &j in &node.inputs {
+        needs.push(needed[j]);
+    }
+    if !needs.contains(&true) {
+        return;
+    }
+    let ctx = Ctx { tape, inputs: SmallVec::from_slice(&node.inputs), out: i, needs };
+    // A rule on tensors only reads the tape, so it runs on the op where it lies; a recorded rule (and
+    // a custom op's, written with Vars) pushes nodes, so it runs on a copy of the op.
+    let mut grads = if V::RECORDED || matches!(node.op, Op::Custom(_)) {
+        let op = node.op.clone();
+        drop(node);
+        op.backward(&ctx, g)
+    } else {
+        let grads = node.op.backward(&ctx, g);
+        drop(node);
+        grads
     };
-    for (k, gk) in op.backward(&ctx, g).into_iter().enumerate() {
-        let (Some(gk), j) = (gk, ctx.inputs[k]) else { continue };
+    // Taken out where they lie: moving the whole set of gradients costs more than a small rule.
+    for (k, gk) in grads.iter_mut().enumerate() {
+        let (Some(gk), j) = (gk.take(), ctx.inputs[k]) else { continue };
         if !needed[j] {
             continue;
         }
         let gk = gk.sum_to_node(tape, j);
-        if tape.anomaly.borrow().is_some() {
+        if anomaly {
             crate::anomaly::check_gradient(tape, i, k, &gk.tensor());
         }
         slots[j] = Some(match slots[j].take() {

@@ -38,6 +38,8 @@ pub(crate) trait Value<'t, F: Float>:
 
     /// The value of node `id`.
     fn node(tape: &'t Tape<F>, id: usize) -> Self;
+    /// `f` of the value of node `id`, lent where it lies: a tensor is not copied out of the tape.
+    fn with_node<R>(tape: &'t Tape<F>, id: usize, f: impl FnOnce(&Self) -> R) -> R;
     /// A constant beside `self` (a mask, a derivative that is constant almost everywhere).
     fn constant(&self, value: Tensor<F>) -> Self;
     /// The value as a tensor.
@@ -64,7 +66,7 @@ pub(crate) trait Value<'t, F: Float>:
     fn zero_where(self, mask: &Tensor<F>) -> Self;
     /// The fused derivative kernel of an activation, with `self` the output's gradient and `v` the
     /// activation's output (tanh, sigmoid) or input (relu, gelu).
-    fn unary_grad(self, op: UnaryGrad, v: Self) -> Self;
+    fn unary_grad(self, op: UnaryGrad, v: &Self) -> Self;
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self;
     fn reshape(self, shape: &[usize]) -> Self;
@@ -126,6 +128,10 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     fn node(tape: &'t Tape<F>, id: usize) -> Self {
         tape.value(id)
     }
+    fn with_node<R>(tape: &'t Tape<F>, id: usize, f: impl FnOnce(&Self) -> R) -> R {
+        // Rules on tensors only read the tape, so the shared borrow cannot meet a push.
+        f(&tape.node(id).value)
+    }
     fn constant(&self, value: Tensor<F>) -> Self {
         value
     }
@@ -177,8 +183,8 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     fn zero_where(self, mask: &Tensor<F>) -> Self {
         self.zip_into(mask, "zero_where", |v, m| if m != F::zero() { F::zero() } else { v })
     }
-    fn unary_grad(self, op: UnaryGrad, v: Self) -> Self {
-        op.kernel(self, &v)
+    fn unary_grad(self, op: UnaryGrad, v: &Self) -> Self {
+        op.kernel(self, v)
     }
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {
@@ -287,6 +293,9 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     fn node(tape: &'t Tape<F>, id: usize) -> Self {
         Var::new(tape, id)
     }
+    fn with_node<R>(tape: &'t Tape<F>, id: usize, f: impl FnOnce(&Self) -> R) -> R {
+        f(&Var::new(tape, id))
+    }
     fn constant(&self, value: Tensor<F>) -> Self {
         Var::constant(*self, value)
     }
@@ -341,8 +350,8 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     fn zero_where(self, mask: &Tensor<F>) -> Self {
         Var::where_cond(mask, self.constant(Tensor::scalar(F::zero())), self)
     }
-    fn unary_grad(self, op: UnaryGrad, v: Self) -> Self {
-        Var::unary_grad(op, self, v)
+    fn unary_grad(self, op: UnaryGrad, v: &Self) -> Self {
+        Var::unary_grad(op, self, *v)
     }
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {

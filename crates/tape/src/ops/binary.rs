@@ -178,17 +178,25 @@ impl<F: Float> Binary<F> {
             Binary::Sub => ctx.pair(g, |g| g, |g| -g),
             Binary::Mul => ctx.pair(g, |g| g * b(), |g| g * a()),
             Binary::Div => ctx.pair(g, |g| g / b(), |g| -(g * ctx.y::<V>() / b())),
-            // PyTorch's masks: 0 in `a` where b = 0, and 0 in `b` where a = 0 ≤ b (not 0 · ln 0).
+            // PyTorch's masks: 0 in `a` where b = 0, and 0 in `b` where a = 0 ≤ b (not 0 · ln 0), each
+            // built only when such a zero is there.
             Binary::Pow => {
                 let (av, bv) = (ctx.tape.value(ctx.inputs[0]), ctx.tape.value(ctx.inputs[1]));
-                let b_zero = bv.eq_mask(&Tensor::scalar(F::zero()));
-                let zero_base = av.zip_with(&bv, "pow_backward", |p, q| {
-                    if p == F::zero() && q >= F::zero() { one } else { F::zero() }
+                let has_zero = |t: &Tensor<F>| t.view().iter().any(|&v| v == F::zero());
+                let b_zero = has_zero(&bv).then(|| bv.eq_mask(&Tensor::scalar(F::zero())));
+                let zero_base = has_zero(&av).then(|| {
+                    av.zip_with(&bv, "pow_backward", |p, q| {
+                        if p == F::zero() && q >= F::zero() { one } else { F::zero() }
+                    })
                 });
+                let masked = |v: V, mask: Option<Tensor<F>>| match mask {
+                    Some(m) => v.zero_where(&m),
+                    None => v,
+                };
                 ctx.pair(
                     g,
-                    |g| (g * b() * a().pow(b() + -one)).zero_where(&b_zero),
-                    |g| (g * ctx.y::<V>() * a().ln()).zero_where(&zero_base),
+                    |g| masked(g * b() * a().pow(b() + -one), b_zero),
+                    |g| masked(g * ctx.y::<V>() * a().ln(), zero_base),
                 )
             }
             Binary::Maximum | Binary::Minimum => {

@@ -253,6 +253,7 @@ impl Reduce {
                 gk * share
             }
             // The softmax over the axes, exp(x - max) / Σ: exact where exp(x - logsumexp) is not.
+            ReduceKind::LogSumExp if self.axes.len() == 1 => gk * ctx.x::<V>(0).softmax(self.axes[0]),
             ReduceKind::LogSumExp => {
                 let x: V = ctx.x(0);
                 let max = x.constant(ctx.tape.value(ctx.inputs[0]).max_axes(&self.axes, true));

@@ -287,7 +287,7 @@ impl<F: Float> Unary<F> {
         let (one, two) = (F::one(), F::from_f64(2.0));
         match *self {
             Unary::Neg => -g,
-            Unary::Abs => g.mul_mask(&x(), "abs_backward", sign),
+            Unary::Abs => ctx.with(ctx.inputs[0], |x| g.mul_mask(x, "abs_backward", sign)),
             Unary::Exp => g * y(),
             Unary::Ln => g / x(),
             Unary::Log1p => g / (x() + one),
@@ -308,16 +308,17 @@ impl<F: Float> Unary<F> {
             Unary::Powf(p) => g * x().powf(p - one) * p,
             Unary::Sin => g * x().cos(),
             Unary::Cos => -(g * x().sin()),
-            Unary::Tanh => g.unary_grad(UnaryGrad::Tanh, y()),
-            Unary::Sigmoid => g.unary_grad(UnaryGrad::Sigmoid, y()),
-            Unary::Relu => g.unary_grad(UnaryGrad::Relu, x()),
-            Unary::LeakyRelu(s) => {
-                g.mul_mask(&x(), "leaky_relu_backward", |v| if v > F::zero() { one } else { s })
-            }
-            Unary::Gelu => g.unary_grad(UnaryGrad::Gelu, x()),
+            Unary::Tanh => ctx.with(ctx.out, |y| g.unary_grad(UnaryGrad::Tanh, y)),
+            Unary::Sigmoid => ctx.with(ctx.out, |y| g.unary_grad(UnaryGrad::Sigmoid, y)),
+            Unary::Relu => ctx.with(ctx.inputs[0], |x| g.unary_grad(UnaryGrad::Relu, x)),
+            Unary::LeakyRelu(s) => ctx.with(ctx.inputs[0], |x| {
+                g.mul_mask(x, "leaky_relu_backward", |v| if v > F::zero() { one } else { s })
+            }),
+            Unary::Gelu => ctx.with(ctx.inputs[0], |x| g.unary_grad(UnaryGrad::Gelu, x)),
             Unary::Softplus => g * x().sigmoid(),
             Unary::Clamp(lo, hi) => {
-                g.mul_mask(&x(), "clamp_backward", |v| if v >= lo && v <= hi { one } else { F::zero() })
+                let inside = move |v: F| if v >= lo && v <= hi { one } else { F::zero() };
+                ctx.with(ctx.inputs[0], |x| g.mul_mask(x, "clamp_backward", inside))
             }
             Unary::AddScalar(_) => g,
             Unary::MulScalar(s) => g * s,
@@ -359,12 +360,12 @@ impl UnaryGrad {
         let two = F::from_f64(2.0);
         if op == UnaryGrad::Relu {
             // d/dg g[x>0] = [x>0]; zero in x almost everywhere
-            return SmallVec::from_buf([ctx.when(0, || h.unary_grad(op, v)), None]);
+            return SmallVec::from_buf([ctx.when(0, || h.unary_grad(op, &v)), None]);
         }
         let vc = v.clone();
         ctx.pair(
             h,
-            |h| h.unary_grad(op, vc),
+            |h| h.unary_grad(op, &vc),
             |h| {
                 let hg = h * g;
                 match op {
