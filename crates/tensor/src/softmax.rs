@@ -1,8 +1,11 @@
 //! Softmax and log-softmax along an axis, stable for large logits:
 //! softmax(x) = e^(x - m) / Σ e^(x - m) and log_softmax(x) = x - m - ln Σ e^(x - m), m the max along the axis.
 
+use ndarray::{ArrayViewMut1, Axis, Zip};
+
 use crate::error::OrPanic;
 use crate::float::Float;
+use crate::kernel::PAR_THRESHOLD;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -26,10 +29,15 @@ impl<F: Float> Tensor<F> {
         if self.is_empty() {
             return self.clone();
         }
-        let shifted = self - &self.max_axes(&[axis], true).map(finite_or_zero);
-        let e = shifted.exp();
-        let s = e.sum_axes(&[axis], true);
-        &e / &s
+        per_lane(self, axis, |mut lane| {
+            let m = lane_max(&lane);
+            let mut s = F::zero();
+            lane.map_inplace(|v| {
+                *v = (*v - m).exp();
+                s += *v;
+            });
+            lane.map_inplace(|v| *v /= s);
+        })
     }
 
     /// Log-softmax along `axis`, `x - logsumexp(x)`, finite for logits of ±1e4; empty for an empty
@@ -44,10 +52,38 @@ impl<F: Float> Tensor<F> {
         if self.is_empty() {
             return self.clone();
         }
-        let shifted = self - &self.max_axes(&[axis], true).map(finite_or_zero);
-        let lse = shifted.exp().sum_axes(&[axis], true).ln();
-        &shifted - &lse
+        per_lane(self, axis, |mut lane| {
+            let m = lane_max(&lane);
+            let lse = lane.iter().fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
+            lane.map_inplace(|v| *v = (*v - m) - lse);
+        })
     }
+}
+
+/// A copy of `x` with `f` applied to each lane along `axis` (one pass per lane, no temporaries), on
+/// the thread pool for large tensors; each lane is computed serially, so results do not depend on the
+/// pool's size.
+fn per_lane<F: Float>(
+    x: &Tensor<F>,
+    axis: usize,
+    f: impl Fn(ArrayViewMut1<'_, F>) + Sync + Send,
+) -> Tensor<F> {
+    let mut out = x.data.to_owned();
+    let lanes = Zip::from(out.lanes_mut(Axis(axis)));
+    if x.len() >= PAR_THRESHOLD {
+        lanes.par_for_each(f);
+    } else {
+        lanes.for_each(f);
+    }
+    Tensor::from_array(out)
+}
+
+/// The shift of a stable softmax: the lane's max (NaN when any element is), 0 when not finite.
+fn lane_max<F: Float>(lane: &ArrayViewMut1<'_, F>) -> F {
+    let m = lane
+        .iter()
+        .fold(F::neg_infinity(), |m, &x| if x.is_nan() || m.is_nan() { F::nan() } else { m.max(x) });
+    finite_or_zero(m)
 }
 
 /// A max of ±inf (a row of -inf, say) would turn the shift into NaN; shifting by 0 keeps inf arithmetic.
