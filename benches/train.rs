@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use workloads::{Gemms, Mlp, W2, interleaved, median_time, ms};
+use workloads::{Gemms, Mlp, W2, interleaved, interleaved_runs, median_time, ms};
 
 /// Makes rayon's global pool 2 threads (criterion's state cannot move into another pool's closure).
 fn two_threads() {
@@ -42,6 +42,15 @@ fn summary(_: &mut Criterion) {
     let w1 = median_time(|| _ = black_box(workloads::w1()), 21);
     let (mut mlp, gemms) = (Mlp::new(W2), Gemms::new(W2));
     let t = interleaved(200, &mut [&mut || _ = black_box(mlp.step()), &mut || gemms.run()]);
+    // The finite-gradient check's cost: the same step with it on and off, in runs of 4 warm steps.
+    let mut unchecked = Mlp::new(W2).without_finite_check();
+    let c = interleaved_runs(
+        60,
+        4,
+        &mut [&mut || _ = black_box(mlp.step()), &mut || _ = black_box(unchecked.step())],
+    );
+    let grads = Mlp::new(W2).gradient_tensors();
+    let check = median_time(|| assert!(black_box(&grads).iter().all(|g| g.all_finite())), 501);
     println!("\ntrain summary (medians, 2 threads)");
     println!("W1 1000 epochs through fit: {:.3} ms (target <= 4.5)", ms(w1));
     println!(
@@ -49,6 +58,18 @@ fn summary(_: &mut Criterion) {
         ms(t[0]),
         ms(t[1]),
         ms(t[0]) / ms(t[1])
+    );
+    println!(
+        "W2 step {:.3} ms with the finite-gradient check, {:.3} ms without: it costs {:+.2}% (target <= 2%)",
+        ms(c[0]),
+        ms(c[1]),
+        (ms(c[0]) / ms(c[1]) - 1.0) * 100.0
+    );
+    println!(
+        "the check alone over W2's {} gradient elements: {:.4} ms = {:.2}% of the step",
+        grads.iter().map(|g| g.len()).sum::<usize>(),
+        ms(check),
+        ms(check) / ms(c[0]) * 100.0
     );
 }
 

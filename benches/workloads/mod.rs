@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wengert::nn::optim::{Adam, Optimizer};
-use wengert::nn::{Linear, Module, ParamStore, Relu, Sequential, loss};
+use wengert::nn::{GradientsParam, Linear, Module, ParamStore, Relu, Sequential, loss};
 use wengert::prelude::*;
+use wengert::tape::Gradients;
 use wengert::tape::functional::hvp;
 
 /// W1: the seed program's whole training (1000 epochs, batch 10, Adam, from the reference start),
@@ -73,17 +74,33 @@ impl Mlp {
         Mlp { store, model, opt, x, targets }
     }
 
+    /// The same model and batch with the optimizer's check that gradients are finite turned off (to
+    /// measure what the check costs).
+    pub fn without_finite_check(mut self) -> Self {
+        self.opt = self.opt.check_finite(false);
+        self
+    }
+
     /// One training step: forward, softmax cross-entropy, backward, Adam; returns the loss.
     pub fn step(&mut self) -> f32 {
-        let grads = {
-            let tape = Tape::new();
-            let logits = self.model.forward(tape.constant(self.x.clone()));
-            let l = loss::cross_entropy(logits, &self.targets);
-            let value = l.item();
-            (l.backward(), value)
-        };
-        self.opt.step(&grads.0).expect("every parameter has a gradient");
-        grads.1
+        let (grads, value) = self.gradients();
+        self.opt.step(&grads).expect("every parameter has a gradient");
+        value
+    }
+
+    /// The forward and backward of a step: the gradients and the loss.
+    pub fn gradients(&self) -> (Gradients<f32>, f32) {
+        let tape = Tape::new();
+        let logits = self.model.forward(tape.constant(self.x.clone()));
+        let l = loss::cross_entropy(logits, &self.targets);
+        let value = l.item();
+        (l.backward(), value)
+    }
+
+    /// Every parameter's gradient from one forward and backward, in order.
+    pub fn gradient_tensors(&self) -> Vec<Tensor<f32>> {
+        let grads = self.gradients().0;
+        self.store.parameters().iter().map(|p| grads.param(p).expect("a gradient").clone()).collect()
     }
 
     /// Every parameter's values, in order (for comparing runs bit for bit).
@@ -149,6 +166,21 @@ pub fn w3(x0: &Tensor<f32>) -> Tensor<f32> {
     }
     let grads = y.sum().backward();
     grads[x].clone()
+}
+
+/// A chain of ops whose first-order rules once ran only as recorded Vars: a [8, 16] tensor through
+/// 200 × `p = (σ(y) + 0.5)^e`, `y = p − logsumexp_rows(p)`, with `e` a [16] parameter broadcast over the rows;
+/// forward + backward, returning the gradients of the input and of `e`.
+pub fn pow_logsumexp_chain(x0: &Tensor<f32>, e0: &Tensor<f32>) -> (Tensor<f32>, Tensor<f32>) {
+    let tape = Tape::<f32>::new();
+    let (x, e) = (tape.var(x0.clone()), tape.var(e0.clone()));
+    let mut y = x;
+    for _ in 0..200 {
+        let p = (y.sigmoid() + 0.5).pow(e);
+        y = p - p.logsumexp_axes(&[1], true);
+    }
+    let grads = y.sum().backward();
+    (grads[x].clone(), grads[e].clone())
 }
 
 /// W3's input: 16 points evenly spaced in [-1, 1].

@@ -149,22 +149,6 @@ pub fn sum_sq<F: Float>(g: &Tensor<F>) -> f64 {
     }
 }
 
-/// True when no element is NaN or ±∞. Branch-free over eight lanes, so the loop vectorises: `0·x` is
-/// 0 for a finite `x` and NaN otherwise, and NaN stays NaN through the sums.
-pub fn all_finite<F: Float>(g: &Tensor<F>) -> bool {
-    let Some(s) = g.as_slice() else { return g.view().iter().all(|x| x.is_finite()) };
-    let mut acc = [F::zero(); 8];
-    let chunks = s.chunks_exact(8);
-    let zero = F::zero();
-    let rest = chunks.remainder().iter().fold(zero, |a, &x| a + zero * x);
-    for c in chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += zero * x;
-        }
-    }
-    (acc.iter().fold(rest, |a, &b| a + b)).is_finite()
-}
-
 /// The clipping applied to each gradient element inside a step: multiply by `scale`, clamp to `±max`
 /// (both the identity when not clipping; NaN stays NaN, as with `torch.clamp`).
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use wengert_tensor::{Float, Tensor};
 
-use super::clip::{Clip, GradPrep, all_finite, sum_sq};
+use super::clip::{Clip, GradPrep, sum_sq};
 use super::{Misshaped, OptimError, OptimizerState, StateSlot, StepReport};
 use crate::param::{GradientsParam, Param};
 
@@ -141,7 +141,7 @@ impl<F: Float> Core<F> {
             let names: Vec<String> = (0..gs.len())
                 .filter(|&i| {
                     let proven = sums.as_ref().is_some_and(|s| s[i].is_finite());
-                    gs[i].is_some_and(|g| !proven && !all_finite(g))
+                    gs[i].is_some_and(|g| !proven && !g.all_finite())
                 })
                 .map(|i| self.params[i].name().to_string())
                 .collect();

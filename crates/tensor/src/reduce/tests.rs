@@ -113,6 +113,27 @@ fn long_sums_do_not_depend_on_the_pool_size() {
     assert_eq!(one.to_bits(), two.to_bits());
 }
 
+#[test]
+fn all_finite_finds_one_bad_element_anywhere_in_any_layout() {
+    for len in [0, 1, 31, 32, 33, 4096, 100_000] {
+        let x = Tensor::<f32>::full(&[len], 1.5e38);
+        assert!(x.all_finite(), "len {len}");
+        for at in [0, len / 2, len.saturating_sub(1)].into_iter().filter(|_| len > 0) {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut v = x.to_vec();
+                v[at] = bad;
+                assert!(!Tensor::from_vec(v, &[len]).unwrap().all_finite(), "len {len}, {bad} at {at}");
+            }
+        }
+    }
+    // A strided view is checked element by element.
+    let m = t(&[1.0, f64::NAN, 3.0, 4.0], &[2, 2]);
+    assert!(!m.t().all_finite());
+    assert!(m.narrow(1, 0, 1).all_finite());
+    // Large finite values whose squares overflow are still finite.
+    assert!(Tensor::<f64>::full(&[64], f64::MAX).all_finite());
+}
+
 /// Naive reference: for every output index, loop over every input element that maps to it.
 fn naive_reduce(x: &Tensor<f64>, axes: &[usize], keepdim: bool, f: fn(&[f64]) -> f64) -> Tensor<f64> {
     let shape = x.shape().to_vec();
