@@ -11,8 +11,10 @@
 //! assert_eq!(x.softmax(1).shape(), &[2, 3]);
 //! ```
 
+mod activation;
 mod alloc;
 mod binary;
+mod binary_math;
 mod broadcast;
 mod conv;
 mod create;
@@ -23,6 +25,7 @@ mod float;
 mod index;
 mod join;
 mod kernel;
+mod math;
 mod matmul;
 mod pool;
 mod recycle;
@@ -32,9 +35,11 @@ mod shape;
 mod shape_ops;
 mod share;
 mod softmax;
+mod special;
 mod tensor;
 mod update;
 
+pub use activation::{SELU_ALPHA, SELU_SCALE};
 pub use conv::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions};
 pub use elementwise::{erf, normal_cdf, normal_pdf};
 pub use error::TensorError;
