@@ -18,7 +18,7 @@ use crate::custom::CustomOp;
 use crate::op::{Ctx, Grads};
 use crate::ops::index::index_add;
 use crate::ops::shape::slice_adjoint;
-use crate::ops::unary::UnaryGrad;
+use crate::ops::unary::{Unary, UnaryGrad};
 use crate::tape::Tape;
 use crate::var::Var;
 
@@ -67,6 +67,8 @@ pub(crate) trait Value<'t, F: Float>:
     /// The fused derivative kernel of an activation, with `self` the output's gradient and `v` the
     /// activation's output (tanh, sigmoid) or input (relu, gelu).
     fn unary_grad(self, op: UnaryGrad, v: &Self) -> Self;
+    /// `op` applied to `self`: on a Var, recorded with `op`'s own rule.
+    fn unary_op(self, op: Unary<F>) -> Self;
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self;
     fn reshape(self, shape: &[usize]) -> Self;
@@ -185,6 +187,9 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     }
     fn unary_grad(self, op: UnaryGrad, v: &Self) -> Self {
         op.kernel(self, v)
+    }
+    fn unary_op(self, op: Unary<F>) -> Self {
+        op.apply(&self)
     }
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {
@@ -352,6 +357,10 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     }
     fn unary_grad(self, op: UnaryGrad, v: &Self) -> Self {
         Var::unary_grad(op, self, *v)
+    }
+    fn unary_op(self, op: Unary<F>) -> Self {
+        let f = op.clone();
+        self.unary(op, move |x| f.apply(x))
     }
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {

@@ -11,6 +11,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::rc::Rc;
 
 use crate::op::{Ctx, Grads, Op};
+use crate::ops::binary_math::BinaryMath;
 use crate::var::Var;
 
 /// A binary op; `Where` keeps its (constant) mask.
@@ -24,11 +25,18 @@ pub(crate) enum Binary<F: Float> {
     Maximum,
     Minimum,
     Where(Rc<Tensor<F>>),
+    /// xlogy, atan2, hypot and the remainders of `ops/binary_math.rs`.
+    Math(BinaryMath),
 }
 
 impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
-    fn binary(self, other: Self, op: Binary<F>, f: impl FnOnce(&Tensor<F>, &Tensor<F>) -> Tensor<F>) -> Self {
+    pub(crate) fn binary(
+        self,
+        other: Self,
+        op: Binary<F>,
+        f: impl FnOnce(&Tensor<F>, &Tensor<F>) -> Tensor<F>,
+    ) -> Self {
         self.tape.check_same(op.name(), &[other]);
         let y = {
             let nodes = self.tape.nodes.borrow();
@@ -165,6 +173,7 @@ impl<F: Float> Binary<F> {
             Binary::Maximum => "maximum",
             Binary::Minimum => "minimum",
             Binary::Where(_) => "where_cond",
+            Binary::Math(m) => m.name(),
         }
     }
 
@@ -216,6 +225,7 @@ impl<F: Float> Binary<F> {
                 masked(ctx, g, &share)
             }
             Binary::Where(m) => masked(ctx, g, m),
+            Binary::Math(m) => m.backward(ctx, g),
         }
     }
 }

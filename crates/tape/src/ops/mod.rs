@@ -1,6 +1,8 @@
 //! The primitive op families, one file each: the Var methods and their backward rules side by side.
 
+pub(crate) mod activation;
 pub(crate) mod binary;
+pub(crate) mod binary_math;
 #[cfg(test)]
 pub(crate) mod cases;
 pub(crate) mod conv;
@@ -9,16 +11,21 @@ mod edges;
 pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
+pub(crate) mod math;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod shape;
 pub(crate) mod softmax;
+pub(crate) mod special;
 pub(crate) mod unary;
 
 #[cfg(test)]
 mod tests {
     use super::cases::{bitwise, prop};
-    use super::{binary, conv, fused, index, linalg, pool, reduce, shape, softmax, unary};
+    use super::{
+        activation, binary, binary_math, conv, fused, index, linalg, math, pool, reduce, shape, softmax,
+    };
+    use super::{special, unary};
 
     /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
     /// formulas in the same order, so they must agree bit for bit, on every case of every family.
@@ -34,5 +41,9 @@ mod tests {
         prop(conv::tests::cases(), bitwise);
         prop(pool::tests::cases(), bitwise);
         prop(fused::tests::cases(), bitwise);
+        prop(activation::tests::cases(), bitwise);
+        prop(math::tests::cases(), bitwise);
+        prop(special::tests::cases(), bitwise);
+        prop(binary_math::tests::cases(), bitwise);
     }
 }

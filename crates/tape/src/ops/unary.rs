@@ -14,6 +14,9 @@ use wengert_tensor::{Float, Tensor, normal_cdf, normal_pdf};
 use smallvec::SmallVec;
 
 use crate::op::{Ctx, Grads, Op};
+use crate::ops::activation::Act;
+use crate::ops::math::Math;
+use crate::ops::special::Special;
 use crate::var::Var;
 
 /// A unary op and its scalar parameters.
@@ -43,6 +46,12 @@ pub(crate) enum Unary<F: Float> {
     Clamp(F, F),
     AddScalar(F),
     MulScalar(F),
+    /// The activations of `ops/activation.rs`.
+    Act(Act<F>),
+    /// Trigonometry, logarithms and powers of `ops/math.rs`.
+    Math(Math),
+    /// The special functions of `ops/special.rs`.
+    Special(Special),
 }
 
 /// Fused backward kernels of the activations, with inputs `[g, y]` (tanh, sigmoid) or `[g, x]`.
@@ -60,7 +69,7 @@ pub(crate) enum UnaryGrad {
 
 impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
-    fn unary(self, op: Unary<F>, f: impl FnOnce(&Tensor<F>) -> Tensor<F>) -> Self {
+    pub(crate) fn unary(self, op: Unary<F>, f: impl FnOnce(&Tensor<F>) -> Tensor<F>) -> Self {
         let y = f(&self.tape.node(self.id).value);
         self.tape.push(Op::Unary(op), &[self.id], y)
     }
@@ -276,6 +285,9 @@ impl<F: Float> Unary<F> {
             Unary::Clamp(lo, hi) => format!("clamp({lo}, {hi})"),
             Unary::AddScalar(s) => format!("add_scalar({s})"),
             Unary::MulScalar(s) => format!("mul_scalar({s})"),
+            Unary::Act(a) => a.name(),
+            Unary::Special(s) => s.name(),
+            Unary::Math(m) => format!("{m:?}").to_lowercase(),
             other => format!("{other:?}").to_lowercase(),
         }
     }
@@ -322,6 +334,40 @@ impl<F: Float> Unary<F> {
             }
             Unary::AddScalar(_) => g,
             Unary::MulScalar(s) => g * s,
+            Unary::Act(a) => a.backward(ctx, g),
+            Unary::Math(m) => m.backward(ctx, g),
+            Unary::Special(s) => s.backward(ctx, g),
+        }
+    }
+
+    /// The op on a tensor: what [`Var`]'s method records, for rules that apply the op to a value.
+    #[track_caller]
+    pub(crate) fn apply(&self, x: &Tensor<F>) -> Tensor<F> {
+        match *self {
+            Unary::Neg => x.neg(),
+            Unary::Abs => x.abs(),
+            Unary::Exp => x.exp(),
+            Unary::Ln => x.ln(),
+            Unary::Log1p => x.log1p(),
+            Unary::Expm1 => x.expm1(),
+            Unary::Sqrt | Unary::VarianceSqrt => x.sqrt(),
+            Unary::Square => x.square(),
+            Unary::Recip => x.recip(),
+            Unary::Powf(p) => x.powf(p),
+            Unary::Sin => x.sin(),
+            Unary::Cos => x.cos(),
+            Unary::Tanh => x.tanh(),
+            Unary::Sigmoid => x.sigmoid(),
+            Unary::Relu => x.relu(),
+            Unary::LeakyRelu(s) => x.leaky_relu(s),
+            Unary::Gelu => x.gelu(),
+            Unary::Softplus => x.softplus(),
+            Unary::Clamp(lo, hi) => x.clamp(lo, hi),
+            Unary::AddScalar(s) => x.add_scalar(s),
+            Unary::MulScalar(s) => x.mul_scalar(s),
+            Unary::Act(a) => a.apply(x),
+            Unary::Math(m) => m.apply(x),
+            Unary::Special(s) => s.apply(x),
         }
     }
 }
