@@ -88,3 +88,44 @@ fn variance_past_the_count_is_infinite_or_nan_never_negative() {
     check::<f64>();
     check::<f32>();
 }
+
+#[test]
+fn xlogy_gradients_at_a_zero_x_are_zero_in_both_inputs() {
+    fn check<F: Float>() {
+        let g = grads::<F>(&[&[0.0, 0.0, 0.0], &[0.0, -2.0, 2.0]], |v| v[0].xlogy(v[1]).sum());
+        assert_eq!(g[0], vec![0.0, 0.0, Float::to_f64(F::from_f64(2f64.ln()))]);
+        assert_eq!(g[1], vec![0.0, 0.0, 0.0]);
+    }
+    check::<f64>();
+    check::<f32>();
+}
+
+#[test]
+fn kinked_activations_take_pytorchs_gradients_on_their_kinks() {
+    fn check<F: Float>() {
+        let (lo, hi) = (F::from_f64(-1.0), F::from_f64(1.0));
+        assert_eq!(grads::<F>(&[&[-1.0, 1.0]], |v| v[0].hardtanh(lo, hi).sum()), vec![vec![0.0, 0.0]]);
+        assert_eq!(grads::<F>(&[&[0.0]], |v| v[0].elu(F::from_f64(0.5)).sum()), vec![vec![0.5]]);
+        assert_eq!(grads::<F>(&[&[-3.0, 3.0]], |v| v[0].hardsigmoid().sum()), vec![vec![0.0, 0.0]]);
+        assert_eq!(grads::<F>(&[&[-3.5, 3.5]], |v| v[0].hardswish().sum()), vec![vec![0.0, 1.0]]);
+        assert_eq!(grads::<F>(&[&[0.0]], |v| v[0].softsign().sum()), vec![vec![1.0]]);
+        let t = F::from_f64(20.0);
+        assert_eq!(grads::<F>(&[&[25.0, 0.0]], |v| v[0].softplus_with(F::one(), t).sum()), vec![vec![1.0, 0.5]]);
+    }
+    check::<f64>();
+    check::<f32>();
+}
+
+#[test]
+fn special_functions_at_their_poles_give_infinite_gradients_not_nan() {
+    fn check<F: Float>() {
+        // lgamma at 0: its gradient is digamma(+0) = -inf, as PyTorch's.
+        assert_eq!(grads::<F>(&[&[0.0]], |v| v[0].lgamma().sum()), vec![vec![f64::NEG_INFINITY]]);
+        // digamma at 0: polygamma(1, 0) = +inf.
+        assert_eq!(grads::<F>(&[&[0.0]], |v| v[0].digamma().sum()), vec![vec![f64::INFINITY]]);
+        // erf far out: e^(-x²) underflows to 0, never NaN.
+        assert_eq!(grads::<F>(&[&[40.0, -40.0]], |v| v[0].erf().sum()), vec![vec![0.0, 0.0]]);
+    }
+    check::<f64>();
+    check::<f32>();
+}
