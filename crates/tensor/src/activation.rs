@@ -95,7 +95,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// When `min > max` or a bound is NaN: `hardtanh: min 2 must not be above max 1`.
+    /// When `min > max` (`hardtanh: min 2 must not be above max 1`) or a bound is NaN.
     #[track_caller]
     pub fn hardtanh(&self, min: F, max: F) -> Self {
         check_hardtanh(min, max);
@@ -154,10 +154,13 @@ impl<F: Float> Tensor<F> {
     }
 }
 
-/// Panics unless `min ≤ max` (neither NaN), naming hardtanh.
+/// Panics unless `min ≤ max`, neither NaN, naming hardtanh.
 #[track_caller]
 fn check_hardtanh<F: Float>(min: F, max: F) {
-    if !(min <= max) {
+    if min.is_nan() || max.is_nan() {
+        invalid("hardtanh", format!("the bounds [{min}, {max}] must not be NaN"));
+    }
+    if min > max {
         invalid("hardtanh", format!("min {min} must not be above max {max}"));
     }
 }

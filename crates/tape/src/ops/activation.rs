@@ -133,7 +133,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// # Panics
     ///
-    /// When `min > max` or a bound is NaN: `hardtanh: min 2 must not be above max 1`.
+    /// When `min > max` (`hardtanh: min 2 must not be above max 1`) or a bound is NaN.
     #[track_caller]
     pub fn hardtanh(self, min: F, max: F) -> Self {
         self.act(Act::Hardtanh(min, max))

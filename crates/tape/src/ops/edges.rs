@@ -110,7 +110,10 @@ fn kinked_activations_take_pytorchs_gradients_on_their_kinks() {
         assert_eq!(grads::<F>(&[&[-3.5, 3.5]], |v| v[0].hardswish().sum()), vec![vec![0.0, 1.0]]);
         assert_eq!(grads::<F>(&[&[0.0]], |v| v[0].softsign().sum()), vec![vec![1.0]]);
         let t = F::from_f64(20.0);
-        assert_eq!(grads::<F>(&[&[25.0, 0.0]], |v| v[0].softplus_with(F::one(), t).sum()), vec![vec![1.0, 0.5]]);
+        assert_eq!(
+            grads::<F>(&[&[25.0, 0.0]], |v| v[0].softplus_with(F::one(), t).sum()),
+            vec![vec![1.0, 0.5]]
+        );
     }
     check::<f64>();
     check::<f32>();
