@@ -4,6 +4,9 @@
 //! add: (g, g) · sub: (g, -g) · mul: (g·b, g·a) · div: (g/b, -g·y/b) · pow: (g·b·a^(b-1), g·y·ln a) ·
 //! maximum / minimum: g to the larger / smaller, split equally on ties · where_cond: g where the mask
 //! holds to `a`, elsewhere to `b`.
+//!
+//! xlogy, atan2, hypot, fmod and remainder nest here as `Binary::Math`, with their rules in
+//! `binary_math.rs`.
 
 use wengert_tensor::{Float, Tensor};
 

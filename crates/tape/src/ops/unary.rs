@@ -8,6 +8,11 @@
 //!
 //! tanh, sigmoid, relu and gelu backward through fused primitives (`UnaryGrad`), one kernel each,
 //! which have rules of their own, so every order of derivative works.
+//!
+//! Three families nest here, each in a file of its own with its rules: the activations of modern
+//! models (`Unary::Act`, `activation.rs`), trigonometry, logarithms and powers (`Unary::Math`,
+//! `math.rs`) and the special functions (`Unary::Special`, `special.rs`). Their rules apply unary ops
+//! to values through `Value::unary_op`, which records the op with its own rule on Vars.
 
 use wengert_tensor::{Float, Tensor, normal_cdf, normal_pdf};
 
