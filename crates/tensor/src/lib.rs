@@ -16,6 +16,7 @@ mod binary;
 mod broadcast;
 mod conv;
 mod create;
+mod cumulative;
 mod display;
 mod elementwise;
 mod error;

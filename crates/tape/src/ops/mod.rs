@@ -4,6 +4,7 @@ pub(crate) mod binary;
 #[cfg(test)]
 pub(crate) mod cases;
 pub(crate) mod conv;
+pub(crate) mod cumulative;
 #[cfg(test)]
 mod edges;
 pub(crate) mod fused;
@@ -18,7 +19,7 @@ pub(crate) mod unary;
 #[cfg(test)]
 mod tests {
     use super::cases::{bitwise, prop};
-    use super::{binary, conv, fused, index, linalg, pool, reduce, shape, softmax, unary};
+    use super::{binary, conv, cumulative, fused, index, linalg, pool, reduce, shape, softmax, unary};
 
     /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
     /// formulas in the same order, so they must agree bit for bit, on every case of every family.
@@ -34,5 +35,6 @@ mod tests {
         prop(conv::tests::cases(), bitwise);
         prop(pool::tests::cases(), bitwise);
         prop(fused::tests::cases(), bitwise);
+        prop(cumulative::tests::cases(), bitwise);
     }
 }
