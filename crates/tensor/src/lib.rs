@@ -26,6 +26,7 @@ mod join;
 mod kernel;
 mod matmul;
 mod pool;
+mod rearrange;
 mod recycle;
 mod reduce;
 mod serialize;
@@ -33,6 +34,7 @@ mod shape;
 mod shape_ops;
 mod share;
 mod softmax;
+mod sort;
 mod tensor;
 mod update;
 

@@ -11,6 +11,7 @@ pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
 pub(crate) mod pool;
+pub(crate) mod rearrange;
 pub(crate) mod reduce;
 pub(crate) mod shape;
 pub(crate) mod softmax;
@@ -19,7 +20,9 @@ pub(crate) mod unary;
 #[cfg(test)]
 mod tests {
     use super::cases::{bitwise, prop};
-    use super::{binary, conv, cumulative, fused, index, linalg, pool, reduce, shape, softmax, unary};
+    use super::{
+        binary, conv, cumulative, fused, index, linalg, pool, rearrange, reduce, shape, softmax, unary,
+    };
 
     /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
     /// formulas in the same order, so they must agree bit for bit, on every case of every family.
@@ -36,5 +39,6 @@ mod tests {
         prop(pool::tests::cases(), bitwise);
         prop(fused::tests::cases(), bitwise);
         prop(cumulative::tests::cases(), bitwise);
+        prop(rearrange::tests::cases(), bitwise);
     }
 }
