@@ -18,6 +18,7 @@ mod conv;
 mod create;
 mod cumulative;
 mod display;
+mod einsum;
 mod elementwise;
 mod error;
 mod float;
@@ -39,6 +40,7 @@ mod tensor;
 mod update;
 
 pub use conv::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions};
+pub use einsum::{EinsumPlan, EinsumStep};
 pub use elementwise::{erf, normal_cdf, normal_pdf};
 pub use error::TensorError;
 pub use float::Float;

@@ -7,6 +7,7 @@ pub(crate) mod conv;
 pub(crate) mod cumulative;
 #[cfg(test)]
 mod edges;
+pub(crate) mod einsum;
 pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
@@ -21,7 +22,8 @@ pub(crate) mod unary;
 mod tests {
     use super::cases::{bitwise, prop};
     use super::{
-        binary, conv, cumulative, fused, index, linalg, pool, rearrange, reduce, shape, softmax, unary,
+        binary, conv, cumulative, einsum, fused, index, linalg, pool, rearrange, reduce, shape, softmax,
+        unary,
     };
 
     /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
@@ -40,5 +42,6 @@ mod tests {
         prop(fused::tests::cases(), bitwise);
         prop(cumulative::tests::cases(), bitwise);
         prop(rearrange::tests::cases(), bitwise);
+        prop(einsum::tests::cases(), bitwise);
     }
 }
