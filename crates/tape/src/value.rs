@@ -89,6 +89,8 @@ pub(crate) trait Value<'t, F: Float>:
     fn gather(self, axis: usize, index: &Rc<ArrayD<usize>>) -> Self;
     fn scatter_add(self, axis: usize, index: &Rc<ArrayD<usize>>, src: Self) -> Self;
     fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self;
+    /// Running sums along `axis`, from its end when `reverse`.
+    fn cumsum(self, axis: usize, reverse: bool) -> Self;
 
     fn conv2d(self, w: Self, o: &Conv2dOptions) -> Self;
     fn conv_transpose2d(self, w: Self, o: &ConvTranspose2dOptions) -> Self;
@@ -239,6 +241,9 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     }
     fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self {
         Tensor::prod_axes(&self, axes, keepdim)
+    }
+    fn cumsum(self, axis: usize, reverse: bool) -> Self {
+        crate::ops::cumulative::running_sum(&self, axis, reverse)
     }
 
     fn conv2d(self, w: Self, o: &Conv2dOptions) -> Self {
@@ -409,6 +414,9 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     }
     fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self {
         Var::prod_axes(self, axes, keepdim)
+    }
+    fn cumsum(self, axis: usize, reverse: bool) -> Self {
+        self.running_sum(axis, reverse)
     }
 
     fn conv2d(self, w: Self, o: &Conv2dOptions) -> Self {

@@ -1,10 +1,11 @@
 //! Cumulative ops, vector norms and max/min with indices on Vars, composed of primitives so that
 //! they need no rule of their own and differentiate to any order:
 //!
-//! cumsum / cumprod / logcumsumexp along an axis of `n`: the axis moved last and spread to an
-//! `n × n` triangle whose row `k` holds `x_j` for `j ≤ k` and the op's identity (0, 1, -∞) above,
-//! then reduced over the row by sum, prod (whose rule is exact with zeros) or logsumexp (stable).
-//! O(n²) work and memory per lane. · vector_norm: |x|, raised to p, summed and raised to 1/p, with
+//! cumsum is a primitive (a shape-family op): its adjoint is the running sum from the end, whose
+//! adjoint is cumsum again. cumprod / logcumsumexp along an axis of `n`: the axis moved last and
+//! spread to an `n × n` triangle whose row `k` holds `x_j` for `j ≤ k` and the op's identity (1,
+//! -∞) above, then reduced over the row by prod (whose rule is exact with zeros) or logsumexp
+//! (stable). O(n²) work and memory per lane. · vector_norm: |x|, raised to p, summed and raised to 1/p, with
 //! zeros (of |x| and of the sum) routed around the powers so that their gradient is 0, never NaN, as
 //! PyTorch's; ∞ and -∞ are max and min of |x| (ties share). · max / min along an axis: the picked
 //! entries (`gather`), so the gradient goes to the returned index, as PyTorch's `max(dim)`.
@@ -12,7 +13,15 @@
 use wengert_tensor::ndarray::ArrayD;
 use wengert_tensor::{Float, Shape, Tensor};
 
+use crate::op::Op;
+use crate::ops::shape::ShapeOp;
 use crate::var::Var;
+
+/// Running sums of `x` along `axis`, from its end when `reverse`: the forward of `cumsum` and of
+/// its adjoint.
+pub(crate) fn running_sum<F: Float>(x: &Tensor<F>, axis: usize, reverse: bool) -> Tensor<F> {
+    if reverse { x.flip(&[axis]).cumsum(axis).flip(&[axis]) } else { x.cumsum(axis) }
+}
 
 impl<'t, F: Float> Var<'t, F> {
     /// `reduce` of the triangle of `self` along `axis` (see the module docs), with `fill` above the
@@ -40,7 +49,8 @@ impl<'t, F: Float> Var<'t, F> {
         reduce(tri, nd).permute(&back)
     }
 
-    /// Running sums along `axis`, as `torch.cumsum`. O(n²) per lane of `n` (see the module docs).
+    /// Running sums along `axis`, as `torch.cumsum`; the gradient is the running sum of the
+    /// output's gradient from the end.
     ///
     /// ```
     /// use wengert_tape::Tape;
@@ -57,7 +67,16 @@ impl<'t, F: Float> Var<'t, F> {
     /// When `axis` is out of range.
     #[track_caller]
     pub fn cumsum(self, axis: usize) -> Self {
-        self.scan("cumsum", axis, F::zero(), |t, last| t.sum_axes(&[last], false))
+        if let Err(e) = Shape::check_axis("cumsum", axis, &self.shape()) {
+            panic!("{e}");
+        }
+        self.running_sum(axis, false)
+    }
+
+    /// Running sums along `axis` (checked), from its end when `reverse`.
+    pub(crate) fn running_sum(self, axis: usize, reverse: bool) -> Self {
+        let y = running_sum(&self.tape.node(self.id).value, axis, reverse);
+        self.tape.push(Op::Shape(ShapeOp::Cumsum { axis, reverse }), &[self.id], y)
     }
 
     /// Running products along `axis`, as `torch.cumprod`, with a gradient exact where elements are
