@@ -90,6 +90,9 @@ pub(crate) trait Value<'t, F: Float>:
     fn index_add(self, axis: usize, indices: &Rc<[usize]>, dim: usize) -> Self;
     fn gather(self, axis: usize, index: &Rc<ArrayD<usize>>) -> Self;
     fn scatter_add(self, axis: usize, index: &Rc<ArrayD<usize>>, src: Self) -> Self;
+    fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self;
+    /// Running sums along `axis`, from its end when `reverse`.
+    fn cumsum(self, axis: usize, reverse: bool) -> Self;
 
     fn conv2d(self, w: Self, o: &Conv2dOptions) -> Self;
     fn conv_transpose2d(self, w: Self, o: &ConvTranspose2dOptions) -> Self;
@@ -240,6 +243,12 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     }
     fn scatter_add(self, axis: usize, index: &Rc<ArrayD<usize>>, src: Self) -> Self {
         Tensor::scatter_add(&self, axis, index, &src)
+    }
+    fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        Tensor::prod_axes(&self, axes, keepdim)
+    }
+    fn cumsum(self, axis: usize, reverse: bool) -> Self {
+        crate::ops::cumulative::running_sum(&self, axis, reverse)
     }
 
     fn conv2d(self, w: Self, o: &Conv2dOptions) -> Self {
@@ -411,6 +420,12 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     }
     fn scatter_add(self, axis: usize, index: &Rc<ArrayD<usize>>, src: Self) -> Self {
         self.scatter_add_rc(axis, index.clone(), src)
+    }
+    fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        Var::prod_axes(self, axes, keepdim)
+    }
+    fn cumsum(self, axis: usize, reverse: bool) -> Self {
+        self.running_sum(axis, reverse)
     }
 
     fn conv2d(self, w: Self, o: &Conv2dOptions) -> Self {

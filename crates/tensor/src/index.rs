@@ -1,4 +1,4 @@
-//! Index ops: `index_select`, `gather` and its adjoint `scatter_add`, and `one_hot`.
+//! Index ops: `index_select`, `gather` and its adjoint `scatter_add`, `scatter` (overwrite) and `one_hot`.
 //!
 //! For `axis = 0`, `gather` is `out[i][j] = x[index[i][j]][j]` and `scatter_add` is
 //! `out[index[i][j]][j] += src[i][j]`, as in PyTorch; the gradient of `gather` scatters back.
@@ -153,6 +153,31 @@ impl<F: Float> Tensor<F> {
         let s = src.to_contiguous();
         let ss = s.as_slice().expect("contiguous");
         for_each_target(axis, self.shape(), src.shape(), index, |to, from| out[to] += ss[from]);
+        Self::from_vec(out, self.shape()).expect("same shape as self")
+    }
+
+    /// A copy of `self` with `src` written at the positions `index` names along `axis` (PyTorch's
+    /// `scatter`): for `axis = 0`, `out[index[i][j]][j] = src[i][j]`. Where a position is named more
+    /// than once the last write (in row-major order of `index`) wins, as PyTorch on the CPU (which
+    /// documents the winner as undefined).
+    ///
+    /// ```
+    /// use wengert_tensor::{Tensor, ndarray::arr1};
+    /// let x = Tensor::<f32>::full(&[3], 9.0);
+    /// let src = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+    /// assert_eq!(x.scatter(0, &arr1(&[2, 0, 2]).into_dyn(), &src).to_vec(), vec![2.0, 9.0, 3.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::scatter_add`].
+    #[track_caller]
+    pub fn scatter(&self, axis: usize, index: &ArrayD<usize>, src: &Tensor<F>) -> Self {
+        check_index("scatter", axis, self.shape(), index, Some(src.shape()));
+        let mut out = self.to_vec();
+        let s = src.to_contiguous();
+        let ss = s.as_slice().expect("contiguous");
+        for_each_target(axis, self.shape(), src.shape(), index, |to, from| out[to] = ss[from]);
         Self::from_vec(out, self.shape()).expect("same shape as self")
     }
 

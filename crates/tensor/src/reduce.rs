@@ -1,5 +1,6 @@
 //! Reductions over all elements or over given axes, with `keepdim`: sum, mean, max, min, arg-max/min,
-//! var/std with a correction, a stable logsumexp (m + ln Σ e^(x - m), m the max) and the L2 norm.
+//! var/std with a correction, a stable logsumexp (m + ln Σ e^(x - m), m the max), the L2 norm, the product,
+//! and max/min along one axis with their indices.
 //!
 //! Results do not depend on the size of the thread pool: each output element is reduced serially in a
 //! fixed order, and long sums add fixed-size blocks in order.
@@ -241,6 +242,80 @@ impl<F: Float> Tensor<F> {
         self.reduce_rows("logsumexp_axes", &axes, keepdim, logsumexp_slice)
     }
 
+    /// Product of all elements (1 for an empty tensor).
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// assert_eq!(x.prod().item(), 24.0);
+    /// ```
+    pub fn prod(&self) -> Self {
+        Tensor::scalar(prod_slice(&self.contiguous_data()))
+    }
+
+    /// Product over `axes` (1 over an empty axis), keeping them as size 1 with `keepdim`.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// assert_eq!(x.prod_axes(&[0], false).to_vec(), vec![3.0, 8.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn prod_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        let axes = checked_axes("prod_axes", axes, self.shape());
+        self.reduce_rows("prod_axes", &axes, keepdim, prod_slice)
+    }
+
+    /// The largest elements along `axis` and their indices (the first on ties), as PyTorch's
+    /// `max(dim)`.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f64>::from_vec(vec![1.0, 5.0, 0.0, 2.0], &[2, 2]).unwrap();
+    /// let (values, indices) = x.max_axis_with_indices(1, false);
+    /// assert_eq!(values.to_vec(), vec![5.0, 2.0]);
+    /// assert_eq!(indices.into_raw_vec_and_offset().0, vec![1, 1]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range or has size 0.
+    #[track_caller]
+    pub fn max_axis_with_indices(&self, axis: usize, keepdim: bool) -> (Self, ArrayD<usize>) {
+        let idx = self.argmax_axis(axis, true);
+        self.picked(axis, idx, keepdim)
+    }
+
+    /// The smallest elements along `axis` and their indices (the first on ties), as PyTorch's
+    /// `min(dim)`.
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f64>::from_vec(vec![1.0, 5.0, 0.0, 2.0], &[2, 2]).unwrap();
+    /// let (values, indices) = x.min_axis_with_indices(0, true);
+    /// assert_eq!(values.to_vec(), vec![0.0, 2.0]);
+    /// assert_eq!(indices.into_raw_vec_and_offset().0, vec![1, 1]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `axis` is out of range or has size 0.
+    #[track_caller]
+    pub fn min_axis_with_indices(&self, axis: usize, keepdim: bool) -> (Self, ArrayD<usize>) {
+        let idx = self.argmin_axis(axis, true);
+        self.picked(axis, idx, keepdim)
+    }
+
+    /// The entries `idx` (kept axis) picks along `axis`, and `idx`, both without `axis` unless `keepdim`.
+    fn picked(&self, axis: usize, idx: ArrayD<usize>, keepdim: bool) -> (Self, ArrayD<usize>) {
+        let values = self.gather(axis, &idx);
+        if keepdim { (values, idx) } else { (values.squeeze(axis), idx.remove_axis(Axis(axis))) }
+    }
+
     /// The L2 (Frobenius) norm of all elements.
     pub fn norm(&self) -> Self {
         Tensor::scalar(norm_slice(&self.contiguous_data()))
@@ -333,6 +408,11 @@ fn checked_nonempty_axes(op: &'static str, axes: &[usize], shape: &[usize]) -> V
         fail(TensorError::InvalidArgument { op, reason: format!("axis {a} of shape {shape:?} is empty") });
     }
     axes
+}
+
+/// Product in order, 1 for no elements.
+fn prod_slice<F: Float>(s: &[F]) -> F {
+    s.iter().fold(F::one(), |acc, &x| acc * x)
 }
 
 /// Sum in fixed blocks added in order: deterministic, and more accurate than one running sum.

@@ -6,13 +6,16 @@ pub(crate) mod binary_math;
 #[cfg(test)]
 pub(crate) mod cases;
 pub(crate) mod conv;
+pub(crate) mod cumulative;
 #[cfg(test)]
 mod edges;
+pub(crate) mod einsum;
 pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
 pub(crate) mod math;
 pub(crate) mod pool;
+pub(crate) mod rearrange;
 pub(crate) mod reduce;
 pub(crate) mod shape;
 pub(crate) mod softmax;
@@ -23,9 +26,9 @@ pub(crate) mod unary;
 mod tests {
     use super::cases::{bitwise, prop};
     use super::{
-        activation, binary, binary_math, conv, fused, index, linalg, math, pool, reduce, shape, softmax,
+        activation, binary, binary_math, conv, cumulative, einsum, fused, index, linalg, math, pool,
+        rearrange, reduce, shape, softmax, special, unary,
     };
-    use super::{special, unary};
 
     /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
     /// formulas in the same order, so they must agree bit for bit, on every case of every family.
@@ -45,5 +48,8 @@ mod tests {
         prop(math::tests::cases(), bitwise);
         prop(special::tests::cases(), bitwise);
         prop(binary_math::tests::cases(), bitwise);
+        prop(cumulative::tests::cases(), bitwise);
+        prop(rearrange::tests::cases(), bitwise);
+        prop(einsum::tests::cases(), bitwise);
     }
 }

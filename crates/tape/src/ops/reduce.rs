@@ -2,7 +2,8 @@
 //! axes as size 1 and `yk` the output likewise:
 //!
 //! sum: gk broadcast to x · max / min: gk · [x = yk] / (number of ties), so ties share equally ·
-//! logsumexp: gk · e^(x - yk) · norm: gk · x / yk (0 where yk = 0).
+//! logsumexp: gk · e^(x - yk) · norm: gk · x / yk (0 where yk = 0) · prod: gk · (product of the
+//! other elements of the group), computed without division so that zeros are exact.
 //! mean, var and std are composed of these and need no rule of their own.
 
 use smallvec::SmallVec;
@@ -20,6 +21,7 @@ pub(crate) enum ReduceKind {
     Min,
     LogSumExp,
     Norm,
+    Prod,
 }
 
 /// A reduction over `axes` (sorted), keeping them as size 1 or not.
@@ -39,6 +41,7 @@ impl<'t, F: Float> Var<'t, F> {
             ReduceKind::Min => "min_axes",
             ReduceKind::LogSumExp => "logsumexp_axes",
             ReduceKind::Norm => "norm_axes",
+            ReduceKind::Prod => "prod_axes",
         };
         let axes = match Shape::check_axes(op_name, axes, &self.shape()) {
             Ok(axes) => axes,
@@ -52,6 +55,7 @@ impl<'t, F: Float> Var<'t, F> {
                 ReduceKind::Min => x.min_axes(&axes, keepdim),
                 ReduceKind::LogSumExp => x.logsumexp_axes(&axes, keepdim),
                 ReduceKind::Norm => x.norm_axes(&axes, keepdim),
+                ReduceKind::Prod => x.prod_axes(&axes, keepdim),
             }
         };
         let op = Reduce { kind, axes: SmallVec::from_slice(&axes), keepdim };
@@ -200,6 +204,46 @@ impl<'t, F: Float> Var<'t, F> {
         self.reduce(ReduceKind::Norm, axes, keepdim)
     }
 
+    /// Product of all elements, as a 0-D Var. Its gradient is exact where elements are 0: with one
+    /// zero, the zero's gradient is the product of the others (and the rest get 0); with two or more,
+    /// every gradient is 0, as in PyTorch.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![0.0, 2.0, 3.0], &[3]).unwrap());
+    /// let y = x.prod();
+    /// assert_eq!(y.value().item(), 0.0);
+    /// assert_eq!(y.backward()[x].to_vec(), vec![6.0, 0.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn prod(self) -> Self {
+        self.reduce(ReduceKind::Prod, &self.all_axes(), false)
+    }
+
+    /// Product over `axes`, keeping them as size 1 with `keepdim`; the gradient is exact with zeros
+    /// as in [`Var::prod`]. Its rule multiplies each element's others explicitly: O(m²) for groups
+    /// of `m` elements.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 0.0, 0.0], &[2, 2]).unwrap());
+    /// let y = x.prod_axes(&[1], true);
+    /// assert_eq!(y.value().to_vec(), vec![2.0, 0.0]);
+    /// assert_eq!(y.sum().backward()[x].to_vec(), vec![2.0, 1.0, 0.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When an axis is out of range or repeated.
+    #[track_caller]
+    pub fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self {
+        self.reduce(ReduceKind::Prod, axes, keepdim)
+    }
+
     /// Indices of the largest elements along `axis`. Not differentiable: a plain index array.
     ///
     /// # Panics
@@ -235,6 +279,7 @@ impl Reduce {
             ReduceKind::Min => "min",
             ReduceKind::LogSumExp => "logsumexp",
             ReduceKind::Norm => "norm",
+            ReduceKind::Prod => "prod",
         };
         format!("{kind}(axes {:?}{})", self.axes.as_slice(), if self.keepdim { ", keepdim" } else { "" })
     }
@@ -267,7 +312,29 @@ impl Reduce {
                 let zero = yk.constant(zero);
                 gk * ctx.x::<V>(0) / (yk + zero)
             }
+            ReduceKind::Prod => gk * self.others_product(ctx.x::<V>(0), &shape),
         }
+    }
+
+    /// For each element of `x`, the product of the other elements of its reduced group: the
+    /// derivative of the product, without dividing by `x` (so exact with zeros). The group of `m`
+    /// elements is laid out in a row, each element's `m - 1` others are picked into a row of their
+    /// own (`index_select`) and multiplied: O(m²) work, differentiable again by the same rule.
+    fn others_product<'t, F: Float, V: crate::value::Value<'t, F>>(&self, x: V, shape: &[usize]) -> V {
+        let mut order: Vec<usize> = (0..shape.len()).filter(|a| !self.axes.contains(a)).collect();
+        order.extend_from_slice(&self.axes);
+        let moved: Vec<usize> = order.iter().map(|&a| shape[a]).collect();
+        let outer = &moved[..moved.len() - self.axes.len()];
+        let m: usize = self.axes.iter().map(|&a| shape[a]).product();
+        let others: std::rc::Rc<[usize]> = (0..m).flat_map(|i| (0..m).filter(move |&j| j != i)).collect();
+        let rows = x.permute(&order).reshape(&[outer, &[m]].concat());
+        let picked =
+            rows.index_select(outer.len(), &others).reshape(&[outer, &[m, m.saturating_sub(1)]].concat());
+        let mut inverse = vec![0; order.len()];
+        for (i, &a) in order.iter().enumerate() {
+            inverse[a] = i;
+        }
+        picked.prod_axes(&[outer.len() + 1], false).reshape(&moved).permute(&inverse)
     }
 }
 

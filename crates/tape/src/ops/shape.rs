@@ -42,6 +42,11 @@ pub(crate) enum ShapeOp {
     Stack(usize),
     Pad(Rc<[(usize, usize)]>),
     Repeat(Dims),
+    /// Running sums along `axis`, from its end when `reverse` (each is the other's adjoint).
+    Cumsum {
+        axis: usize,
+        reverse: bool,
+    },
 }
 
 /// The slice elements that pick `start..start + len` of `axis` and all of every other axis.
@@ -411,6 +416,9 @@ impl ShapeOp {
             ShapeOp::Stack(axis) => format!("stack(axis {axis})"),
             ShapeOp::Pad(pads) => format!("pad({:?})", &pads[..]),
             ShapeOp::Repeat(r) => format!("repeat({:?})", r.as_slice()),
+            ShapeOp::Cumsum { axis, reverse } => {
+                format!("cumsum(axis {axis}{})", if *reverse { ", reverse" } else { "" })
+            }
         }
     }
 
@@ -471,6 +479,7 @@ impl ShapeOp {
                 let r_axes: Vec<usize> = (0..reps.len()).map(|i| 2 * i).collect();
                 g.reshape(&stretched).sum_axes(&r_axes, false).reshape(&shape)
             }
+            ShapeOp::Cumsum { axis, reverse } => g.cumsum(*axis, !*reverse),
             ShapeOp::Concat(_) | ShapeOp::Stack(_) => unreachable!("handled above"),
         })
     }

@@ -194,3 +194,22 @@ proptest! {
         prop_assert!(close(&xt.sum_axes(&axes, keepdim), &xt.to_contiguous().sum_axes(&axes, keepdim)));
     }
 }
+
+#[test]
+fn prod_multiplies_over_axes_and_is_one_over_nothing() {
+    let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 0.0, 5.0, 6.0], &[2, 3]).unwrap();
+    assert_eq!(x.prod().item(), 0.0);
+    assert_eq!(x.prod_axes(&[1], false).to_vec(), vec![6.0, 0.0]);
+    assert_eq!(x.t().prod_axes(&[0], true).shape(), &[1, 2]);
+    assert_eq!(Tensor::<f64>::zeros(&[2, 0]).prod_axes(&[1], false).to_vec(), vec![1.0, 1.0]);
+}
+
+#[test]
+fn max_and_min_along_an_axis_return_the_first_index_on_ties() {
+    let x = Tensor::<f64>::from_vec(vec![3.0, 1.0, 3.0, 1.0], &[2, 2]).unwrap().t();
+    let (v, i) = x.max_axis_with_indices(1, false);
+    assert_eq!((v.to_vec(), i.into_raw_vec_and_offset().0), (vec![3.0, 1.0], vec![0, 0]));
+    let (v, i) = x.min_axis_with_indices(0, true);
+    assert_eq!((v.shape().to_vec(), i.shape().to_vec()), (vec![1, 2], vec![1, 2]));
+    assert_eq!((v.to_vec(), i.into_raw_vec_and_offset().0), (vec![1.0, 1.0], vec![1, 1]));
+}

@@ -17,16 +17,18 @@ fn with_axes(
     })
 }
 
-/// sum, mean and logsumexp over `axes`, and over everything.
+/// sum, mean, logsumexp and prod over `axes`, and over everything.
 fn smooth((x, axes, keep): (Tensor<f64>, Vec<usize>, bool)) -> Vec<Case> {
     let xs = std::slice::from_ref(&x);
-    let (a1, a2, a3) = (axes.clone(), axes.clone(), axes);
+    let (a1, a2, a3, a4) = (axes.clone(), axes.clone(), axes.clone(), axes);
     vec![
         case("sum_axes", xs, move |v| v[0].sum_axes(&a1, keep).square().sum()),
         case("mean_axes", xs, move |v| v[0].mean_axes(&a2, keep).square().sum()),
         case("logsumexp_axes", xs, move |v| v[0].logsumexp_axes(&a3, keep).sum()),
         case("sum and mean", xs, |v| (v[0].sum() * v[0].mean()).sum()),
         case("logsumexp", xs, |v| v[0].logsumexp()),
+        case("prod_axes", xs, move |v| v[0].prod_axes(&a4, keep)),
+        case("prod", xs, |v| v[0].prod()),
     ]
 }
 
