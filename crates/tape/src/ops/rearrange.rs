@@ -270,6 +270,14 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// [`Tensor::argsort`]: the indices that sort each lane along `axis`. Not differentiable.
     ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![3.0, 1.0, 2.0], &[3]).unwrap());
+    /// assert_eq!(x.argsort(0, true).into_raw_vec_and_offset().0, vec![0, 2, 1]);
+    /// ```
+    ///
     /// # Panics
     ///
     /// When `axis` is out of range.
