@@ -54,6 +54,7 @@ pub use matmul::{matmul_into, matmul_shape};
 pub use ndarray;
 pub use ndarray::s;
 pub use pool::Pool2dOptions;
+pub use rearrange::index_put_layout;
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use update::fused_update;

@@ -1,9 +1,10 @@
 //! Ops that move, mask or pick elements without arithmetic, as PyTorch's: `flip`, `roll`,
-//! `tril` / `triu`, `diagonal` / `diag_embed`, `unfold` (sliding windows), `masked_fill` and
-//! `take_along_axis`. Each is an index pattern, so its gradient (in the tape) routes values back.
+//! `tril` / `triu`, `diagonal` / `diag_embed`, `unfold` (sliding windows), `masked_fill`,
+//! `take_along_axis` and `index_put`. Each is an index pattern, so its gradient (in the tape) routes values back.
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
+use crate::error::OrPanic;
 use crate::float::Float;
 use crate::shape::Shape;
 use crate::shape_ops::{check_axis, invalid};
@@ -244,6 +245,83 @@ impl<F: Float> Tensor<F> {
         let (x_shape, index) = along_layout(self.shape(), indices, axis);
         self.broadcast_to(&x_shape).gather(axis, &index)
     }
+
+    /// `self` with `values` put at the positions `indices` name, as PyTorch's
+    /// `x.index_put((i0, i1, ..), values, accumulate)`, i.e. `x[i0, i1, ..] = values`:
+    /// `indices[a][p]` is the index along axis `a` of the `p`-th position, for the first
+    /// `indices.len()` axes, and `values` broadcasts to `[positions, ..the other axes]`. With
+    /// `accumulate` the values are added (a position named twice gets both); without, they are
+    /// written, and of a position named twice the last write stays (PyTorch leaves that undefined).
+    ///
+    /// ```
+    /// use wengert_tensor::Tensor;
+    /// let x = Tensor::<f32>::zeros(&[2, 3]);
+    /// let v = Tensor::from_vec(vec![5.0, 7.0], &[2]).unwrap();
+    /// let y = x.index_put(&[&[0, 1], &[2, 0]], &v, false); // x[0, 2] = 5, x[1, 0] = 7
+    /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 5.0, 7.0, 0.0, 0.0]);
+    /// let rows = x.index_put(&[&[1, 1]], &Tensor::ones(&[3]), true); // x[1] += 1, twice
+    /// assert_eq!(rows.to_vec(), vec![0.0, 0.0, 0.0, 2.0, 2.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`index_put_layout`].
+    #[track_caller]
+    pub fn index_put(&self, indices: &[&[usize]], values: &Tensor<F>, accumulate: bool) -> Self {
+        let (rows, index) = index_put_layout(self.shape(), indices, values.shape());
+        let (x, v) = (self.reshape(&rows).or_panic(), values.broadcast_to(index.shape()));
+        let out = if accumulate { x.scatter_add(0, &index, &v) } else { x.scatter(0, &index, &v) };
+        out.reshape(self.shape()).or_panic()
+    }
+}
+
+/// The layout [`Tensor::index_put`] writes by: `shape` with its first `indices.len()` axes merged
+/// into one axis of rows, and for each of the `k` positions the row it names, repeated over the
+/// other axes, as a `[k, ..the other axes]` index for `scatter` / `scatter_add` along axis 0.
+/// Returns the merged shape and that index.
+///
+/// ```
+/// use wengert_tensor::index_put_layout;
+/// let (rows, index) = index_put_layout(&[2, 3, 4], &[&[1, 0], &[2, 1]], &[4]);
+/// assert_eq!(rows, vec![6, 4]);
+/// assert_eq!(index.shape(), &[2, 4]);
+/// assert_eq!(index[[0, 0]], 5); // row (1, 2) of the 2 × 3 leading axes
+/// assert_eq!(index[[1, 3]], 1); // row (0, 1)
+/// ```
+///
+/// # Panics
+///
+/// When no or too many index lists are given, they differ in length, an index is out of range, or
+/// `values_shape` does not broadcast to `[k, ..the other axes]`; the message names `index_put`.
+#[track_caller]
+pub fn index_put_layout(
+    shape: &[usize],
+    indices: &[&[usize]],
+    values_shape: &[usize],
+) -> (Vec<usize>, ArrayD<usize>) {
+    let m = indices.len();
+    if m == 0 || m > shape.len() {
+        invalid("index_put", format!("{m} index lists for shape {shape:?} (1 to {} allowed)", shape.len()));
+    }
+    let k = indices[0].len();
+    if let Some(a) = indices.iter().position(|ix| ix.len() != k) {
+        invalid("index_put", format!("index list {a} has {} entries, list 0 has {k}", indices[a].len()));
+    }
+    for (a, ix) in indices.iter().enumerate() {
+        if let Some(&i) = ix.iter().find(|&&i| i >= shape[a]) {
+            invalid("index_put", format!("index {i} is out of range for axis {a} of shape {shape:?}"));
+        }
+    }
+    let rest = &shape[m..];
+    let target: Vec<usize> = std::iter::once(k).chain(rest.iter().copied()).collect();
+    let fits = values_shape.len() <= target.len()
+        && values_shape.iter().rev().zip(target.iter().rev()).all(|(&v, &t)| v == t || v == 1);
+    if !fits {
+        invalid("index_put", format!("values of shape {values_shape:?} do not broadcast to {target:?}"));
+    }
+    let row = |p: usize| indices.iter().enumerate().fold(0, |r, (a, ix)| r * shape[a] + ix[p]);
+    let rows: Vec<usize> = std::iter::once(shape[..m].iter().product()).chain(rest.iter().copied()).collect();
+    (rows, ArrayD::from_shape_fn(IxDyn(&target), |at| row(at[0])))
 }
 
 /// For `roll`: each axis to roll with the source entry of each output entry.

@@ -4,7 +4,7 @@
 //! where each output element comes from) and then an `index_select` of the flattened Var, whose
 //! gradient adds back where each element went; `tril`, `triu` and `masked_fill` are `where_cond`
 //! with the tensor op's mask (gradient 0 where an element was replaced, as PyTorch's); `scatter`
-//! overwrites by both; `sort` and `topk` pick by `gather`, so the gradient goes to the returned
+//! overwrites by both, and `index_put` is `scatter` or `scatter_add` over merged leading axes; `sort` and `topk` pick by `gather`, so the gradient goes to the returned
 //! indices.
 
 use wengert_tensor::ndarray::ArrayD;
@@ -241,6 +241,36 @@ impl<'t, F: Float> Var<'t, F> {
         });
         let written: Tensor<F> = written.expect("pick runs its function");
         Var::where_cond(&written, from_src, self)
+    }
+
+    /// [`Tensor::index_put`]: `self` with `values` put at the positions `indices` name in the
+    /// leading axes, as PyTorch's `x.index_put((i0, i1, ..), values, accumulate)`. Written
+    /// (`accumulate` false): the gradient is 0 for the overwritten elements of `self` and reaches
+    /// each value where it was written (of a position named twice, the last write); added: `self`
+    /// gets the whole gradient and each value the gradient at its position.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::ones(&[2, 2]));
+    /// let v = tape.var(Tensor::from_vec(vec![5.0, 7.0], &[2]).unwrap());
+    /// let y = x.index_put(&[&[0, 1], &[1, 0]], v, false); // x[0, 1] = 5, x[1, 0] = 7
+    /// assert_eq!(y.value().to_vec(), vec![1.0, 5.0, 7.0, 1.0]);
+    /// let grads = (y * 2.0).sum().backward();
+    /// assert_eq!((grads[x].to_vec(), grads[v].to_vec()), (vec![2.0, 0.0, 0.0, 2.0], vec![2.0, 2.0]));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`wengert_tensor::index_put_layout`].
+    #[track_caller]
+    pub fn index_put(self, indices: &[&[usize]], values: Self, accumulate: bool) -> Self {
+        let shape = self.shape();
+        let (rows, index) = wengert_tensor::index_put_layout(&shape, indices, &values.shape());
+        let (x, v) = (self.reshape(&rows), values.broadcast_to(index.shape()));
+        let out = if accumulate { x.scatter_add(0, &index, v) } else { x.scatter(0, &index, v) };
+        out.reshape(&shape)
     }
 
     /// [`Tensor::sort`]: each lane along `axis` sorted (stably, NaN last), with the indices that

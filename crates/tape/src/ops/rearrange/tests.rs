@@ -38,6 +38,17 @@ fn all((x, axis, shift, k, seed): (Tensor<f64>, usize, isize, isize, u64)) -> Ve
         Tensor::from_vec((0..x.len()).map(|i| ((seed >> (i % 60)) & 1) as f64).collect(), &shape).unwrap();
     let src = Tensor::from_vec((0..x.len()).map(|i| (i as f64 * 0.37).sin()).collect(), &shape).unwrap();
     let (i1, i2, i3) = (index.clone(), index.clone(), index);
+    // Positions in the first two axes for index_put, with a repeat when there are enough of them.
+    let count = 1 + seed as usize % 3;
+    let put: Vec<Vec<usize>> =
+        (0..2).map(|a| (0..count).map(|p| (seed as usize / (a + 2) + p) % shape[a]).collect()).collect();
+    let put_shape: Vec<usize> = std::iter::once(count).chain(shape[2..].iter().copied()).collect();
+    let put_values = Tensor::from_vec(
+        (0..put_shape.iter().product::<usize>()).map(|i| (i as f64 * 0.71).cos()).collect(),
+        &put_shape,
+    )
+    .unwrap();
+    let put2 = put.clone();
     let other = (axis + 1) % shape.len();
     vec![
         case("flip", xs, move |v| v[0].flip(&[axis]).square()),
@@ -50,6 +61,14 @@ fn all((x, axis, shift, k, seed): (Tensor<f64>, usize, isize, isize, u64)) -> Ve
         case("masked_fill", xs, move |v| v[0].masked_fill(&mask, 0.5).square()),
         case("take_along_axis", xs, move |v| v[0].take_along_axis(&i1, axis).square()),
         case("scatter", &[x.clone(), src], move |v| v[0].scatter(axis, &i2, v[1]).square() * v[0]),
+        case("index_put written", &[x.clone(), put_values.clone()], move |v| {
+            let ix: Vec<&[usize]> = put.iter().map(|p| p.as_slice()).collect();
+            v[0].index_put(&ix, v[1], false).square() * v[0]
+        }),
+        case("index_put added", &[x.clone(), put_values], move |v| {
+            let ix: Vec<&[usize]> = put2.iter().map(|p| p.as_slice()).collect();
+            v[0].index_put(&ix, v[1], true).square()
+        }),
         case("gather by the index", xs, move |v| v[0].gather(axis, &i3).square()),
         case("sort", xs, move |v| v[0].sort(axis, seed % 2 == 0).0.square()),
         case("topk", xs, move |v| v[0].topk(1 + seed as usize % n, axis, seed % 3 == 0).0.square()),
@@ -114,6 +133,39 @@ fn scatter_overwrites_with_the_last_write_and_its_gradient() {
     let grads = y.sum().backward();
     assert_eq!(grads[x].to_vec(), vec![1.0, 0.0, 0.0, 0.0]);
     assert_eq!(grads[src].to_vec(), vec![0.0, 1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn index_put_writes_or_adds_values_and_routes_their_gradients() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]));
+    let v = tape.var(t(&[10.0, 20.0], &[1, 2]));
+    // Rows 2 and 0 (then 2 again) take the one row of values, broadcast over the positions.
+    let written = x.index_put(&[&[2, 0, 2]], v, false);
+    assert_eq!(written.value().to_vec(), vec![10.0, 20.0, 3.0, 4.0, 10.0, 20.0]);
+    let w = tape.constant(t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]));
+    let grads = (written * w).sum().backward();
+    assert_eq!(grads[x].to_vec(), vec![0.0, 0.0, 3.0, 4.0, 0.0, 0.0]);
+    // Each broadcast value reaches every place it was written: rows 0 and 2 (its last write).
+    assert_eq!(grads[v].to_vec(), vec![6.0, 8.0]);
+    let added = x.index_put(&[&[2, 0, 2]], v, true);
+    assert_eq!(added.value().to_vec(), vec![11.0, 22.0, 3.0, 4.0, 25.0, 46.0]);
+    let grads = (added * w).sum().backward();
+    assert_eq!(grads[x].to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(grads[v].to_vec(), vec![1.0 + 5.0 + 5.0, 2.0 + 6.0 + 6.0]);
+    assert_eq!(added.value().to_vec(), x.value().index_put(&[&[2, 0, 2]], &v.value(), true).to_vec());
+}
+
+#[test]
+#[should_panic(expected = "index_put: index 3 is out of range for axis 1 of shape [3, 2]")]
+fn index_put_names_an_index_out_of_range() {
+    Tensor::<f64>::zeros(&[3, 2]).index_put(&[&[0], &[3]], &Tensor::scalar(1.0), false);
+}
+
+#[test]
+#[should_panic(expected = "index_put: values of shape [3] do not broadcast to [2, 2]")]
+fn index_put_names_values_that_do_not_fit() {
+    Tensor::<f64>::zeros(&[3, 2]).index_put(&[&[0, 1]], &Tensor::zeros(&[3]), false);
 }
 
 #[test]
