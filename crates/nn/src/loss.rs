@@ -21,7 +21,10 @@
 mod binary;
 mod classes;
 
-pub use binary::{bce, bce_with, bce_with_logits, bce_with_logits_with};
+pub use binary::{
+    BceOptions, BceWithLogitsOptions, bce, bce_weighted, bce_with, bce_with_logits, bce_with_logits_weighted,
+    bce_with_logits_with,
+};
 pub use classes::{
     CrossEntropyOptions, cross_entropy, cross_entropy_with, nll, nll_with, sparse_cross_entropy,
 };
