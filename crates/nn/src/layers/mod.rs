@@ -15,6 +15,7 @@ pub(crate) mod pool;
 pub(crate) mod positional;
 pub(crate) mod recurrent;
 mod renamed;
+pub(crate) mod rotary;
 pub(crate) mod transformer;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
@@ -36,4 +37,5 @@ pub use recurrent::{
 };
 #[allow(deprecated)]
 pub use renamed::{GELU, GRU, GRUCell, LSTM, LSTMCell, LeakyReLU, RNN, RNNCell, ReLU};
+pub use rotary::RotaryEmbedding;
 pub use transformer::{TransformerEncoderLayer, TransformerOptions};
