@@ -6,7 +6,7 @@
 //! group of each sample and γ, β per channel. InstanceNorm: GroupNorm with one group per channel.
 
 use wengert_tape::Var;
-use wengert_tensor::{Float, Tensor};
+use wengert_tensor::Float;
 
 use crate::init::Init;
 use crate::module::Module;
@@ -162,7 +162,7 @@ impl<F: Float> GroupNorm<F> {
     /// When `groups` is 0 or does not divide `channels`, or `eps` is negative.
     #[track_caller]
     pub fn with_options(path: &Path<F>, groups: usize, channels: usize, eps: f64, affine: bool) -> Self {
-        if groups == 0 || channels % groups != 0 {
+        if groups == 0 || !channels.is_multiple_of(groups) {
             panic!("group_norm: {channels} channels do not split into {groups} groups");
         }
         assert!(eps >= 0.0, "group_norm: eps must not be negative, got {eps}");

@@ -53,7 +53,7 @@ impl<F: Float> RotaryEmbedding<F> {
     /// When `dim` is odd or zero, or `base` is not greater than 1.
     #[track_caller]
     pub fn with_base(dim: usize, base: f64) -> Self {
-        if dim == 0 || dim % 2 != 0 {
+        if dim == 0 || !dim.is_multiple_of(2) {
             panic!("rotary_embedding: dim must be even and positive, got {dim}");
         }
         assert!(base > 1.0, "rotary_embedding: base must be greater than 1, got {base}");

@@ -30,7 +30,8 @@ use crate::store::Path;
 pub struct TransformerOptions {
     /// The width of the feed-forward block; `None` for `4 · d_model`.
     pub ff_dim: Option<usize>,
-    /// The dropout probability on both residual branches and inside the feed-forward block.
+    /// The dropout probability on the residual branches, inside the feed-forward block and on the
+    /// attention weights (as PyTorch's).
     pub dropout: f64,
     /// Fused or separate q/k/v projections.
     pub projections: Projections,
@@ -126,7 +127,8 @@ impl<F: Float> TransformerEncoderLayer<F> {
                 heads,
                 opts.projections,
                 true,
-            ),
+            )
+            .with_attention_dropout(opts.dropout),
             norm2: LayerNorm::new(&path.sub("norm2"), &[d_model]),
             linear1: Linear::new(&path.sub("linear1"), d_model, ff),
             linear2: Linear::new(&path.sub("linear2"), ff, d_model),

@@ -2,8 +2,8 @@
 //! masks and finite differences.
 
 use super::*;
-use crate::TransformerEncoderLayer;
 use crate::store::ParamStore;
+use crate::{Module, TransformerEncoderLayer};
 use wengert_tape::Tape;
 use wengert_tape::check::{GradcheckOptions, gradcheck, gradgradcheck};
 use wengert_tensor::Tensor;
@@ -127,4 +127,23 @@ fn decoder_gradients_match_finite_differences_to_second_order() {
         gradcheck(f, &ins, &opts).unwrap();
         gradgradcheck(f, &ins, &opts).unwrap();
     }
+}
+
+#[test]
+fn attention_dropout_drops_attention_weights_in_training_only() {
+    // Three stores of the same seed: the same weights.
+    let stores: Vec<ParamStore<f64>> = (0..3).map(|_| ParamStore::new(2)).collect();
+    let plain = MultiHeadAttention::new(&stores[0].root(), 4, 2);
+    let all = MultiHeadAttention::new(&stores[1].root(), 4, 2).with_attention_dropout(1.0);
+    let half = MultiHeadAttention::new(&stores[2].root(), 4, 2).with_attention_dropout(0.5);
+    assert_eq!((plain.attention_dropout(), half.attention_dropout()), (0.0, 0.5));
+    let tape = Tape::new();
+    let x = tape.constant(seq(&[2, 3, 4]));
+    // Every weight dropped: the heads give zeros and the output is the out projection's bias.
+    let bias = plain.out_proj.forward(tape.constant(Tensor::zeros(&[2, 3, 4])));
+    assert_close(&all.forward(x).value().to_vec(), &bias.value().to_vec(), 0.0);
+    assert!(half.forward(x).value().to_vec() != plain.forward(x).value().to_vec());
+    stores.iter().for_each(ParamStore::eval);
+    assert_close(&all.forward(x).value().to_vec(), &plain.forward(x).value().to_vec(), 0.0);
+    assert_close(&half.forward(x).value().to_vec(), &plain.forward(x).value().to_vec(), 0.0);
 }
