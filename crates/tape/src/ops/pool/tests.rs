@@ -1,6 +1,7 @@
 //! Tests of `pool`: max, average and adaptive average pooling with each option in play (stride,
-//! padding, non-square and overlapping windows), checked against finite differences to the second
-//! order, also of the square of each; and where max pooling sends the gradient on ties.
+//! padding, non-square and overlapping windows, dilation, ceil_mode, count_include_pad), checked
+//! against finite differences to the second order, also of the square of each; and where max
+//! pooling sends the gradient on ties.
 
 use proptest::prelude::*;
 use wengert_tensor::{Pool2dOptions, Tensor};
@@ -36,6 +37,24 @@ fn pools(distinct: &Tensor<f64>, x: &Tensor<f64>, a: &Tensor<f64>) -> Vec<Case> 
     let mut all = Vec::new();
     for (what, o) in pool_options() {
         all.extend(and_square("max_pool2d", what, distinct, move |v| v[0].max_pool2d(&o)));
+        all.extend(and_square("avg_pool2d", what, x, move |v| v[0].avg_pool2d(&o)));
+    }
+    let ceil = Pool2dOptions::new((3, 3)).stride((2, 2)).padding((1, 1)).ceil_mode(true);
+    let max_only = [
+        ("dilated, padding 1", Pool2dOptions::new((3, 2)).stride((1, 1)).padding((1, 1)).dilation((2, 2))),
+        ("2x2, ceil", Pool2dOptions::new((2, 2)).ceil_mode(true)),
+        ("3x3, stride 2, padding 1, ceil", ceil),
+    ];
+    for (what, o) in max_only {
+        all.extend(and_square("max_pool2d", what, distinct, move |v| v[0].max_pool2d(&o)));
+    }
+    let avg_only = [
+        ("2x2, ceil", Pool2dOptions::new((2, 2)).ceil_mode(true)),
+        ("3x3, stride 2, padding 1, ceil", ceil),
+        ("3x3, stride 2, padding 1, count_include_pad false", ceil.ceil_mode(false).count_include_pad(false)),
+        ("3x3, stride 2, padding 1, ceil, count_include_pad false", ceil.count_include_pad(false)),
+    ];
+    for (what, o) in avg_only {
         all.extend(and_square("avg_pool2d", what, x, move |v| v[0].avg_pool2d(&o)));
     }
     for (what, out) in [("1x1", (1, 1)), ("3x2", (3, 2)), ("2x4", (2, 4))] {
