@@ -43,7 +43,7 @@ pub use kernel::PAR_THRESHOLD;
 pub use matmul::{matmul_into, matmul_shape};
 pub use ndarray;
 pub use ndarray::s;
-pub use pool::Pool2dOptions;
+pub use pool::{Pool1dOptions, Pool2dOptions};
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;
 pub use update::fused_update;

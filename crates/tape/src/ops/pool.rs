@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use wengert_tensor::ndarray::ArrayD;
-use wengert_tensor::{Float, Pool2dOptions, Tensor};
+use wengert_tensor::{Float, Pool1dOptions, Pool2dOptions, Tensor};
 
 use crate::op::{Ctx, Op};
 use crate::var::Var;
@@ -98,6 +98,64 @@ impl<'t, F: Float> Var<'t, F> {
     pub fn adaptive_avg_pool2d(self, output: (usize, usize)) -> Self {
         let y = self.tape.node(self.id).value.adaptive_avg_pool2d(output);
         self.pool(PoolOp::Adaptive, y)
+    }
+}
+
+impl<'t, F: Float> Var<'t, F> {
+    /// `self` `[N, C, L]` as `[N, C, 1, L]`, or a panic naming `op`.
+    #[track_caller]
+    fn as_rows(self, op: &str) -> Self {
+        match self.shape()[..] {
+            [n, c, l] => self.reshape(&[n, c, 1, l]),
+            ref s => panic!("{op}: input {s:?} must be 3-D [N, C, L]"),
+        }
+    }
+
+    /// `[N, C, 1, L]` back to `[N, C, L]`.
+    fn from_rows(self) -> Self {
+        self.squeeze(2)
+    }
+
+    /// The maximum of each window of every channel of `self`, `[N, C, L]` (see
+    /// [`Tensor::max_pool1d`]): [`Var::max_pool2d`] on one row, so its rule is that one's.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 4.0, 2.0, 3.0, 0.0], &[1, 1, 5]).unwrap());
+    /// let y = x.max_pool1d(&Pool1dOptions::new(3).stride(2).dilation(2));
+    /// assert_eq!(y.value().to_vec(), vec![2.0]); // the taps 0, 2, 4
+    /// assert_eq!(y.sum().backward()[x].to_vec(), vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::max_pool1d`].
+    #[track_caller]
+    pub fn max_pool1d(self, opts: &Pool1dOptions) -> Self {
+        self.as_rows("max_pool1d").max_pool2d(&opts.to_2d()).from_rows()
+    }
+
+    /// The mean of each window of every channel of `self`, `[N, C, L]` (see
+    /// [`Tensor::avg_pool1d`]): [`Var::avg_pool2d`] on one row.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::ones(&[1, 1, 3]));
+    /// let y = x.avg_pool1d(&Pool1dOptions::new(2).ceil_mode(true));
+    /// assert_eq!(y.value().to_vec(), vec![1.0, 1.0]); // the last window holds one element
+    /// assert_eq!(y.sum().backward()[x].to_vec(), vec![0.5, 0.5, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::avg_pool1d`].
+    #[track_caller]
+    pub fn avg_pool1d(self, opts: &Pool1dOptions) -> Self {
+        self.as_rows("avg_pool1d").avg_pool2d(&opts.to_2d()).from_rows()
     }
 }
 
