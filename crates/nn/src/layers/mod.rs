@@ -16,6 +16,7 @@ pub(crate) mod pool;
 pub(crate) mod positional;
 pub(crate) mod recurrent;
 mod renamed;
+pub(crate) mod resample;
 pub(crate) mod rotary;
 pub(crate) mod transformer;
 
@@ -39,5 +40,6 @@ pub use recurrent::{
 };
 #[allow(deprecated)]
 pub use renamed::{GELU, GRU, GRUCell, LSTM, LSTMCell, LeakyReLU, RNN, RNNCell, ReLU};
+pub use resample::{pixel_shuffle, upsample_bilinear, upsample_nearest};
 pub use rotary::RotaryEmbedding;
 pub use transformer::{TransformerEncoderLayer, TransformerOptions};
