@@ -104,16 +104,11 @@ impl<'t, F: Float> Var<'t, F> {
 impl<'t, F: Float> Var<'t, F> {
     /// `self` `[N, C, L]` as `[N, C, 1, L]`, or a panic naming `op`.
     #[track_caller]
-    fn as_rows(self, op: &str) -> Self {
+    fn one_row(self, op: &str) -> Self {
         match self.shape()[..] {
             [n, c, l] => self.reshape(&[n, c, 1, l]),
             ref s => panic!("{op}: input {s:?} must be 3-D [N, C, L]"),
         }
-    }
-
-    /// `[N, C, 1, L]` back to `[N, C, L]`.
-    fn from_rows(self) -> Self {
-        self.squeeze(2)
     }
 
     /// The maximum of each window of every channel of `self`, `[N, C, L]` (see
@@ -134,7 +129,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// As [`Tensor::max_pool1d`].
     #[track_caller]
     pub fn max_pool1d(self, opts: &Pool1dOptions) -> Self {
-        self.as_rows("max_pool1d").max_pool2d(&opts.to_2d()).from_rows()
+        self.one_row("max_pool1d").max_pool2d(&opts.to_2d()).squeeze(2)
     }
 
     /// The mean of each window of every channel of `self`, `[N, C, L]` (see
@@ -155,7 +150,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// As [`Tensor::avg_pool1d`].
     #[track_caller]
     pub fn avg_pool1d(self, opts: &Pool1dOptions) -> Self {
-        self.as_rows("avg_pool1d").avg_pool2d(&opts.to_2d()).from_rows()
+        self.one_row("avg_pool1d").avg_pool2d(&opts.to_2d()).squeeze(2)
     }
 }
 
