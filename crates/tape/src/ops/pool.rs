@@ -19,9 +19,10 @@ pub(crate) enum PoolOp {
     Max {
         index: Rc<ArrayD<usize>>,
     },
-    Avg(Pool2dOptions),
+    /// Average pooling; its options boxed, as rare ops' payloads are, to keep nodes small.
+    Avg(Box<Pool2dOptions>),
     /// The adjoint of `Avg`, onto the pooled input's size.
-    AvgAdjoint(Pool2dOptions),
+    AvgAdjoint(Box<Pool2dOptions>),
     Adaptive,
     /// The adjoint of `Adaptive`, onto the pooled input's size.
     AdaptiveAdjoint,
@@ -75,7 +76,7 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub fn avg_pool2d(self, opts: &Pool2dOptions) -> Self {
         let y = self.tape.node(self.id).value.avg_pool2d(opts);
-        self.pool(PoolOp::Avg(*opts), y)
+        self.pool(PoolOp::Avg(Box::new(*opts)), y)
     }
 
     /// The mean over `output.0 x output.1` adaptive windows of every channel of `self`,
@@ -159,7 +160,7 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub(crate) fn avg_pool2d_adjoint(self, input: (usize, usize), o: &Pool2dOptions) -> Self {
         let y = self.tape.node(self.id).value.avg_pool2d_adjoint(input, o);
-        self.pool(PoolOp::AvgAdjoint(*o), y)
+        self.pool(PoolOp::AvgAdjoint(Box::new(*o)), y)
     }
 
     /// The adjoint of [`Var::adaptive_avg_pool2d`] onto an input of `input` rows and columns, recorded.
