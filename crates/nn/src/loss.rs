@@ -22,6 +22,7 @@
 
 mod binary;
 mod classes;
+mod ctc;
 mod likelihood;
 mod pairs;
 
@@ -32,6 +33,7 @@ pub use binary::{
 pub use classes::{
     CrossEntropyOptions, cross_entropy, cross_entropy_with, nll, nll_with, sparse_cross_entropy,
 };
+pub use ctc::{CtcOptions, ctc};
 pub use likelihood::{
     GaussianNllOptions, PoissonNllOptions, gaussian_nll, gaussian_nll_with, poisson_nll, poisson_nll_with,
 };
