@@ -4,7 +4,9 @@
 //! Pointwise, with d = pred - target: mse d² · l1 |d| · huber(δ) ½d² for |d| < δ, else δ(|d| - ½δ) ·
 //! smooth_l1(β) ½d²/β for |d| < β, else |d| - ½β (huber / β; l1 at β = 0) · kl_div
 //! target · (ln target - input), 0 where target = 0. The binary losses (`bce`, `bce_with_logits`)
-//! and the class losses (`cross_entropy`, `nll`) live in their own files and are re-exported here.
+//! and the class losses (`cross_entropy`, `nll`), the pair losses (`margin_ranking`,
+//! `cosine_embedding`, `triplet_margin`) and the likelihoods (`poisson_nll`, `gaussian_nll`) live in
+//! their own files and are re-exported here.
 //!
 //! ```
 //! use wengert_nn::loss::{self, Reduction};
@@ -20,11 +22,22 @@
 
 mod binary;
 mod classes;
+mod ctc;
+mod likelihood;
+mod pairs;
 
-pub use binary::{bce, bce_with, bce_with_logits, bce_with_logits_with};
+pub use binary::{
+    BceOptions, BceWithLogitsOptions, bce, bce_weighted, bce_with, bce_with_logits, bce_with_logits_weighted,
+    bce_with_logits_with,
+};
 pub use classes::{
     CrossEntropyOptions, cross_entropy, cross_entropy_with, nll, nll_with, sparse_cross_entropy,
 };
+pub use ctc::{CtcOptions, ctc};
+pub use likelihood::{
+    GaussianNllOptions, PoissonNllOptions, gaussian_nll, gaussian_nll_with, poisson_nll, poisson_nll_with,
+};
+pub use pairs::{TripletOptions, cosine_embedding, margin_ranking, triplet_margin, triplet_margin_with};
 
 use wengert_tape::Var;
 use wengert_tensor::{Float, Tensor};

@@ -53,7 +53,7 @@ pub use kernel::PAR_THRESHOLD;
 pub use matmul::{matmul_into, matmul_shape};
 pub use ndarray;
 pub use ndarray::s;
-pub use pool::Pool2dOptions;
+pub use pool::{Pool1dOptions, Pool2dOptions};
 pub use rearrange::index_put_layout;
 pub use shape::{Shape, broadcast_shapes};
 pub use tensor::Tensor;

@@ -1,9 +1,12 @@
 //! Pooling of NCHW images: `max_pool2d` (with the arg-max indices), `avg_pool2d`, `adaptive_avg_pool2d`,
 //! and the adjoints of the two averages (public so that rules can differentiate them again).
 //!
-//! max / avg: window `(i, j)` covers rows `i·s₀ - p₀ ..+ kh` and columns `j·s₁ - p₁ ..+ kw` of the input
-//! padded by `p` (−∞ for max, zeros for avg, which always divides by `kh·kw`, PyTorch's
-//! `count_include_pad`); output size `⌊(H + 2p - k) / s⌋ + 1`. Adaptive: window `i` of `Ho` covers rows
+//! max / avg: window `(i, j)` covers rows `i·s₀ - p₀ + a·d₀` for `a < kh` (d the dilation, max only)
+//! and likewise columns of the input padded by `p` (−∞ for max, zeros for avg); output size
+//! `⌊(H + 2p - d(k - 1) - 1) / s⌋ + 1`, or with `ceil_mode` `⌈..⌉ + 1` less one where the last
+//! window would start past the input and its left padding (PyTorch's rule). avg divides by the
+//! window's part inside the padded input (`kh·kw` but at a ceil-mode edge: `count_include_pad`,
+//! PyTorch's default) or inside the input only. Adaptive: window `i` of `Ho` covers rows
 //! `⌊i·H / Ho⌋ .. ⌈(i + 1)·H / Ho⌉` and divides by its own size (PyTorch's formula).
 
 use ndarray::{ArrayD, IxDyn};
@@ -16,14 +19,17 @@ use crate::shape_ops::invalid;
 use crate::tensor::Tensor;
 
 /// Settings of [`Tensor::max_pool2d`] and [`Tensor::avg_pool2d`], as `(rows, columns)` pairs: the
-/// window, the stride (by default the window, as in PyTorch) and the padding on each side (at most
-/// half the window).
+/// window, the stride (by default the window, as in PyTorch), the padding on each side (at most
+/// half the window) and the dilation (max pooling only); and PyTorch's `ceil_mode` (false) and
+/// `count_include_pad` (true).
 ///
 /// ```
 /// use wengert_tensor::Pool2dOptions;
 /// let opts = Pool2dOptions::new((3, 3)).stride((2, 2)).padding((1, 1));
 /// assert_eq!((opts.kernel, opts.stride, opts.padding), ((3, 3), (2, 2), (1, 1)));
 /// assert_eq!(Pool2dOptions::new((2, 2)).stride, (2, 2));
+/// let opts = opts.dilation((2, 1)).ceil_mode(true).count_include_pad(false);
+/// assert_eq!((opts.dilation, opts.ceil_mode, opts.count_include_pad), ((2, 1), true, false));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Pool2dOptions {
@@ -33,12 +39,44 @@ pub struct Pool2dOptions {
     pub stride: (usize, usize),
     /// The padding above and below (`.0`), left and right (`.1`).
     pub padding: (usize, usize),
+    /// The step between a window's elements (1 for adjacent ones); max pooling only.
+    pub dilation: (usize, usize),
+    /// Round the output size up rather than down, so that a last partial window counts.
+    pub ceil_mode: bool,
+    /// Average pooling divides by the window's part inside the padded input (true) or inside the
+    /// input (false).
+    pub count_include_pad: bool,
 }
 
 impl Pool2dOptions {
     /// Windows of `kernel`, stepped by `kernel` (non-overlapping), without padding.
     pub fn new(kernel: (usize, usize)) -> Self {
-        Pool2dOptions { kernel, stride: kernel, padding: (0, 0) }
+        Pool2dOptions {
+            kernel,
+            stride: kernel,
+            padding: (0, 0),
+            dilation: (1, 1),
+            ceil_mode: false,
+            count_include_pad: true,
+        }
+    }
+
+    /// With dilation `d` (max pooling only).
+    pub fn dilation(mut self, d: (usize, usize)) -> Self {
+        self.dilation = d;
+        self
+    }
+
+    /// With the output size rounded up (`true`) or down.
+    pub fn ceil_mode(mut self, ceil: bool) -> Self {
+        self.ceil_mode = ceil;
+        self
+    }
+
+    /// Averages divide by the window's part in the padded input (`true`) or in the input.
+    pub fn count_include_pad(mut self, include: bool) -> Self {
+        self.count_include_pad = include;
+        self
     }
 
     /// With stride `s`.
@@ -62,15 +100,17 @@ struct Spans {
 }
 
 impl Spans {
-    fn window(out: usize, k: usize, s: usize, p: usize, len: usize) -> Spans {
-        let spans = (0..out)
-            .map(|i| {
-                let start = (i * s).saturating_sub(p);
-                // Saturating: where `i·s + k` overflows, its excess over `p ≤ k/2` is past any length.
-                (start.min(len), (i * s).saturating_add(k).saturating_sub(p).min(len))
-            })
-            .collect();
-        Spans { spans, div: vec![k; out] }
+    fn window(out: usize, k: usize, s: usize, p: usize, len: usize, include_pad: bool) -> Spans {
+        let (mut spans, mut div) = (Vec::with_capacity(out), Vec::with_capacity(out));
+        for i in 0..out {
+            // In padded coordinates the window is `i·s .. i·s + k`, clipped to the padded input.
+            // Saturating: where `i·s + k` overflows, its excess over `p ≤ k/2` is past any length.
+            let end_padded = (i * s).saturating_add(k).min(len.saturating_add(2 * p));
+            let span = ((i * s).saturating_sub(p).min(len), end_padded.saturating_sub(p).min(len));
+            div.push(if include_pad { end_padded - i * s } else { (span.1 - span.0).max(1) });
+            spans.push(span);
+        }
+        Spans { spans, div }
     }
 
     fn adaptive(out: usize, len: usize) -> Spans {
@@ -105,6 +145,9 @@ fn pool_out(op: &'static str, shape: &[usize], o: &Pool2dOptions) -> (usize, usi
             format!("input {shape:?}: kernel {:?} and stride {:?} must be positive", o.kernel, o.stride),
         );
     }
+    if o.dilation.0 == 0 || o.dilation.1 == 0 {
+        invalid(op, format!("input {shape:?}: dilation {:?} must be positive", o.dilation));
+    }
     // `p > k / 2` is `2p > k` without the overflow of `2p`.
     if ph > kh / 2 || pw > kw / 2 {
         invalid(
@@ -115,18 +158,29 @@ fn pool_out(op: &'static str, shape: &[usize], o: &Pool2dOptions) -> (usize, usi
             ),
         );
     }
-    // With 2p ≤ k, `k - 2p` cannot overflow, where `h + 2p` could.
-    let (rows, cols) = (kh - 2 * ph, kw - 2 * pw);
+    // The dilated extent d(k - 1) + 1 ≥ k ≥ 2p, so `extent - 2p` cannot overflow, where `h + 2p` could.
+    let extent = |k: usize, d: usize| d.saturating_mul(k - 1).saturating_add(1);
+    let (rows, cols) = (extent(kh, o.dilation.0) - 2 * ph, extent(kw, o.dilation.1) - 2 * pw);
     if rows > h || cols > w {
         invalid(
             op,
             format!(
-                "input {shape:?}: kernel {:?} is larger than the input padded by {:?}",
-                o.kernel, o.padding
+                "input {shape:?}: kernel {:?}{} is larger than the input padded by {:?}",
+                o.kernel,
+                if o.dilation == (1, 1) { String::new() } else { format!(" dilated by {:?}", o.dilation) },
+                o.padding
             ),
         );
     }
-    ((h - rows) / sh + 1, (w - cols) / sw + 1)
+    let size = |len: usize, span: usize, s: usize, p: usize| {
+        if !o.ceil_mode {
+            return span / s + 1;
+        }
+        let out = span.div_ceil(s) + 1;
+        // The last window must start inside the input or its left padding.
+        if (out - 1) * s >= len.saturating_add(p) { out - 1 } else { out }
+    };
+    (size(h, h - rows, sh, ph), size(w, w - cols, sw, pw))
 }
 
 /// Runs `f(plane index, output plane)` over the planes of `out` (`size` elements each), on the rayon
@@ -210,19 +264,23 @@ impl<F: Float> Tensor<F> {
         let src = x.as_slice().expect("contiguous");
         let mut out = vec![(F::zero(), 0usize); n * c * ho * wo];
         let ((kh, kw), (sh, sw), (ph, pw)) = (opts.kernel, opts.stride, opts.padding);
+        let (dh, dw) = opts.dilation;
+        // The input rows (columns) of window `i`: `i·s - p + a·d` for `a < k`, where inside.
+        let taps = |i: usize, s: usize, p: usize, k: usize, d: usize, len: usize| {
+            (0..k).filter_map(move |a| (i * s + a * d).checked_sub(p).filter(|&r| r < len))
+        };
         let pick = |p: usize, y: &mut [(F, usize)]| {
             let plane = &src[p * h * w..(p + 1) * h * w];
             for (i, row) in y.chunks_mut(wo).enumerate() {
-                let (y0, y1) =
-                    ((i * sh).saturating_sub(ph), (i * sh).saturating_add(kh).saturating_sub(ph).min(h));
                 for (j, cell) in row.iter_mut().enumerate() {
-                    let (x0, x1) =
-                        ((j * sw).saturating_sub(pw), (j * sw).saturating_add(kw).saturating_sub(pw).min(w));
-                    let mut best = (F::neg_infinity(), y0 * w + x0);
-                    for r in y0..y1 {
-                        for (q, &v) in plane[r * w + x0..r * w + x1].iter().enumerate() {
+                    let first = |i, s, p, k, d, len| taps(i, s, p, k, d, len).next().unwrap_or(0);
+                    let mut best =
+                        (F::neg_infinity(), first(i, sh, ph, kh, dh, h) * w + first(j, sw, pw, kw, dw, w));
+                    for r in taps(i, sh, ph, kh, dh, h) {
+                        for q in taps(j, sw, pw, kw, dw, w) {
+                            let v = plane[r * w + q];
                             if v > best.0 || (v.is_nan() && !best.0.is_nan()) {
-                                best = (v, r * w + x0 + q);
+                                best = (v, r * w + q);
                             }
                         }
                     }
@@ -242,7 +300,9 @@ impl<F: Float> Tensor<F> {
     }
 
     /// The mean of each window of every channel of `self`, `[N, C, H, W]`; padding counts as zeros
-    /// and every window divides by `kh · kw` (PyTorch's default, `count_include_pad`).
+    /// and every window divides by `kh · kw` (PyTorch's default, `count_include_pad`; a ceil-mode
+    /// window past the padded input divides by its part inside it), or without `count_include_pad`
+    /// by the number of input elements it covers.
     ///
     /// ```
     /// use wengert_tensor::{Pool2dOptions, Tensor};
@@ -252,9 +312,11 @@ impl<F: Float> Tensor<F> {
     ///
     /// # Panics
     ///
-    /// As [`Tensor::max_pool2d`].
+    /// As [`Tensor::max_pool2d`], and when the dilation is not `(1, 1)` (PyTorch's average pooling
+    /// has none).
     #[track_caller]
     pub fn avg_pool2d(&self, opts: &Pool2dOptions) -> Self {
+        check_no_dilation("avg_pool2d", self.shape(), opts);
         let (ho, wo) = pool_out("avg_pool2d", self.shape(), opts);
         let (rows, cols) = window_spans(self.shape(), (ho, wo), opts);
         average(self, &rows, &cols)
@@ -278,6 +340,7 @@ impl<F: Float> Tensor<F> {
     pub fn avg_pool2d_adjoint(&self, input: (usize, usize), opts: &Pool2dOptions) -> Self {
         let [n, c, ..] = nchw("avg_pool2d_adjoint", self.shape());
         let shape = [n, c, input.0, input.1];
+        check_no_dilation("avg_pool2d_adjoint", &shape, opts);
         let out = pool_out("avg_pool2d_adjoint", &shape, opts);
         check_grad("avg_pool2d_adjoint", self.shape(), &shape, out);
         alloc::check_room::<F>("avg_pool2d_adjoint", &shape);
@@ -334,9 +397,17 @@ impl<F: Float> Tensor<F> {
 fn window_spans(shape: &[usize], (ho, wo): (usize, usize), o: &Pool2dOptions) -> (Spans, Spans) {
     let (h, w) = (shape[2], shape[3]);
     (
-        Spans::window(ho, o.kernel.0, o.stride.0, o.padding.0, h),
-        Spans::window(wo, o.kernel.1, o.stride.1, o.padding.1, w),
+        Spans::window(ho, o.kernel.0, o.stride.0, o.padding.0, h, o.count_include_pad),
+        Spans::window(wo, o.kernel.1, o.stride.1, o.padding.1, w, o.count_include_pad),
     )
+}
+
+/// Panics unless the dilation of an average pooling is `(1, 1)`.
+#[track_caller]
+fn check_no_dilation(op: &'static str, shape: &[usize], o: &Pool2dOptions) {
+    if o.dilation != (1, 1) {
+        invalid(op, format!("input {shape:?}: dilation {:?} is for max pooling only", o.dilation));
+    }
 }
 
 /// Panics unless `grad` is `[n, c, out.0, out.1]` for an input of `shape`.
@@ -361,6 +432,10 @@ fn check_adaptive<F: Float>(op: &'static str, shape: &[usize], output: (usize, u
     }
     alloc::check_room::<F>(op, &[shape[0], shape[1], output.0, output.1]);
 }
+
+mod one_d;
+
+pub use one_d::Pool1dOptions;
 
 #[cfg(test)]
 mod tests;

@@ -50,6 +50,15 @@ impl<F: Float> Dropout<F> {
     pub fn p(&self) -> f64 {
         self.p
     }
+
+    /// The same dropout (same store) with probability `p`.
+    #[track_caller]
+    pub(crate) fn with_p(&self, p: f64) -> Self {
+        if !(0.0..=1.0).contains(&p) {
+            panic!("dropout: probability must lie in [0, 1], got {p}");
+        }
+        Dropout { p, store: self.store.clone() }
+    }
 }
 
 impl<F: Float> Module<F> for Dropout<F> {

@@ -4,9 +4,11 @@ pub(crate) mod activation;
 pub(crate) mod attention;
 pub(crate) mod batch_norm2d;
 pub(crate) mod conv;
+pub(crate) mod decoder;
 pub(crate) mod dropout;
 pub(crate) mod embedding;
 pub(crate) mod flatten;
+pub(crate) mod group_norm;
 pub(crate) mod linear;
 pub(crate) mod multihead;
 pub(crate) mod norm;
@@ -14,15 +16,19 @@ pub(crate) mod pool;
 pub(crate) mod positional;
 pub(crate) mod recurrent;
 mod renamed;
+pub(crate) mod resample;
+pub(crate) mod rotary;
 pub(crate) mod transformer;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use attention::{AttentionMask, attention_weights, masked_softmax, scaled_dot_product_attention};
 pub use batch_norm2d::BatchNorm2d;
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
+pub use decoder::TransformerDecoderLayer;
 pub use dropout::{Dropout, Dropout2d};
 pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use group_norm::{GroupNorm, InstanceNorm, RmsNorm};
 pub use linear::Linear;
 pub use multihead::{MultiHeadAttention, Projections};
 pub use norm::{BatchNorm1d, LayerNorm};
@@ -34,4 +40,6 @@ pub use recurrent::{
 };
 #[allow(deprecated)]
 pub use renamed::{GELU, GRU, GRUCell, LSTM, LSTMCell, LeakyReLU, RNN, RNNCell, ReLU};
+pub use resample::{pixel_shuffle, upsample_bilinear, upsample_nearest};
+pub use rotary::RotaryEmbedding;
 pub use transformer::{TransformerEncoderLayer, TransformerOptions};

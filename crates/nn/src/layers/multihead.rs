@@ -6,7 +6,8 @@
 use wengert_tape::Var;
 use wengert_tensor::Float;
 
-use super::attention::{AttentionMask, scaled_dot_product_attention};
+use super::attention::{AttentionMask, attention_weights};
+use super::dropout::Dropout;
 use super::linear::Linear;
 use crate::init::Init;
 use crate::module::Module;
@@ -53,6 +54,7 @@ pub struct MultiHeadAttention<F: Float = f32> {
     pub out_proj: Linear<F>,
     d_model: usize,
     heads: usize,
+    attn_dropout: Dropout<F>,
 }
 
 impl<F: Float> MultiHeadAttention<F> {
@@ -97,7 +99,37 @@ impl<F: Float> MultiHeadAttention<F> {
                 InProj::Separate { q: linear("q_proj"), k: linear("k_proj"), v: linear("v_proj") }
             }
         };
-        MultiHeadAttention { in_proj, out_proj: linear("out_proj"), d_model, heads }
+        MultiHeadAttention {
+            in_proj,
+            out_proj: linear("out_proj"),
+            d_model,
+            heads,
+            attn_dropout: Dropout::new(path, 0.0),
+        }
+    }
+
+    /// The same attention with dropout of probability `p` on its attention weights in training
+    /// (PyTorch's `dropout` argument of `nn.MultiheadAttention`; 0 by default).
+    ///
+    /// ```
+    /// use wengert_nn::{MultiHeadAttention, ParamStore};
+    /// let store = ParamStore::<f32>::new(0);
+    /// let mha = MultiHeadAttention::new(&store.root(), 8, 2).with_attention_dropout(0.1);
+    /// assert_eq!(mha.attention_dropout(), 0.1);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `p` is outside `[0, 1]`.
+    #[track_caller]
+    pub fn with_attention_dropout(mut self, p: f64) -> Self {
+        self.attn_dropout = self.attn_dropout.with_p(p);
+        self
+    }
+
+    /// The dropout probability on the attention weights.
+    pub fn attention_dropout(&self) -> f64 {
+        self.attn_dropout.p()
     }
 
     /// The model width.
@@ -185,7 +217,8 @@ impl<F: Float> MultiHeadAttention<F> {
             let s = x.shape();
             x.reshape(&[s[0], s[1], h, dh]).permute(&[0, 2, 1, 3])
         };
-        let y = scaled_dot_product_attention(split(q), split(k), split(v), mask); // [batch, h, seq_q, dh]
+        let weights = self.attn_dropout.forward(attention_weights(split(q), split(k), mask));
+        let y = weights.matmul(split(v)); // [batch, h, seq_q, dh]
         let s = y.shape();
         let merged = y.permute(&[0, 2, 1, 3]).reshape(&[s[0], s[2], self.d_model]);
         self.out_proj.forward(merged)

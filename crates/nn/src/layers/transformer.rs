@@ -1,6 +1,7 @@
-//! `TransformerEncoderLayer`, pre-norm: x + Dropout(MHA(LN(x))), then x + Dropout(MLP(LN(x))) with
-//! MLP(x) = Linear₂(Dropout(GELU(Linear₁ x))) (PyTorch's `nn.TransformerEncoderLayer` with
-//! `norm_first=True`, `activation="gelu"`, `batch_first=True`).
+//! `TransformerEncoderLayer`, pre-norm by default: x + Dropout(MHA(LN(x))), then
+//! x + Dropout(MLP(LN(x))) with MLP(x) = Linear₂(Dropout(GELU(Linear₁ x))) (PyTorch's
+//! `nn.TransformerEncoderLayer` with `norm_first=True`, `activation="gelu"`, `batch_first=True`);
+//! with `norm_first` false, post-norm: LN(x + Dropout(MHA(x))), then LN(x + Dropout(MLP(x))).
 
 use wengert_tape::Var;
 use wengert_tensor::Float;
@@ -13,8 +14,11 @@ use super::norm::LayerNorm;
 use crate::module::Module;
 use crate::store::Path;
 
-/// Settings of [`TransformerEncoderLayer`]; the default is PyTorch's: a feed-forward width of
-/// `4 · d_model` (when `ff_dim` is `None`), dropout 0.1, fused q/k/v projections.
+/// Settings of [`TransformerEncoderLayer`] and [`TransformerDecoderLayer`]; the default is PyTorch's
+/// but for `norm_first`: a feed-forward width of `4 · d_model` (when `ff_dim` is `None`), dropout 0.1,
+/// fused q/k/v projections, and pre-norm (`norm_first` true; PyTorch's default is false, post-norm).
+///
+/// [`TransformerDecoderLayer`]: crate::TransformerDecoderLayer
 ///
 /// ```
 /// use wengert_nn::TransformerOptions;
@@ -26,15 +30,18 @@ use crate::store::Path;
 pub struct TransformerOptions {
     /// The width of the feed-forward block; `None` for `4 · d_model`.
     pub ff_dim: Option<usize>,
-    /// The dropout probability on both residual branches and inside the feed-forward block.
+    /// The dropout probability on the residual branches, inside the feed-forward block and on the
+    /// attention weights (as PyTorch's).
     pub dropout: f64,
     /// Fused or separate q/k/v projections.
     pub projections: Projections,
+    /// Normalise before each sub-block (pre-norm) rather than after each residual sum (post-norm).
+    pub norm_first: bool,
 }
 
 impl Default for TransformerOptions {
     fn default() -> Self {
-        TransformerOptions { ff_dim: None, dropout: 0.1, projections: Projections::Fused }
+        TransformerOptions { ff_dim: None, dropout: 0.1, projections: Projections::Fused, norm_first: true }
     }
 }
 
@@ -54,6 +61,12 @@ impl TransformerOptions {
     /// Chooses fused or separate q/k/v projections.
     pub fn projections(mut self, projections: Projections) -> Self {
         self.projections = projections;
+        self
+    }
+
+    /// Chooses pre-norm (`true`) or post-norm (`false`, PyTorch's default).
+    pub fn norm_first(mut self, norm_first: bool) -> Self {
+        self.norm_first = norm_first;
         self
     }
 }
@@ -84,6 +97,7 @@ pub struct TransformerEncoderLayer<F: Float = f32> {
     /// The feed-forward block's second layer, `ff_dim` to `d_model`.
     pub linear2: Linear<F>,
     dropout: Dropout<F>,
+    norm_first: bool,
 }
 
 impl<F: Float> TransformerEncoderLayer<F> {
@@ -113,11 +127,13 @@ impl<F: Float> TransformerEncoderLayer<F> {
                 heads,
                 opts.projections,
                 true,
-            ),
+            )
+            .with_attention_dropout(opts.dropout),
             norm2: LayerNorm::new(&path.sub("norm2"), &[d_model]),
             linear1: Linear::new(&path.sub("linear1"), d_model, ff),
             linear2: Linear::new(&path.sub("linear2"), ff, d_model),
             dropout: Dropout::new(path, opts.dropout),
+            norm_first: opts.norm_first,
         }
     }
 
@@ -128,10 +144,32 @@ impl<F: Float> TransformerEncoderLayer<F> {
     /// When `x` is not `[batch, seq, d_model]` or the mask does not fit.
     #[track_caller]
     pub fn forward_masked<'t>(&self, x: Var<'t, F>, mask: &AttentionMask<F>) -> Var<'t, F> {
-        let x = x + self.dropout.forward(self.attn.self_attention(self.norm1.forward(x), mask));
-        let h = self.dropout.forward(self.linear1.forward(self.norm2.forward(x)).gelu());
-        x + self.dropout.forward(self.linear2.forward(h))
+        let attn = |x: Var<'t, F>| self.dropout.forward(self.attn.self_attention(x, mask));
+        let ff = |x: Var<'t, F>| feed_forward(&self.linear1, &self.linear2, &self.dropout, x);
+        if self.norm_first {
+            let x = x + attn(self.norm1.forward(x));
+            x + ff(self.norm2.forward(x))
+        } else {
+            let x = self.norm1.forward(x + attn(x));
+            self.norm2.forward(x + ff(x))
+        }
     }
+
+    /// Whether the layer is pre-norm.
+    pub fn norm_first(&self) -> bool {
+        self.norm_first
+    }
+}
+
+/// `Dropout(Linear₂(Dropout(GELU(Linear₁ x))))`: the feed-forward branch of the transformer layers.
+pub(crate) fn feed_forward<'t, F: Float>(
+    linear1: &Linear<F>,
+    linear2: &Linear<F>,
+    dropout: &Dropout<F>,
+    x: Var<'t, F>,
+) -> Var<'t, F> {
+    let h = dropout.forward(linear1.forward(x).gelu());
+    dropout.forward(linear2.forward(h))
 }
 
 impl<F: Float> Module<F> for TransformerEncoderLayer<F> {

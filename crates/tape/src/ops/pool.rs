@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use wengert_tensor::ndarray::ArrayD;
-use wengert_tensor::{Float, Pool2dOptions, Tensor};
+use wengert_tensor::{Float, Pool1dOptions, Pool2dOptions, Tensor};
 
 use crate::op::{Ctx, Op};
 use crate::var::Var;
@@ -19,9 +19,10 @@ pub(crate) enum PoolOp {
     Max {
         index: Rc<ArrayD<usize>>,
     },
-    Avg(Pool2dOptions),
+    /// Average pooling; its options boxed, as rare ops' payloads are, to keep nodes small.
+    Avg(Box<Pool2dOptions>),
     /// The adjoint of `Avg`, onto the pooled input's size.
-    AvgAdjoint(Pool2dOptions),
+    AvgAdjoint(Box<Pool2dOptions>),
     Adaptive,
     /// The adjoint of `Adaptive`, onto the pooled input's size.
     AdaptiveAdjoint,
@@ -75,7 +76,7 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub fn avg_pool2d(self, opts: &Pool2dOptions) -> Self {
         let y = self.tape.node(self.id).value.avg_pool2d(opts);
-        self.pool(PoolOp::Avg(*opts), y)
+        self.pool(PoolOp::Avg(Box::new(*opts)), y)
     }
 
     /// The mean over `output.0 x output.1` adaptive windows of every channel of `self`,
@@ -102,11 +103,64 @@ impl<'t, F: Float> Var<'t, F> {
 }
 
 impl<'t, F: Float> Var<'t, F> {
+    /// `self` `[N, C, L]` as `[N, C, 1, L]`, or a panic naming `op`.
+    #[track_caller]
+    fn one_row(self, op: &str) -> Self {
+        match self.shape()[..] {
+            [n, c, l] => self.reshape(&[n, c, 1, l]),
+            ref s => panic!("{op}: input {s:?} must be 3-D [N, C, L]"),
+        }
+    }
+
+    /// The maximum of each window of every channel of `self`, `[N, C, L]` (see
+    /// [`Tensor::max_pool1d`]): [`Var::max_pool2d`] on one row, so its rule is that one's.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0, 4.0, 2.0, 3.0, 0.0], &[1, 1, 5]).unwrap());
+    /// let y = x.max_pool1d(&Pool1dOptions::new(3).stride(2).dilation(2));
+    /// assert_eq!(y.value().to_vec(), vec![2.0]); // the taps 0, 2, 4
+    /// assert_eq!(y.sum().backward()[x].to_vec(), vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::max_pool1d`].
+    #[track_caller]
+    pub fn max_pool1d(self, opts: &Pool1dOptions) -> Self {
+        self.one_row("max_pool1d").max_pool2d(&opts.to_2d()).squeeze(2)
+    }
+
+    /// The mean of each window of every channel of `self`, `[N, C, L]` (see
+    /// [`Tensor::avg_pool1d`]): [`Var::avg_pool2d`] on one row.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::ones(&[1, 1, 3]));
+    /// let y = x.avg_pool1d(&Pool1dOptions::new(2).ceil_mode(true));
+    /// assert_eq!(y.value().to_vec(), vec![1.0, 1.0]); // the last window holds one element
+    /// assert_eq!(y.sum().backward()[x].to_vec(), vec![0.5, 0.5, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Tensor::avg_pool1d`].
+    #[track_caller]
+    pub fn avg_pool1d(self, opts: &Pool1dOptions) -> Self {
+        self.one_row("avg_pool1d").avg_pool2d(&opts.to_2d()).squeeze(2)
+    }
+}
+
+impl<'t, F: Float> Var<'t, F> {
     /// The adjoint of [`Var::avg_pool2d`] onto an input of `input` rows and columns, recorded.
     #[track_caller]
     pub(crate) fn avg_pool2d_adjoint(self, input: (usize, usize), o: &Pool2dOptions) -> Self {
         let y = self.tape.node(self.id).value.avg_pool2d_adjoint(input, o);
-        self.pool(PoolOp::AvgAdjoint(*o), y)
+        self.pool(PoolOp::AvgAdjoint(Box::new(*o)), y)
     }
 
     /// The adjoint of [`Var::adaptive_avg_pool2d`] onto an input of `input` rows and columns, recorded.

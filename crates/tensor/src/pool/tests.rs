@@ -275,3 +275,76 @@ fn adaptive_windows_of_a_long_axis_do_not_overflow() {
     let x = t(&[1, 1, 5, 1], 0.0);
     assert_eq!(x.adaptive_avg_pool2d((5, 1)), x);
 }
+
+fn arange(shape: &[usize]) -> Tensor<f64> {
+    let n: usize = shape.iter().product();
+    Tensor::arange(0.0, n as f64, 1.0).reshape(shape).unwrap()
+}
+
+#[test]
+fn ceil_mode_keeps_the_last_partial_window_as_pytorch_does() {
+    let x = arange(&[1, 1, 5, 5]);
+    let o = Pool2dOptions::new((2, 2)).ceil_mode(true);
+    let (y, index) = x.max_pool2d(&o);
+    assert_eq!(y.shape(), &[1, 1, 3, 3]);
+    assert_eq!(y.to_vec(), vec![6.0, 8.0, 9.0, 16.0, 18.0, 19.0, 21.0, 23.0, 24.0]);
+    assert_eq!(index.iter().copied().collect::<Vec<_>>(), vec![6, 8, 9, 16, 18, 19, 21, 23, 24]);
+    // Partial windows divide by their size inside the padded input (here the input itself).
+    assert_eq!(x.avg_pool2d(&o).to_vec(), vec![3.0, 5.0, 6.5, 13.0, 15.0, 16.5, 20.5, 22.5, 24.0]);
+    assert_eq!(x.max_pool2d(&Pool2dOptions::new((2, 2))).0.shape(), &[1, 1, 2, 2]);
+    // A last window that would start in the right padding is dropped: 4 + 2 - 3 = 3 over stride 2
+    // rounds up to 2, plus 1 = 3 windows, the last starting at padded 4 < 4 + 1.
+    let x = arange(&[1, 1, 4, 4]);
+    let o = Pool2dOptions::new((3, 3)).stride((2, 2)).padding((1, 1)).ceil_mode(true);
+    let y = x.avg_pool2d(&o);
+    assert_eq!(y.shape(), &[1, 1, 3, 3]);
+    // PyTorch: the corner window covers padded rows 4..6 of 0..6, so divides by 2 · 2; it holds 15.
+    assert_eq!(y.to_vec()[8], 15.0 / 4.0);
+    assert_eq!(x.avg_pool2d(&o.count_include_pad(false)).to_vec()[8], 15.0);
+    let o = Pool2dOptions::new((2, 2)).stride((2, 2)).ceil_mode(true);
+    assert_eq!(arange(&[1, 1, 4, 4]).max_pool2d(&o).0.shape(), &[1, 1, 2, 2]);
+}
+
+#[test]
+fn count_include_pad_false_divides_by_the_input_elements_covered() {
+    let x = arange(&[1, 1, 3, 3]);
+    let o = Pool2dOptions::new((2, 2)).padding((1, 1));
+    // Windows of padded rows/columns {-1, 0} and {1, 2}.
+    assert_eq!(x.avg_pool2d(&o).to_vec(), vec![0.0, 0.75, 2.25, 6.0]);
+    let exclude = o.count_include_pad(false);
+    assert_eq!(x.avg_pool2d(&exclude).to_vec(), vec![0.0, 1.5, 4.5, 6.0]);
+    // The adjoint spreads with the same divisors: <avg(x), g> = <x, adjoint(g)>.
+    let g = t(&[1, 1, 2, 2], 0.3);
+    let lhs: f64 = x.avg_pool2d(&exclude).to_vec().iter().zip(g.to_vec()).map(|(a, b)| a * b).sum();
+    let rhs: f64 =
+        x.to_vec().iter().zip(g.avg_pool2d_adjoint((3, 3), &exclude).to_vec()).map(|(a, b)| a * b).sum();
+    assert!((lhs - rhs).abs() < 1e-12);
+}
+
+#[test]
+fn dilated_max_pooling_takes_every_d_th_element() {
+    let x = arange(&[1, 1, 4, 4]);
+    let (y, index) = x.max_pool2d(&Pool2dOptions::new((2, 2)).stride((1, 1)).dilation((2, 2)));
+    assert_eq!(y.to_vec(), vec![10.0, 11.0, 14.0, 15.0]);
+    assert_eq!(index.iter().copied().collect::<Vec<_>>(), vec![10, 11, 14, 15]);
+    // Taps at -1, 1, 3 with padding 1: the minimum of -x is at the first tap inside the input.
+    let o = Pool2dOptions::new((3, 1)).stride((1, 1)).padding((1, 0)).dilation((2, 1));
+    let (y, index) = (-&x).max_pool2d(&o);
+    assert_eq!(y.shape(), &[1, 1, 2, 4]);
+    assert_eq!(y.to_vec()[..4], [-4.0, -5.0, -6.0, -7.0]); // rows 1 and 3 of window 0
+    assert_eq!(index.iter().copied().collect::<Vec<_>>()[..4], [4, 5, 6, 7]);
+}
+
+#[test]
+#[should_panic(expected = "avg_pool2d: input [1, 1, 4, 4]: dilation (2, 2) is for max pooling only")]
+fn avg_pool2d_rejects_a_dilation() {
+    arange(&[1, 1, 4, 4]).avg_pool2d(&Pool2dOptions::new((2, 2)).dilation((2, 2)));
+}
+
+#[test]
+#[should_panic(
+    expected = "max_pool2d: input [1, 1, 4, 4]: kernel (3, 3) dilated by (2, 2) is larger than the input padded by (0, 0)"
+)]
+fn max_pool2d_rejects_a_dilated_kernel_larger_than_the_input() {
+    arange(&[1, 1, 4, 4]).max_pool2d(&Pool2dOptions::new((3, 3)).dilation((2, 2)));
+}

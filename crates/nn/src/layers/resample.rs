@@ -1,0 +1,136 @@
+//! Resampling of NCHW images, composed of differentiable Var ops (so differentiable to any order):
+//! `upsample_nearest`, `upsample_bilinear` (PyTorch's `interpolate` to a size) and `pixel_shuffle`.
+//!
+//! nearest: output row i reads input row ⌊i · H / Ho⌋ (PyTorch's "nearest"). bilinear: output row i
+//! sits at input coordinate i (H - 1) / (Ho - 1) with `align_corners`, else (i + ½) H / Ho - ½
+//! clamped at 0, and mixes its two neighbours linearly; as matrices, y = A_h x A_wᵀ. pixel_shuffle:
+//! `[N, C r², H, W]` to `[N, C, H r, W r]`, element (c, i, j) of the output taking channel
+//! c r² + (i mod r) r + (j mod r) at (⌊i / r⌋, ⌊j / r⌋).
+
+use wengert_tape::Var;
+use wengert_tensor::{Float, Tensor};
+
+/// `[n, c, h, w]` of a 4-D shape, or a panic naming `op`.
+#[track_caller]
+fn nchw<F: Float>(op: &str, x: Var<'_, F>) -> [usize; 4] {
+    match x.shape()[..] {
+        [n, c, h, w] => [n, c, h, w],
+        ref s => panic!("{op}: input {s:?} must be 4-D [N, C, H, W]"),
+    }
+}
+
+/// Panics unless both output sizes are positive.
+#[track_caller]
+fn check_size(op: &str, size: (usize, usize)) {
+    if size.0 == 0 || size.1 == 0 {
+        panic!("{op}: output size {size:?} must be positive");
+    }
+}
+
+/// Nearest-neighbour resizing of `x` `[N, C, H, W]` to `[N, C, size.0, size.1]` (PyTorch's
+/// `interpolate(x, size, mode="nearest")`): output row i copies input row ⌊i · H / Ho⌋, and likewise
+/// for columns. The gradient sums over the copies.
+///
+/// ```
+/// use wengert_nn::upsample_nearest;
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[1, 1, 1, 2]).unwrap());
+/// let y = upsample_nearest(x, (2, 4));
+/// assert_eq!(y.value().to_vec(), vec![1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0]);
+/// assert_eq!(y.sum().backward()[x].to_vec(), vec![4.0, 4.0]);
+/// ```
+///
+/// # Panics
+///
+/// When `x` is not 4-D or an output size is 0.
+#[track_caller]
+pub fn upsample_nearest<'t, F: Float>(x: Var<'t, F>, size: (usize, usize)) -> Var<'t, F> {
+    let [_, _, h, w] = nchw("upsample_nearest", x);
+    check_size("upsample_nearest", size);
+    let pick =
+        |out: usize, len: usize| -> Vec<usize> { (0..out).map(|i| (i * len / out).min(len - 1)).collect() };
+    x.index_select(2, &pick(size.0, h)).index_select(3, &pick(size.1, w))
+}
+
+/// The `[out, len]` matrix of linear interpolation along one axis.
+fn bilinear_matrix<F: Float>(out: usize, len: usize, align_corners: bool) -> Tensor<F> {
+    let mut a = vec![F::zero(); out * len];
+    for i in 0..out {
+        let src = if align_corners {
+            if out > 1 { i as f64 * (len - 1) as f64 / (out - 1) as f64 } else { 0.0 }
+        } else {
+            ((i as f64 + 0.5) * len as f64 / out as f64 - 0.5).max(0.0)
+        };
+        let i0 = (src.floor() as usize).min(len - 1);
+        let i1 = (i0 + 1).min(len - 1);
+        let lambda = src - i0 as f64;
+        a[i * len + i0] += F::from_f64(1.0 - lambda);
+        a[i * len + i1] += F::from_f64(lambda);
+    }
+    Tensor::from_vec(a, &[out, len]).expect("out · len weights")
+}
+
+/// Bilinear resizing of `x` `[N, C, H, W]` to `[N, C, size.0, size.1]` (PyTorch's
+/// `interpolate(x, size, mode="bilinear", align_corners)`): with `align_corners` the corner pixels'
+/// centres of input and output coincide (output row i at input coordinate i (H - 1) / (Ho - 1));
+/// without, their outer edges do ((i + ½) H / Ho - ½, clamped at 0). Linear in `x`.
+///
+/// ```
+/// use wengert_nn::upsample_bilinear;
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Tensor::from_vec(vec![0.0, 3.0], &[1, 1, 1, 2]).unwrap());
+/// assert_eq!(upsample_bilinear(x, (1, 4), true).value().to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
+/// assert_eq!(upsample_bilinear(x, (1, 4), false).value().to_vec(), vec![0.0, 0.75, 2.25, 3.0]);
+/// ```
+///
+/// # Panics
+///
+/// When `x` is not 4-D or an output size is 0.
+#[track_caller]
+pub fn upsample_bilinear<'t, F: Float>(
+    x: Var<'t, F>,
+    size: (usize, usize),
+    align_corners: bool,
+) -> Var<'t, F> {
+    let [_, _, h, w] = nchw("upsample_bilinear", x);
+    check_size("upsample_bilinear", size);
+    let rows = x.constant(bilinear_matrix(size.0, h, align_corners));
+    let cols = x.constant(bilinear_matrix(size.1, w, align_corners).t().to_contiguous());
+    rows.matmul(x).matmul(cols)
+}
+
+/// Rearranges `x` `[N, C r², H, W]` into `[N, C, H r, W r]` (PyTorch's `pixel_shuffle`, the
+/// sub-pixel convolution's last step): output (c, i, j) is input channel
+/// `c r² + (i mod r) r + (j mod r)` at (⌊i / r⌋, ⌊j / r⌋).
+///
+/// ```
+/// use wengert_nn::pixel_shuffle;
+/// use wengert_tape::Tape;
+/// use wengert_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Tensor::arange(0.0, 4.0, 1.0).reshape(&[1, 4, 1, 1]).unwrap());
+/// let y = pixel_shuffle(x, 2);
+/// assert_eq!(y.shape(), vec![1, 1, 2, 2]);
+/// assert_eq!(y.value().to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
+/// ```
+///
+/// # Panics
+///
+/// When `x` is not 4-D, `factor` is 0, or the channels are not a multiple of `factor²`.
+#[track_caller]
+pub fn pixel_shuffle<'t, F: Float>(x: Var<'t, F>, factor: usize) -> Var<'t, F> {
+    let [n, c, h, w] = nchw("pixel_shuffle", x);
+    let r = factor;
+    if r == 0 || !c.is_multiple_of(r * r) {
+        panic!("pixel_shuffle: {c} channels of input {:?} are not a multiple of {r}²", x.shape());
+    }
+    let co = c / (r * r);
+    x.reshape(&[n, co, r, r, h, w]).permute(&[0, 1, 4, 2, 5, 3]).reshape(&[n, co, h * r, w * r])
+}
+
+#[cfg(test)]
+mod tests;
