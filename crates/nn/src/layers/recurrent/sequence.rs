@@ -3,7 +3,8 @@
 //! bidirectional, as PyTorch's `nn.RNN`, `nn.GRU` and `nn.LSTM` with `batch_first=True`.
 //!
 //! Each layer and direction projects its whole input sequence with one matmul, then steps through
-//! time with the recurrent matmul only. A reverse direction reads the sequence from the end; the
+//! time with the recurrent matmul only. With `dropout`, the outputs of every layer but the last are
+//! dropped out in training before the next layer reads them, as PyTorch's. A reverse direction reads the sequence from the end; the
 //! outputs of both directions are concatenated on the feature axis (forward first), and the final
 //! states are stacked `[num_layers · directions, batch, hidden]` in the order layer 0 forward, layer 0
 //! reverse, layer 1 forward, ... Parameters are named as PyTorch names them: `weight_ih_l0`,
@@ -18,6 +19,7 @@ use super::{
     CellParams, CellWeights, GruKind, Kind, LstmKind, Prepared, Recurrence, RnnKind, expect_shape,
     split_state, zeros,
 };
+use crate::layers::Dropout;
 use crate::module::Module;
 use crate::param::Param;
 use crate::store::Path;
@@ -27,10 +29,10 @@ use crate::store::Path;
 ///
 /// ```
 /// use wengert_nn::RecurrentOptions;
-/// let opts = RecurrentOptions::default().num_layers(2).bidirectional(true);
-/// assert_eq!((opts.num_layers, opts.bidirectional, opts.bias), (2, true, true));
+/// let opts = RecurrentOptions::default().num_layers(2).bidirectional(true).dropout(0.25);
+/// assert_eq!((opts.num_layers, opts.bidirectional, opts.bias, opts.dropout), (2, true, true, 0.25));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrentOptions {
     /// Stacked layers, each reading the outputs of the one below (default 1).
@@ -39,11 +41,14 @@ pub struct RecurrentOptions {
     pub bidirectional: bool,
     /// Give every cell `bias_ih` and `bias_hh` (default true).
     pub bias: bool,
+    /// The probability with which, in training, each output of every layer but the last is zeroed
+    /// before the next layer reads it (PyTorch's `dropout`; default 0, and no effect on one layer).
+    pub dropout: f64,
 }
 
 impl Default for RecurrentOptions {
     fn default() -> Self {
-        RecurrentOptions { num_layers: 1, bidirectional: false, bias: true }
+        RecurrentOptions { num_layers: 1, bidirectional: false, bias: true, dropout: 0.0 }
     }
 }
 
@@ -51,6 +56,13 @@ impl RecurrentOptions {
     /// Stacks `n` layers.
     pub fn num_layers(mut self, n: usize) -> Self {
         self.num_layers = n;
+        self
+    }
+
+    /// Drops out the outputs of every layer but the last with probability `p` in training (see
+    /// [`RecurrentOptions::dropout`]); the layer's constructor panics unless `p` lies in `[0, 1]`.
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
         self
     }
 
@@ -75,6 +87,8 @@ struct Stack<F: Float> {
     layers: usize,
     dirs: usize,
     cells: Vec<CellParams<F>>,
+    /// Between layers, in training.
+    dropout: Dropout<F>,
 }
 
 /// What a run returns: the output sequence and the final `h` and (for an LSTM) `c`.
@@ -84,6 +98,9 @@ impl<F: Float> Stack<F> {
     #[track_caller]
     fn new(path: &Path<F>, kind: Kind, input: usize, hidden: usize, opts: &RecurrentOptions) -> Self {
         assert!(opts.num_layers > 0, "{}: num_layers must be at least 1", kind.name());
+        if !(0.0..=1.0).contains(&opts.dropout) {
+            panic!("{}: dropout must lie in [0, 1], got {}", kind.name(), opts.dropout);
+        }
         let dirs = if opts.bidirectional { 2 } else { 1 };
         let mut cells = Vec::with_capacity(opts.num_layers * dirs);
         for l in 0..opts.num_layers {
@@ -93,7 +110,8 @@ impl<F: Float> Stack<F> {
                 cells.push(CellParams::new(path, kind, width, hidden, opts.bias, &suffix));
             }
         }
-        Stack { kind, hidden, layers: opts.num_layers, dirs, cells }
+        let dropout = Dropout::new(path, opts.dropout);
+        Stack { kind, hidden, layers: opts.num_layers, dirs, cells, dropout }
     }
 
     fn bind<'t>(&self, tape: &'t Tape<F>) -> Vec<CellWeights<'t, F>> {
@@ -162,6 +180,9 @@ impl<F: Float> Stack<F> {
                 outs.push(Var::stack(&hs, 0));
             }
             seq = Var::concat(&outs, 2);
+            if l + 1 < self.layers {
+                seq = self.dropout.forward(seq);
+            }
         }
         let c = lstm.then(|| Var::stack(&cn, 0));
         (seq.permute(&[1, 0, 2]), Var::stack(&hn, 0), c)
@@ -394,3 +415,6 @@ impl<K: Recurrence, F: Float> Module<F> for RecurrentLayer<K, F> {
         self.forward_seq(x, None).0
     }
 }
+
+#[cfg(test)]
+mod tests;

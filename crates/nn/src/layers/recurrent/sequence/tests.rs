@@ -1,0 +1,69 @@
+//! Tests of the stacked layers' dropout between layers.
+
+use wengert_tape::Tape;
+use wengert_tensor::Tensor;
+
+use crate::layers::recurrent::{Gru, Lstm, RecurrentOptions, Rnn};
+use crate::store::ParamStore;
+
+fn input(seed: f64) -> Tensor<f64> {
+    Tensor::from_vec((0..2 * 4 * 3).map(|i| (i as f64 * 0.37 + seed).sin()).collect(), &[2, 4, 3]).unwrap()
+}
+
+/// The outputs of a 2-layer GRU with dropout `p`, in training or evaluation.
+fn gru_outputs(p: f64, training: bool, x: &Tensor<f64>) -> Vec<f64> {
+    let store = ParamStore::<f64>::new(7);
+    let gru = Gru::with_options(&store.root(), 3, 5, &RecurrentOptions::default().num_layers(2).dropout(p));
+    if !training {
+        store.eval();
+    }
+    let tape = Tape::new();
+    gru.forward_seq(tape.constant(x.clone()), None).0.value().to_vec()
+}
+
+#[test]
+fn dropout_between_layers_acts_in_training_only() {
+    let x = input(0.0);
+    let plain = gru_outputs(0.0, true, &x);
+    assert_eq!(gru_outputs(0.5, false, &x), plain);
+    assert_ne!(gru_outputs(0.5, true, &x), plain);
+}
+
+#[test]
+fn dropping_everything_cuts_the_upper_layer_off_its_input() {
+    // With p = 1 the second layer reads zeros, so its outputs no longer depend on the input.
+    assert_eq!(gru_outputs(1.0, true, &input(0.0)), gru_outputs(1.0, true, &input(1.0)));
+    assert_ne!(gru_outputs(0.0, true, &input(0.0)), gru_outputs(0.0, true, &input(1.0)));
+}
+
+#[test]
+fn one_layer_has_nothing_to_drop() {
+    let x = input(0.0);
+    let run = |p: f64| {
+        let store = ParamStore::<f64>::new(3);
+        let rnn = Rnn::with_options(&store.root(), 3, 4, &RecurrentOptions::default().dropout(p));
+        let tape = Tape::new();
+        rnn.forward_seq(tape.constant(x.clone()), None).0.value().to_vec()
+    };
+    assert_eq!(run(0.9), run(0.0));
+}
+
+#[test]
+fn gradients_flow_through_the_kept_outputs() {
+    let store = ParamStore::<f64>::new(1);
+    let opts = RecurrentOptions::default().num_layers(3).bidirectional(true).dropout(0.3);
+    let lstm = Lstm::with_options(&store.root(), 3, 4, &opts);
+    let tape = Tape::new();
+    let x = tape.var(input(0.5));
+    let (y, _) = lstm.forward_seq(x, None);
+    let g = y.square().sum().backward();
+    assert!(g[x].to_vec().iter().all(|v| v.is_finite()));
+    assert!(g[x].to_vec().iter().any(|&v| v != 0.0));
+}
+
+#[test]
+#[should_panic(expected = "lstm: dropout must lie in [0, 1], got 1.5")]
+fn a_dropout_outside_the_unit_interval_is_refused() {
+    let store = ParamStore::<f32>::new(0);
+    Lstm::with_options(&store.root(), 3, 4, &RecurrentOptions::default().dropout(1.5));
+}
