@@ -1,4 +1,4 @@
-//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, and `conv2d_weight_adjoint`, the
+//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, `conv_transpose1d`, and `conv2d_weight_adjoint`, the
 //! adjoint of `conv2d` as a linear map of its weight (public so that rules can use it and its own adjoints).
 //!
 //! conv2d: `y[n, o, i, j] = Σ_{c, p, q} x[n, g·C/G + c, i·s₀ - p₀ + p·d₀, j·s₁ - p₁ + q·d₁] · w[o, c, p, q]`
@@ -160,6 +160,80 @@ impl ConvTranspose2dOptions {
     }
 }
 
+/// Settings of [`Tensor::conv_transpose1d`]: stride, padding (removed from each end of the output),
+/// output padding (added at the end, below the stride), dilation and groups. The default is PyTorch's:
+/// stride 1, no padding or output padding, dilation 1, one group.
+///
+/// ```
+/// use wengert_tensor::ConvTranspose1dOptions;
+/// let opts = ConvTranspose1dOptions { stride: 2, output_padding: 1, ..Default::default() };
+/// assert_eq!(opts.to_2d().output_padding, (0, 1));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConvTranspose1dOptions {
+    /// The stride of the transposed convolution.
+    pub stride: usize,
+    /// The padding of the transposed convolution (removed from each end of the output).
+    pub padding: usize,
+    /// Positions added at the end of the output; below the stride.
+    pub output_padding: usize,
+    /// The spacing between kernel taps.
+    pub dilation: usize,
+    /// Channel groups.
+    pub groups: usize,
+}
+
+impl Default for ConvTranspose1dOptions {
+    fn default() -> Self {
+        ConvTranspose1dOptions { stride: 1, padding: 0, output_padding: 0, dilation: 1, groups: 1 }
+    }
+}
+
+impl ConvTranspose1dOptions {
+    /// The 2-D options of the same transposed convolution on a `[N, C, 1, L]` image.
+    pub fn to_2d(self) -> ConvTranspose2dOptions {
+        ConvTranspose2dOptions {
+            stride: (1, self.stride),
+            padding: (0, self.padding),
+            output_padding: (0, self.output_padding),
+            dilation: (1, self.dilation),
+            groups: self.groups,
+        }
+    }
+}
+
+impl<F: Float> Tensor<F> {
+    /// The transposed 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[C, O / groups, k]`
+    /// (PyTorch's layout): `[N, O, (L - 1)s - 2p + d(k - 1) + output_padding + 1]`, the transposed 2-D
+    /// convolution of `[N, C, 1, L]` images.
+    ///
+    /// ```
+    /// use wengert_tensor::{ConvTranspose1dOptions, Tensor};
+    /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0], &[1, 1, 2]).unwrap();
+    /// let w = Tensor::<f64>::from_vec(vec![1.0, 10.0], &[1, 1, 2]).unwrap();
+    /// assert_eq!(x.conv_transpose1d(&w, &Default::default()).to_vec(), vec![1.0, 12.0, 20.0]);
+    /// let opts = ConvTranspose1dOptions { stride: 3, output_padding: 1, ..Default::default() };
+    /// assert_eq!(x.conv_transpose1d(&w, &opts).to_vec(), vec![1.0, 10.0, 0.0, 2.0, 20.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When either is not 3-D, and as [`Tensor::conv_transpose2d`], in the terms of the 3-D shapes:
+    /// `conv_transpose1d: input [1, 1, 3], weight [1, 1, 2]: output padding 2 must be below the stride 2`.
+    #[track_caller]
+    pub fn conv_transpose1d(&self, weight: &Self, opts: &ConvTranspose1dOptions) -> Self {
+        let (xs, ws) = (self.shape(), weight.shape());
+        let (&[n, c, l], &[wc, og, k]) = (xs, ws) else {
+            invalid("conv_transpose1d", format!("input {xs:?}, weight {ws:?}: both must be 3-D"));
+        };
+        let cx = Context::one_d("conv_transpose1d", xs, ws);
+        let g = transpose_geom::<F>(&cx, &[n, c, 1, l], &[wc, og, 1, k], &opts.to_2d());
+        let (x, w) = (self.to_contiguous(), weight.to_contiguous());
+        let y = lowering::input_grad(slice(&x), slice(&w), &g);
+        Tensor::from_vec(y, &[g.n, g.c, g.w]).expect("the output has its size")
+    }
+}
+
 impl<F: Float> Tensor<F> {
     /// The 2-D convolution (cross-correlation, as in PyTorch) of `self`, `[N, C, H, W]`, by `weight`,
     /// `[O, C / groups, kh, kw]`: `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2p - d(kh - 1) - 1) / s⌋ + 1`.
@@ -211,7 +285,8 @@ impl<F: Float> Tensor<F> {
         let (&[n, c, l], &[o, cg, k]) = (xs, ws) else {
             invalid("conv1d", format!("input {xs:?}, weight {ws:?}: both must be 3-D"));
         };
-        let g = conv_geom::<F>(&Context::one_d(xs, ws), &[n, c, 1, l], &[o, cg, 1, k], &opts.to_2d());
+        let g =
+            conv_geom::<F>(&Context::one_d("conv1d", xs, ws), &[n, c, 1, l], &[o, cg, 1, k], &opts.to_2d());
         let x = self.reshape(&[n, c, 1, l]).expect("same elements");
         let w = weight.reshape(&[o, cg, 1, k]).expect("same elements");
         Tensor::from_vec(convolve(&x, &w, &g), &[n, o, g.wo]).expect("the output has its size")
@@ -236,7 +311,8 @@ impl<F: Float> Tensor<F> {
     /// `groups` is 0, or the padding leaves no output.
     #[track_caller]
     pub fn conv_transpose2d(&self, weight: &Self, opts: &ConvTranspose2dOptions) -> Self {
-        let g = transpose_geom::<F>(self.shape(), weight.shape(), opts);
+        let cx = Context::new("conv_transpose2d", self.shape(), weight.shape());
+        let g = transpose_geom::<F>(&cx, self.shape(), weight.shape(), opts);
         let (x, w) = (self.to_contiguous(), weight.to_contiguous());
         let y = lowering::input_grad(slice(&x), slice(&w), &g);
         Tensor::from_vec(y, &[g.n, g.c, g.h, g.w]).expect("the output has its size")

@@ -1,4 +1,4 @@
-//! Convolution layers: `Conv1d`, `Conv2d` and `ConvTranspose2d` on NCHW (or NCL) inputs, with
+//! Convolution layers: `Conv1d`, `Conv2d`, `ConvTranspose2d` and `ConvTranspose1d` (in `transpose1d`) on NCHW (or NCL) inputs, with
 //! PyTorch's weight layouts and initialisation: weight Kaiming-uniform with a = √5, i.e.
 //! U(-1/√fan_in, 1/√fan_in), and the optional bias from the same bound, fan_in = `weight.shape[1] · k`.
 
@@ -9,6 +9,10 @@ use crate::init::{FanMode, Init, fans};
 use crate::module::Module;
 use crate::param::{Param, TapeParam};
 use crate::store::Path;
+
+mod transpose1d;
+
+pub use transpose1d::ConvTranspose1d;
 
 /// PyTorch's default weight and bias initialisers of a convolution weight of `shape`.
 fn torch_init(shape: &[usize]) -> (Init, Init) {

@@ -3,11 +3,12 @@
 //! conv2d(x, w): x̄ = conv_transpose2d(g, w) (output padding restoring x's size), w̄ =
 //! conv2d_weight_adjoint(x, g) · conv_transpose2d(x, w): x̄ = conv2d(g, w), w̄ = conv2d_weight_adjoint(g, x) ·
 //! conv2d_weight_adjoint(x, gy) = W̄, bilinear with ⟨W̄, G⟩ = ⟨conv2d(x, G), gy⟩: x̄ = conv_transpose2d(gy, G),
-//! ḡy = conv2d(x, G). conv1d is conv2d on `[N, C, 1, L]`.
+//! ḡy = conv2d(x, G). conv1d is conv2d on `[N, C, 1, L]`, conv_transpose1d conv_transpose2d on
+//! `[N, C, 1, L]`.
 
 use std::rc::Rc;
 
-use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Float};
+use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions, Float};
 
 use smallvec::SmallVec;
 
@@ -115,6 +116,43 @@ impl<'t, F: Float> Var<'t, F> {
             nodes[self.id].value.conv_transpose2d(&nodes[weight.id].value, opts)
         };
         self.tape.push(Op::Conv(Rc::new(ConvOp::ConvTranspose2d(*opts))), &[self.id, weight.id], y)
+    }
+
+    /// The transposed 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[C, O / groups, k]`, to
+    /// `[N, O, Lo]` (see [`Tensor::conv_transpose1d`](wengert_tensor::Tensor::conv_transpose1d)):
+    /// [`Var::conv_transpose2d`] on `[N, C, 1, L]`. Both are differentiated, to any order.
+    ///
+    /// ```
+    /// use wengert_tape::Tape;
+    /// use wengert_tensor::{ConvTranspose1dOptions, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::ones(&[1, 1, 2]));
+    /// let w = tape.var(Tensor::from_vec(vec![1.0, 10.0], &[1, 1, 2]).unwrap());
+    /// let y = x.conv_transpose1d(w, &ConvTranspose1dOptions::default());
+    /// assert_eq!(y.value().to_vec(), vec![1.0, 11.0, 10.0]);
+    /// assert_eq!(y.sum().backward()[x].to_vec(), vec![11.0, 11.0]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When either is not 3-D, and as [`Var::conv_transpose2d`], in the terms of the 3-D shapes.
+    #[track_caller]
+    pub fn conv_transpose1d(self, weight: Self, opts: &ConvTranspose1dOptions) -> Self {
+        let (xs, ws) = (self.shape(), weight.shape());
+        let (&[n, c, l], &[wc, og, k]) = (&xs[..], &ws[..]) else {
+            panic!("conv_transpose1d: input {xs:?}, weight {ws:?}: both must be 3-D");
+        };
+        self.tape.check_same("conv_transpose1d", &[weight]);
+        // The 1-D kernel checks the shapes in its own terms; the node is conv_transpose2d's on one row.
+        let y = {
+            let nodes = self.tape.nodes.borrow();
+            nodes[self.id].value.conv_transpose1d(&nodes[weight.id].value, opts)
+        };
+        let (o, lo) = (y.shape()[1], y.shape()[2]);
+        let y = y.reshape(&[n, o, 1, lo]).expect("the same elements");
+        let (x, w) = (self.reshape(&[n, c, 1, l]), weight.reshape(&[wc, og, 1, k]));
+        let op = Op::Conv(Rc::new(ConvOp::ConvTranspose2d(opts.to_2d())));
+        self.tape.push(op, &[x.id, w.id], y).reshape(&[n, o, lo])
     }
 
     /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, for the

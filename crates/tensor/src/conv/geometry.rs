@@ -24,9 +24,10 @@ impl Context {
         Context { op, shapes: format!("input {x:?}, weight {w:?}"), one_d: false }
     }
 
-    /// The context of `conv1d` on 3-D shapes, lowered to a 2-D convolution of one row.
-    pub(crate) fn one_d(x: &[usize], w: &[usize]) -> Self {
-        Context { one_d: true, ..Context::new("conv1d", x, w) }
+    /// The context of a 1-D `op` (`conv1d`, `conv_transpose1d`) on 3-D shapes, lowered to a 2-D
+    /// convolution of one row.
+    pub(crate) fn one_d(op: &'static str, x: &[usize], w: &[usize]) -> Self {
+        Context { one_d: true, ..Context::new(op, x, w) }
     }
 
     /// A pair of sizes as the caller gave it: `(a, b)`, or `b` for `conv1d`.
@@ -158,14 +159,19 @@ fn transposed_len(len: usize, k: usize, s: usize, p: usize, d: usize, extra: usi
     full.checked_sub(pads).filter(|&v| v > 0).ok_or(false)
 }
 
-/// Checks `conv_transpose2d` of an input of shape `x` by a weight of shape `w` and returns the sizes
-/// of the convolution it transposes (whose input is the transposed convolution's output).
+/// Checks a transposed convolution (`conv_transpose2d`, or `conv_transpose1d` on one row, as `cx`
+/// speaks) of an input of shape `x` by a weight of shape `w` (both 4-D) and returns the sizes of the
+/// convolution it transposes (whose input is the transposed convolution's output).
 #[track_caller]
-pub(crate) fn transpose_geom<F: Float>(x: &[usize], w: &[usize], o: &ConvTranspose2dOptions) -> Geom {
-    let cx = Context::new("conv_transpose2d", x, w);
+pub(crate) fn transpose_geom<F: Float>(
+    cx: &Context,
+    x: &[usize],
+    w: &[usize],
+    o: &ConvTranspose2dOptions,
+) -> Geom {
     let [n, c, h, wd] = cx.dims4("input", x);
     let [wc, og, kh, kw] = cx.dims4("weight", w);
-    check_options(&cx, o.stride, o.dilation, o.groups);
+    check_options(cx, o.stride, o.dilation, o.groups);
     let g = o.groups;
     if c % g != 0 {
         cx.fail(format!("input channels {c} are not divisible by groups {g}"));
@@ -178,7 +184,8 @@ pub(crate) fn transpose_geom<F: Float>(x: &[usize], w: &[usize], o: &ConvTranspo
     }
     let (op0, op1) = o.output_padding;
     if op0 >= o.stride.0 || op1 >= o.stride.1 {
-        cx.fail(format!("output padding {:?} must be below the stride {:?}", o.output_padding, o.stride));
+        let (op, s) = (cx.pair(o.output_padding), cx.pair(o.stride));
+        cx.fail(format!("output padding {op} must be below the stride {s}"));
     }
     let sizes = (
         transposed_len(h, kh, o.stride.0, o.padding.0, o.dilation.0, op0),
@@ -187,14 +194,16 @@ pub(crate) fn transpose_geom<F: Float>(x: &[usize], w: &[usize], o: &ConvTranspo
     let (ho, wo) = match sizes {
         (Ok(ho), Ok(wo)) => (ho, wo),
         (Err(true), _) | (_, Err(true)) => cx.fail(format!(
-            "the output size for stride {:?} and dilation {:?} of the kernel ({kh}, {kw}) overflows",
-            o.stride, o.dilation
+            "the output size for stride {} and dilation {} of the kernel {} overflows",
+            cx.pair(o.stride),
+            cx.pair(o.dilation),
+            cx.pair((kh, kw))
         )),
-        _ => cx.fail(format!("padding {:?} leaves no output", o.padding)),
+        _ => cx.fail(format!("padding {} leaves no output", cx.pair(o.padding))),
     };
     let Some(oc) = og.checked_mul(g) else { cx.fail(format!("output channels {og}·{g} overflow")) };
-    cx.room::<F>(format_args!("the output {:?}", [n, oc, ho, wo]), &[n, oc, ho, wo]);
-    let geom = conv_geom::<F>(&cx, &[n, oc, ho, wo], &[c, og, kh, kw], &o.conv());
+    cx.room::<F>(format_args!("the output {}", cx.shape([n, oc, ho, wo])), &[n, oc, ho, wo]);
+    let geom = conv_geom::<F>(cx, &[n, oc, ho, wo], &[c, og, kh, kw], &o.conv());
     debug_assert_eq!((geom.ho, geom.wo), (h, wd), "the transposed convolution maps back to the input");
     geom
 }
