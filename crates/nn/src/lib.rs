@@ -4,9 +4,9 @@
 //! step's tape with [`TapeParam::param`]; a model is any [`Module`].
 //!
 //! ```
-//! use wengert_nn::{Linear, Module, ParamStore, GradientsParam};
-//! use wengert_tape::Tape;
-//! use wengert_tensor::Tensor;
+//! use wengert::nn::{Linear, Module, ParamStore, GradientsParam};
+//! use wengert::tape::Tape;
+//! use wengert::tensor::Tensor;
 //!
 //! let store = ParamStore::<f32>::new(42);
 //! let fc = Linear::new(&store.root().sub("fc"), 2, 1);

@@ -9,9 +9,9 @@
 //! their own files and are re-exported here.
 //!
 //! ```
-//! use wengert_nn::loss::{self, Reduction};
-//! use wengert_tape::Tape;
-//! use wengert_tensor::Tensor;
+//! use wengert::nn::loss::{self, Reduction};
+//! use wengert::tape::Tape;
+//! use wengert::tensor::Tensor;
 //! let tape = Tape::<f64>::new();
 //! let pred = tape.var(Tensor::from_vec(vec![1.0, 2.0, 4.0], &[3]).unwrap());
 //! let target = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 1.0], &[3]).unwrap());
@@ -204,9 +204,9 @@ pub fn smooth_l1_with<'t, F: Float>(
 /// `kl_div` default; [`KlReduction::BatchMean`] gives the true mean divergence per sample).
 ///
 /// ```
-/// use wengert_nn::loss::{KlReduction, kl_div_with};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{KlReduction, kl_div_with};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let q = tape.var(Tensor::from_vec(vec![0.5, 0.5], &[1, 2]).unwrap().ln());
 /// let p = tape.constant(Tensor::from_vec(vec![1.0, 0.0], &[1, 2]).unwrap());

@@ -8,8 +8,8 @@ use wengert_tensor::{Float, Tensor};
 /// first on ties) equals the row's target class.
 ///
 /// ```
-/// use wengert_nn::metrics::accuracy;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::metrics::accuracy;
+/// use wengert::tensor::Tensor;
 /// let logits = Tensor::<f32>::from_vec(vec![2.0, 1.0, 0.0, 3.0, 5.0, -1.0], &[3, 2]).unwrap();
 /// assert_eq!(accuracy(&logits, &[0, 1, 1]), 2.0 / 3.0);
 /// ```
@@ -41,8 +41,8 @@ pub fn accuracy<F: Float>(scores: &Tensor<F>, targets: &[usize]) -> f64 {
 /// `binary_accuracy`, threshold 0.5 for probabilities; use 0 for logits).
 ///
 /// ```
-/// use wengert_nn::metrics::binary_accuracy;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::metrics::binary_accuracy;
+/// use wengert::tensor::Tensor;
 /// let p = Tensor::<f32>::from_vec(vec![0.9, 0.2, 0.6, 0.4], &[4, 1]).unwrap();
 /// let t = Tensor::<f32>::from_vec(vec![1.0, 0.0, 0.0, 0.0], &[4, 1]).unwrap();
 /// assert_eq!(binary_accuracy(&p, &t, 0.5), 0.75);
@@ -62,8 +62,8 @@ pub fn binary_accuracy<F: Float>(probs: &Tensor<F>, targets: &Tensor<F>, thresho
 /// Mean absolute error, `mean |pred - target|`.
 ///
 /// ```
-/// use wengert_nn::metrics::mae;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::metrics::mae;
+/// use wengert::tensor::Tensor;
 /// let p = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
 /// let t = Tensor::<f32>::from_vec(vec![0.0, 4.0], &[2]).unwrap();
 /// assert_eq!(mae(&p, &t), 1.5);
@@ -80,8 +80,8 @@ pub fn mae<F: Float>(pred: &Tensor<F>, target: &Tensor<F>) -> f64 {
 /// Mean squared error, `mean (pred - target)²`.
 ///
 /// ```
-/// use wengert_nn::metrics::mse;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::metrics::mse;
+/// use wengert::tensor::Tensor;
 /// let p = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
 /// let t = Tensor::<f32>::from_vec(vec![0.0, 4.0], &[2]).unwrap();
 /// assert_eq!(mse(&p, &t), 2.5);
@@ -98,8 +98,8 @@ pub fn mse<F: Float>(pred: &Tensor<F>, target: &Tensor<F>) -> f64 {
 /// Root mean squared error, `√(mean (pred - target)²)`.
 ///
 /// ```
-/// use wengert_nn::metrics::rmse;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::metrics::rmse;
+/// use wengert::tensor::Tensor;
 /// let p = Tensor::<f32>::from_vec(vec![3.0, 0.0], &[2]).unwrap();
 /// let t = Tensor::<f32>::from_vec(vec![0.0, 4.0], &[2]).unwrap();
 /// assert!((rmse(&p, &t) - 12.5f64.sqrt()).abs() < 1e-12);

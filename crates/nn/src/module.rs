@@ -11,9 +11,9 @@ use crate::store::Path;
 /// code; nothing more is required.
 ///
 /// ```
-/// use wengert_nn::{Linear, Module, ParamStore, Path, TapeParam};
-/// use wengert_tape::{Tape, Var};
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Linear, Module, ParamStore, Path, TapeParam};
+/// use wengert::tape::{Tape, Var};
+/// use wengert::tensor::Tensor;
 ///
 /// struct TwoLayer { fc1: Linear, fc2: Linear }
 /// impl TwoLayer {
@@ -48,9 +48,9 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
 /// Layers applied one after the other; the `i`-th layer's parameters are named `layers.i.*`.
 ///
 /// ```
-/// use wengert_nn::{Linear, Module, ParamStore, Relu, Sequential};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Linear, Module, ParamStore, Relu, Sequential};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let model = Sequential::new(&store.root())
 ///     .add(|p| Linear::new(p, 2, 16))

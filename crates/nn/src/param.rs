@@ -14,9 +14,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// A trainable tensor. Clones share the same storage, id and name; an optimizer updates it in place.
 ///
 /// ```
-/// use wengert_nn::{Param, TapeParam, GradientsParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Param, TapeParam, GradientsParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![3.0], &[1]).unwrap());
 /// let tape = Tape::new();
 /// let y = (tape.param(&w) * tape.param(&w)).sum();   // bound once: the same Var both times

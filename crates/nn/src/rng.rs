@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use rand::Rng;
-/// use wengert_nn::SeedRng;
+/// use wengert::nn::SeedRng;
 /// let (mut a, mut b) = (SeedRng::new(7), SeedRng::new(7));
 /// assert_eq!(a.random::<u64>(), b.random::<u64>());
 /// ```

@@ -16,7 +16,7 @@ use crate::rng::SeedRng;
 /// The parameters of a model, its mode and its generator. Clones share them.
 ///
 /// ```
-/// use wengert_nn::{Init, ParamStore};
+/// use wengert::nn::{Init, ParamStore};
 /// let store = ParamStore::<f32>::new(0);
 /// let w = store.root().sub("fc").param("weight", &[3, 2], Init::GLOROT_UNIFORM);
 /// assert_eq!(w.name(), "fc.weight");

@@ -77,8 +77,8 @@ impl<F: Float> Tape<F> {
     /// can be differentiated again (second and higher order).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::scalar(2.0));
     /// let y = x * x * x;                           // y = x³

@@ -16,8 +16,8 @@ use crate::var::Var;
 /// A user-defined differentiable function.
 ///
 /// ```
-/// use wengert_tape::{CustomCtx, CustomOp, Tape, Var};
-/// use wengert_tensor::Tensor;
+/// use wengert::tape::{CustomCtx, CustomOp, Tape, Var};
+/// use wengert::tensor::Tensor;
 ///
 /// /// `x³` with a hand-written rule `3x² g`.
 /// struct Cube;

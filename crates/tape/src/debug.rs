@@ -50,8 +50,8 @@ impl<F: Float> Tape<F> {
     /// A summary of every recorded node and totals per op kind.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f32>::new();
     /// let x = tape.var(Tensor::ones(&[2, 3]));
     /// let _y = x.tanh().sum();

@@ -30,8 +30,8 @@ where
 /// input): forward, gradient with graph, then the gradient of `⟨∇f, v⟩`.
 ///
 /// ```
-/// use wengert_tape::functional::hvp;
-/// use wengert_tensor::Tensor;
+/// use wengert::tape::functional::hvp;
+/// use wengert::tensor::Tensor;
 /// // f(x) = Σ x³ has H = diag(6x).
 /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
 /// let v = Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap();

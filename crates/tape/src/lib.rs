@@ -2,8 +2,8 @@
 //! order.
 //!
 //! ```
-//! use wengert_tape::Tape;
-//! use wengert_tensor::Tensor;
+//! use wengert::tape::Tape;
+//! use wengert::tensor::Tensor;
 //!
 //! let tape = Tape::<f64>::new();
 //! let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());

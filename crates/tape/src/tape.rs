@@ -25,8 +25,8 @@ pub(crate) struct Node<F: Float> {
 /// Make a fresh tape for each step (forward, backward, update): dropping it frees the whole graph.
 ///
 /// ```
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
 /// let y = (x * x).sum();
@@ -107,8 +107,8 @@ impl<F: Float> Tape<F> {
     /// Runs `f` without recording gradients: every Var made inside is a constant.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f32>::new();
     /// let x = tape.var(Tensor::ones(&[2]));
     /// let y = tape.no_grad(|| x * 2.0);

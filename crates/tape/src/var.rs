@@ -10,8 +10,8 @@ use crate::tape::Tape;
 /// value like a number; ops on it record new nodes on the same tape.
 ///
 /// ```
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::scalar(3.0));
 /// let y = x * x + 2.0 * x;                 // y = x² + 2x

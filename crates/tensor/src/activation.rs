@@ -18,7 +18,7 @@ impl<F: Float> Tensor<F> {
     /// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().gelu_tanh().to_vec();
     /// assert_eq!(y[0], 0.0);
     /// assert!((y[1] - 0.8411919906082767).abs() < 1e-15);
@@ -30,7 +30,7 @@ impl<F: Float> Tensor<F> {
     /// SiLU (swish), `x · sigmoid(x)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 2.0], &[2]).unwrap().silu().to_vec();
     /// assert_eq!(y, vec![0.0, 2.0 / (1.0 + (-2f64).exp())]);
     /// ```
@@ -42,7 +42,7 @@ impl<F: Float> Tensor<F> {
     /// ELU, `x` above 0 and `alpha (e^x - 1)` at and below 0 (PyTorch's `elu`, default `alpha = 1`).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![-1.0, 2.0], &[2]).unwrap().elu(0.5).to_vec();
     /// assert_eq!(y, vec![0.5 * (-1f64).exp_m1(), 2.0]);
     /// ```
@@ -53,7 +53,7 @@ impl<F: Float> Tensor<F> {
     /// SELU, `scale · elu(x, alpha)` with PyTorch's fixed [`SELU_ALPHA`] and [`SELU_SCALE`].
     ///
     /// ```
-    /// use wengert_tensor::{SELU_SCALE, Tensor};
+    /// use wengert::tensor::{SELU_SCALE, Tensor};
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().selu().to_vec();
     /// assert_eq!(y, vec![0.0, SELU_SCALE]);
     /// ```
@@ -64,7 +64,7 @@ impl<F: Float> Tensor<F> {
     /// `scale · elu(x, alpha)`: the kernel of [`Tensor::elu`] and [`Tensor::selu`].
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![2.0], &[1]).unwrap().scaled_elu(1.0, 3.0);
     /// assert_eq!(y.to_vec(), vec![6.0]);
     /// ```
@@ -75,7 +75,7 @@ impl<F: Float> Tensor<F> {
     /// Mish, `x · tanh(softplus(x))`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().mish().to_vec();
     /// assert_eq!(y[0], 0.0);
     /// assert!((y[1] - 0.8650983882673103).abs() < 1e-15);
@@ -88,7 +88,7 @@ impl<F: Float> Tensor<F> {
     /// [`Tensor::clamp`], its gradient on a tape is 0 at the bounds, as PyTorch's is.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![-3.0, 0.5, 3.0], &[3]).unwrap().hardtanh(-1.0, 1.0);
     /// assert_eq!(y.to_vec(), vec![-1.0, 0.5, 1.0]);
     /// ```
@@ -105,7 +105,7 @@ impl<F: Float> Tensor<F> {
     /// Hardsigmoid, `clamp(x / 6 + 1/2, 0, 1)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![-4.0, 0.0, 1.5, 4.0], &[4]).unwrap().hardsigmoid();
     /// assert_eq!(y.to_vec(), vec![0.0, 0.5, 0.75, 1.0]);
     /// ```
@@ -116,7 +116,7 @@ impl<F: Float> Tensor<F> {
     /// Hardswish, `x · hardsigmoid(x)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![-4.0, 0.0, 1.5, 4.0], &[4]).unwrap().hardswish();
     /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 1.125, 4.0]);
     /// ```
@@ -127,7 +127,7 @@ impl<F: Float> Tensor<F> {
     /// Softsign, `x / (1 + |x|)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![-3.0, 1.0], &[2]).unwrap().softsign();
     /// assert_eq!(y.to_vec(), vec![-0.75, 0.5]);
     /// ```
@@ -139,7 +139,7 @@ impl<F: Float> Tensor<F> {
     /// `beta x > threshold` (PyTorch's defaults are `beta = 1`, `threshold = 20`).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![0.0, 30.0], &[2]).unwrap();
     /// assert_eq!(x.softplus_with(2.0, 20.0).to_vec(), vec![2f64.ln() / 2.0, 30.0]);
     /// ```

@@ -124,7 +124,7 @@ impl<F: Float> Tensor<F> {
     /// 1 where `self > other`, else 0 (broadcasting).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![-1.0, 0.0, 2.0], &[3]).unwrap();
     /// assert_eq!(x.gt_mask(&Tensor::scalar(0.0)).to_vec(), vec![0.0, 0.0, 1.0]);
     /// ```
@@ -150,7 +150,7 @@ impl<F: Float> Tensor<F> {
     /// Picks `a` where `mask` is non-zero and `b` elsewhere, broadcasting all three.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let m = Tensor::<f32>::from_vec(vec![1.0, 0.0], &[2]).unwrap();
     /// let a = Tensor::full(&[2], 5.0);
     /// assert_eq!(Tensor::where_cond(&m, &a, &Tensor::scalar(-1.0)).to_vec(), vec![5.0, -1.0]);
@@ -191,7 +191,7 @@ impl<F: Float> Tensor<F> {
     /// that are used once (gradients in a backward sweep) use it.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let g = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
     /// let y = Tensor::from_vec(vec![0.5, 0.0], &[2]).unwrap();
     /// let gx = g.zip_into(&y, "tanh_backward", |g, y| g * (1.0 - y * y));

@@ -11,7 +11,7 @@ impl<F: Float> Tensor<F> {
     /// PyTorch's `xlogy`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![0.0, 2.0, 0.0], &[3]).unwrap();
     /// let y = Tensor::from_vec(vec![0.0, 1.0, f64::NAN], &[3]).unwrap();
     /// let z = x.xlogy(&y).to_vec();
@@ -30,7 +30,7 @@ impl<F: Float> Tensor<F> {
     /// The angle of the point `(other, self)`, `atan2(self, other)` in `[-π, π]`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap();
     /// let x = Tensor::from_vec(vec![-1.0], &[1]).unwrap();
     /// assert_eq!(y.atan2(&x).to_vec(), vec![3.0 * std::f64::consts::FRAC_PI_4]);
@@ -47,7 +47,7 @@ impl<F: Float> Tensor<F> {
     /// `√(a² + b²)` without overflow or underflow in the squares.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f64>::from_vec(vec![3.0, 3e300], &[2]).unwrap();
     /// let b = Tensor::from_vec(vec![4.0, 4e300], &[2]).unwrap();
     /// assert_eq!(a.hypot(&b).to_vec(), vec![5.0, 5e300]);
@@ -65,7 +65,7 @@ impl<F: Float> Tensor<F> {
     /// of `a` (C's `fmod`, PyTorch's `fmod`); NaN where `b = 0`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f64>::from_vec(vec![-3.0, 3.0], &[2]).unwrap();
     /// assert_eq!(a.fmod(&Tensor::scalar(2.0)).to_vec(), vec![-1.0, 1.0]);
     /// ```
@@ -82,7 +82,7 @@ impl<F: Float> Tensor<F> {
     /// `b` (Python's `%`, PyTorch's `remainder`); NaN where `b = 0`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f64>::from_vec(vec![-3.0, 3.0], &[2]).unwrap();
     /// assert_eq!(a.remainder(&Tensor::scalar(2.0)).to_vec(), vec![1.0, 1.0]);
     /// assert_eq!(a.remainder(&Tensor::scalar(-2.0)).to_vec(), vec![-1.0, -1.0]);

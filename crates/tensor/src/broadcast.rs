@@ -16,7 +16,7 @@ impl<F: Float> Tensor<F> {
     /// repeated elements are materialised, since shared storage cannot alias elements.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap();
     /// assert_eq!(a.broadcast_to(&[2, 2, 3]).shape(), &[2, 2, 3]);
     /// assert_eq!(a.broadcast_to(&[2, 3]).to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
@@ -58,7 +58,7 @@ impl<F: Float> Tensor<F> {
     /// Returns a clone (no work) when the shapes are already equal.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let g = Tensor::<f32>::ones(&[4, 2, 3]);
     /// assert_eq!(g.sum_to_shape(&[2, 1]).to_vec(), vec![12.0, 12.0]);
     /// assert_eq!(g.sum_to_shape(&[3]).to_vec(), vec![8.0, 8.0, 8.0]);

@@ -21,7 +21,7 @@ use crate::tensor::Tensor;
 /// dilation, plus the number of groups. The default is PyTorch's: stride 1, no padding, dilation 1, one group.
 ///
 /// ```
-/// use wengert_tensor::Conv2dOptions;
+/// use wengert::tensor::Conv2dOptions;
 /// let opts = Conv2dOptions::default().stride((2, 2)).padding((1, 1)).groups(2);
 /// assert_eq!((opts.stride, opts.padding, opts.dilation, opts.groups), ((2, 2), (1, 1), (1, 1), 2));
 /// ```
@@ -106,7 +106,7 @@ impl Conv1dOptions {
 /// sizes that a strided convolution maps to the same size). The default is PyTorch's.
 ///
 /// ```
-/// use wengert_tensor::{Conv2dOptions, ConvTranspose2dOptions};
+/// use wengert::tensor::{Conv2dOptions, ConvTranspose2dOptions};
 /// let opts = ConvTranspose2dOptions::from(Conv2dOptions::default().stride((2, 2))).output_padding((1, 0));
 /// assert_eq!(opts.conv().stride, (2, 2));
 /// ```
@@ -165,7 +165,7 @@ impl ConvTranspose2dOptions {
 /// stride 1, no padding or output padding, dilation 1, one group.
 ///
 /// ```
-/// use wengert_tensor::ConvTranspose1dOptions;
+/// use wengert::tensor::ConvTranspose1dOptions;
 /// let opts = ConvTranspose1dOptions { stride: 2, output_padding: 1, ..Default::default() };
 /// assert_eq!(opts.to_2d().output_padding, (0, 1));
 /// ```
@@ -208,7 +208,7 @@ impl<F: Float> Tensor<F> {
     /// convolution of `[N, C, 1, L]` images.
     ///
     /// ```
-    /// use wengert_tensor::{ConvTranspose1dOptions, Tensor};
+    /// use wengert::tensor::{ConvTranspose1dOptions, Tensor};
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0], &[1, 1, 2]).unwrap();
     /// let w = Tensor::<f64>::from_vec(vec![1.0, 10.0], &[1, 1, 2]).unwrap();
     /// assert_eq!(x.conv_transpose1d(&w, &Default::default()).to_vec(), vec![1.0, 12.0, 20.0]);
@@ -240,7 +240,7 @@ impl<F: Float> Tensor<F> {
     /// No bias is added (add one of shape `[O, 1, 1]`).
     ///
     /// ```
-    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// use wengert::tensor::{Conv2dOptions, Tensor};
     /// let x = Tensor::<f32>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
     /// let w = Tensor::<f32>::ones(&[1, 1, 2, 2]);
     /// let y = x.conv2d(&w, &Conv2dOptions::default());
@@ -267,7 +267,7 @@ impl<F: Float> Tensor<F> {
     /// 2-D convolution of `[N, C, 1, L]` images.
     ///
     /// ```
-    /// use wengert_tensor::{Conv1dOptions, Tensor};
+    /// use wengert::tensor::{Conv1dOptions, Tensor};
     /// let x = Tensor::<f64>::arange(0.0, 5.0, 1.0).reshape(&[1, 1, 5]).unwrap();
     /// let w = Tensor::<f64>::from_vec(vec![1.0, -1.0], &[1, 1, 2]).unwrap();
     /// let y = x.conv1d(&w, &Conv1dOptions { stride: 2, ..Conv1dOptions::default() });
@@ -297,7 +297,7 @@ impl<F: Float> Tensor<F> {
     /// `[N, O, (H - 1)s - 2p + d(kh - 1) + output_padding + 1, ...]`.
     ///
     /// ```
-    /// use wengert_tensor::{ConvTranspose2dOptions, Tensor};
+    /// use wengert::tensor::{ConvTranspose2dOptions, Tensor};
     /// let x = Tensor::<f32>::ones(&[1, 1, 2, 2]);
     /// let w = Tensor::<f32>::ones(&[1, 1, 2, 2]);
     /// let opts = ConvTranspose2dOptions { stride: (2, 2), ..Default::default() };
@@ -324,7 +324,7 @@ impl<F: Float> Tensor<F> {
     /// gradient, it is the weight's gradient).
     ///
     /// ```
-    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// use wengert::tensor::{Conv2dOptions, Tensor};
     /// let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
     /// let g = Tensor::<f64>::ones(&[1, 1, 2, 2]);
     /// let dw = x.conv2d_weight_adjoint(&g, (2, 2), &Conv2dOptions::default());
@@ -366,7 +366,7 @@ impl<F: Float> Tensor<F> {
     /// gradients.
     ///
     /// ```
-    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// use wengert::tensor::{Conv2dOptions, Tensor};
     /// let x = Tensor::<f64>::arange(0.0, 9.0, 1.0).reshape(&[1, 1, 3, 3]).unwrap();
     /// let w = Tensor::<f64>::ones(&[1, 1, 2, 2]);
     /// let o = Conv2dOptions::default();

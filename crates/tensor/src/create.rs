@@ -12,7 +12,7 @@ impl<F: Float> Tensor<F> {
     /// A tensor of `shape` filled with `value`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f32>::full(&[2], 7.0).to_vec(), vec![7.0, 7.0]);
     /// ```
     ///
@@ -79,7 +79,7 @@ impl<F: Float> Tensor<F> {
     /// The `n × n` identity matrix.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f32>::eye(2).to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
     ///
@@ -95,7 +95,7 @@ impl<F: Float> Tensor<F> {
     /// `start, start + step, ...` up to but excluding `end`, as a 1-D tensor.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f32>::arange(0.0, 1.0, 0.25).to_vec(), vec![0.0, 0.25, 0.5, 0.75]);
     /// ```
     ///
@@ -126,7 +126,7 @@ impl<F: Float> Tensor<F> {
     /// `n` evenly spaced values from `start` to `end`, both included.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::linspace(0.0, 1.0, 3).to_vec(), vec![0.0, 0.5, 1.0]);
     /// ```
     ///
@@ -144,7 +144,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// ```
     /// use rand::{SeedableRng, rngs::StdRng};
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::randn(&[3], &mut StdRng::seed_from_u64(7));
     /// let b = Tensor::<f32>::randn(&[3], &mut StdRng::seed_from_u64(7));
     /// assert_eq!(a, b);

@@ -31,7 +31,7 @@ impl<F: Float> Tensor<F> {
     /// Running sums along `axis`, as `torch.cumsum`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// assert_eq!(x.cumsum(0).to_vec(), vec![1.0, 2.0, 4.0, 6.0]);
     /// assert_eq!(x.cumsum(1).to_vec(), vec![1.0, 3.0, 3.0, 7.0]);
@@ -48,7 +48,7 @@ impl<F: Float> Tensor<F> {
     /// Running products along `axis`, as `torch.cumprod`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![2.0, 3.0, 0.0, 5.0], &[4]).unwrap();
     /// assert_eq!(x.cumprod(0).to_vec(), vec![2.0, 6.0, 0.0, 0.0]);
     /// ```
@@ -65,7 +65,7 @@ impl<F: Float> Tensor<F> {
     /// `max + ln(1 + e^(min - max))`, so large inputs do not overflow.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1000.0, 1000.0], &[2]).unwrap();
     /// let y = x.logcumsumexp(0).to_vec();
     /// assert_eq!(y[0], 1000.0);
@@ -89,7 +89,7 @@ impl<F: Float> Tensor<F> {
     /// pass every axis for that).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![3.0, -4.0], &[2]).unwrap();
     /// assert_eq!(x.vector_norm(2.0, &[0], false).item(), 5.0);
     /// assert_eq!(x.vector_norm(1.0, &[0], false).item(), 7.0);

@@ -165,7 +165,7 @@ impl<F: Float> fmt::Display for Tensor<F> {
     /// Empty tensors of other than one dim add `shape=[..]`, and `f64` tensors add `dtype=f64`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// assert_eq!(a.to_string(), "tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]])");
     /// assert_eq!(format!("{:.1}", Tensor::<f64>::scalar(0.25)), "tensor(0.2, dtype=f64)");

@@ -57,7 +57,7 @@ pub enum EinsumStep {
 /// `reshape` and `matmul`, for operands of given shapes.
 ///
 /// ```
-/// use wengert_tensor::{EinsumPlan, EinsumStep};
+/// use wengert::tensor::{EinsumPlan, EinsumStep};
 /// let plan = EinsumPlan::new("ij,jk->ik", &[&[2, 3], &[3, 4]]).unwrap();
 /// assert_eq!(plan.output_shape(), &[2, 4]);
 /// assert!(matches!(plan.steps()[0], EinsumStep::Contract { .. }));
@@ -221,7 +221,7 @@ impl<F: Float> Tensor<F> {
     /// Computed as [`EinsumPlan`] lays out: diagonals, sums and one batched matmul per operand.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// assert_eq!(Tensor::einsum("ij,jk->ik", &[&a, &a]).to_vec(), a.matmul(&a).to_vec());
     /// assert_eq!(Tensor::einsum("ii", &[&a]).item(), 5.0);

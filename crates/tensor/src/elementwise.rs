@@ -18,7 +18,7 @@ impl<F: Float> Tensor<F> {
     /// buffer (no allocation), else into a new buffer: the owned form of [`Tensor::map`].
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let t = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
     /// assert_eq!(t.map_into(|x| x * 10.0).to_vec(), vec![10.0, 20.0]);
     /// ```
@@ -99,7 +99,7 @@ impl<F: Float> Tensor<F> {
     /// Logistic sigmoid `1 / (1 + e^-x)`, finite for every finite input.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f32>::from_vec(vec![-1e4, 0.0, 1e4], &[3]).unwrap().sigmoid();
     /// assert_eq!(y.to_vec(), vec![0.0, 0.5, 1.0]);
     /// ```
@@ -110,7 +110,7 @@ impl<F: Float> Tensor<F> {
     /// `max(x, 0)`; NaN stays NaN, as in PyTorch and IEEE `maximum`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f32>::from_vec(vec![-1.0, 2.0, f32::NAN], &[3]).unwrap().relu().to_vec();
     /// assert_eq!(y[..2], [0.0, 2.0]);
     /// assert!(y[2].is_nan());
@@ -138,7 +138,7 @@ impl<F: Float> Tensor<F> {
     /// `min > max`, every element becomes `max` (both as in PyTorch).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![-3.0, 0.5, 3.0, f32::NAN], &[4]).unwrap();
     /// let y = x.clamp(-1.0, 1.0).to_vec();
     /// assert_eq!(y[..3], [-1.0, 0.5, 1.0]);

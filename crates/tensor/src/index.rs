@@ -78,7 +78,7 @@ impl<F: Float> Tensor<F> {
     /// The entries `indices` of `axis`, in that order (repeats allowed).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[3, 2]).unwrap();
     /// assert_eq!(a.index_select(0, &[2, 0, 2]).to_vec(), vec![4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
     /// ```
@@ -108,7 +108,7 @@ impl<F: Float> Tensor<F> {
     /// `index` has as many dims as `self`, and is no larger than `self` on the other axes.
     ///
     /// ```
-    /// use wengert_tensor::{Tensor, ndarray::arr2};
+    /// use wengert::tensor::{Tensor, ndarray::arr2};
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// let index = arr2(&[[1, 1], [0, 1]]).into_dyn();
     /// assert_eq!(x.gather(1, &index).to_vec(), vec![2.0, 2.0, 3.0, 4.0]);
@@ -135,7 +135,7 @@ impl<F: Float> Tensor<F> {
     /// `zeros(x.shape()).scatter_add(axis, index, g)`.
     ///
     /// ```
-    /// use wengert_tensor::{Tensor, ndarray::arr1};
+    /// use wengert::tensor::{Tensor, ndarray::arr1};
     /// let x = Tensor::<f32>::zeros(&[3]);
     /// let src = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
     /// let out = x.scatter_add(0, &arr1(&[2, 0, 2]).into_dyn(), &src);
@@ -162,7 +162,7 @@ impl<F: Float> Tensor<F> {
     /// documents the winner as undefined).
     ///
     /// ```
-    /// use wengert_tensor::{Tensor, ndarray::arr1};
+    /// use wengert::tensor::{Tensor, ndarray::arr1};
     /// let x = Tensor::<f32>::full(&[3], 9.0);
     /// let src = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
     /// assert_eq!(x.scatter(0, &arr1(&[2, 0, 2]).into_dyn(), &src).to_vec(), vec![2.0, 9.0, 3.0]);
@@ -184,7 +184,7 @@ impl<F: Float> Tensor<F> {
     /// Rows of `num_classes` entries, all zero but a one at column `indices[i]`: shape `[n, num_classes]`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f32>::one_hot(&[2, 0], 3);
     /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
     /// ```

@@ -12,7 +12,7 @@ impl<F: Float> Tensor<F> {
     /// Joins tensors along an existing `axis`; all other dimensions must agree.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::zeros(&[2, 1]);
     /// let b = Tensor::<f32>::ones(&[2, 2]);
     /// let c = Tensor::concat(&[&a, &b], 1);
@@ -53,7 +53,7 @@ impl<F: Float> Tensor<F> {
     /// Joins tensors of one shape along a new `axis` (`0..=ndim`).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::zeros(&[3]);
     /// let b = Tensor::<f32>::ones(&[3]);
     /// assert_eq!(Tensor::stack(&[&a, &b], 0).shape(), &[2, 3]);
@@ -98,7 +98,7 @@ impl<F: Float> Tensor<F> {
     /// Cuts `axis` into consecutive pieces of the given `sizes` (views).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let parts = Tensor::<f32>::arange(0.0, 5.0, 1.0).split(0, &[2, 3]);
     /// assert_eq!(parts[1].to_vec(), vec![2.0, 3.0, 4.0]);
     /// ```
@@ -136,7 +136,7 @@ impl<F: Float> Tensor<F> {
     /// `chunk` does: fewer than `n` pieces may come back. An empty axis gives `n` empty pieces.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let parts = Tensor::<f32>::arange(0.0, 5.0, 1.0).chunk(3, 0);
     /// let sizes: Vec<usize> = parts.iter().map(|p| p.len()).collect();
     /// assert_eq!(sizes, vec![2, 2, 1]);
@@ -163,7 +163,7 @@ impl<F: Float> Tensor<F> {
     /// Pads every axis with `value`: `pads[i] = (before, after)` entries around axis `i`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::ones(&[1, 2]);
     /// let p = a.pad(&[(0, 1), (1, 0)], 0.0);
     /// assert_eq!(p.shape(), &[2, 3]);
@@ -202,7 +202,7 @@ impl<F: Float> Tensor<F> {
     /// `reps` may be longer than `ndim`; `self` then gains leading axes of size 1 first.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
     /// let r = a.repeat(&[2, 2]);
     /// assert_eq!(r.shape(), &[2, 4]);

@@ -2,7 +2,7 @@
 //! and a matmul through a real GEMM kernel. This crate knows nothing of gradients.
 //!
 //! ```
-//! use wengert_tensor::Tensor;
+//! use wengert::tensor::Tensor;
 //! let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
 //! let w = Tensor::<f32>::ones(&[3, 1]);
 //! let y = x.matmul(&w) + 1.0;            // [2, 1]

@@ -9,7 +9,7 @@ impl<F: Float> Tensor<F> {
     /// Arctangent, in `(-π/2, π/2)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().atan();
     /// assert_eq!(y.to_vec(), vec![0.0, std::f64::consts::FRAC_PI_4]);
     /// ```
@@ -20,7 +20,7 @@ impl<F: Float> Tensor<F> {
     /// Arcsine, in `[-π/2, π/2]`; NaN outside `[-1, 1]`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().asin();
     /// assert_eq!(y.to_vec(), vec![0.0, std::f64::consts::FRAC_PI_2]);
     /// ```
@@ -31,7 +31,7 @@ impl<F: Float> Tensor<F> {
     /// Arccosine, in `[0, π]`; NaN outside `[-1, 1]`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![1.0, -1.0], &[2]).unwrap().acos();
     /// assert_eq!(y.to_vec(), vec![0.0, std::f64::consts::PI]);
     /// ```
@@ -42,7 +42,7 @@ impl<F: Float> Tensor<F> {
     /// Hyperbolic sine.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::from_vec(vec![0.0], &[1]).unwrap().sinh().to_vec(), vec![0.0]);
     /// ```
     pub fn sinh(&self) -> Self {
@@ -52,7 +52,7 @@ impl<F: Float> Tensor<F> {
     /// Hyperbolic cosine.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::from_vec(vec![0.0], &[1]).unwrap().cosh().to_vec(), vec![1.0]);
     /// ```
     pub fn cosh(&self) -> Self {
@@ -62,7 +62,7 @@ impl<F: Float> Tensor<F> {
     /// Tangent.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::from_vec(vec![0.0], &[1]).unwrap().tan().to_vec(), vec![0.0]);
     /// ```
     pub fn tan(&self) -> Self {
@@ -72,7 +72,7 @@ impl<F: Float> Tensor<F> {
     /// Inverse hyperbolic tangent; ±inf at ±1, NaN outside `[-1, 1]`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().atanh();
     /// assert_eq!(y.to_vec(), vec![0.0, f64::INFINITY]);
     /// ```
@@ -83,7 +83,7 @@ impl<F: Float> Tensor<F> {
     /// Inverse hyperbolic sine.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::from_vec(vec![0.0], &[1]).unwrap().asinh().to_vec(), vec![0.0]);
     /// ```
     pub fn asinh(&self) -> Self {
@@ -93,7 +93,7 @@ impl<F: Float> Tensor<F> {
     /// Inverse hyperbolic cosine; NaN below 1.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap().acosh().to_vec(), vec![0.0]);
     /// ```
     pub fn acosh(&self) -> Self {
@@ -103,7 +103,7 @@ impl<F: Float> Tensor<F> {
     /// Base-2 logarithm.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![1.0, 8.0], &[2]).unwrap().log2();
     /// assert_eq!(y.to_vec(), vec![0.0, 3.0]);
     /// ```
@@ -114,7 +114,7 @@ impl<F: Float> Tensor<F> {
     /// Base-10 logarithm.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![1.0, 1000.0], &[2]).unwrap().log10();
     /// assert_eq!(y.to_vec(), vec![0.0, 3.0]);
     /// ```
@@ -125,7 +125,7 @@ impl<F: Float> Tensor<F> {
     /// `2^x`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![-1.0, 3.0], &[2]).unwrap().exp2();
     /// assert_eq!(y.to_vec(), vec![0.5, 8.0]);
     /// ```
@@ -136,7 +136,7 @@ impl<F: Float> Tensor<F> {
     /// `1 / √x`; +inf at 0, NaN below.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![4.0, 0.0], &[2]).unwrap().rsqrt();
     /// assert_eq!(y.to_vec(), vec![0.5, f64::INFINITY]);
     /// ```

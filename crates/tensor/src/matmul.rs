@@ -64,7 +64,7 @@ fn plan(a: &[usize], b: &[usize]) -> Result<Plan, TensorError> {
 /// dimensions and broadcast against each other.
 ///
 /// ```
-/// use wengert_tensor::matmul_shape;
+/// use wengert::tensor::matmul_shape;
 /// assert_eq!(matmul_shape(&[2, 3], &[3, 4]).unwrap(), vec![2, 4]);
 /// assert_eq!(matmul_shape(&[3], &[3]).unwrap(), Vec::<usize>::new());
 /// assert_eq!(matmul_shape(&[2, 1, 3, 4], &[5, 4, 2]).unwrap(), vec![2, 5, 3, 2]);
@@ -90,7 +90,7 @@ impl<F: Float> Tensor<F> {
     /// place without a copy; large products run on the rayon pool.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
     /// let b = Tensor::<f32>::from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], &[3, 2]).unwrap();
     /// assert_eq!(a.matmul(&b).to_vec(), vec![4.0, 5.0, 10.0, 11.0]);
@@ -110,7 +110,7 @@ impl<F: Float> Tensor<F> {
     /// The dot product of two 1-D tensors of equal length, as a 0-d tensor.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
     /// assert_eq!(a.dot(&a).item(), 14.0);
     /// ```
@@ -139,7 +139,7 @@ impl<F: Float> Tensor<F> {
     /// The outer product of two 1-D tensors: `out[i, j] = a[i] · b[j]`, of shape `[a.len(), b.len()]`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
     /// let b = Tensor::<f32>::from_vec(vec![1.0, 10.0, 100.0], &[3]).unwrap();
     /// assert_eq!(a.outer(&b).to_vec(), vec![1.0, 10.0, 100.0, 2.0, 20.0, 200.0]);
@@ -163,7 +163,7 @@ impl<F: Float> Tensor<F> {
     /// read through its transpose in place.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// let w = Tensor::<f32>::from_vec(vec![1.0, 0.0, 1.0, 1.0, 0.0, 2.0], &[3, 2]).unwrap();
     /// let b = Tensor::<f32>::from_vec(vec![0.5, 0.0, -1.0], &[3]).unwrap();
@@ -227,7 +227,7 @@ fn check_vectors(op: &'static str, a: &[usize], b: &[usize]) {
 ///
 /// ```
 /// use ndarray::{Array2, array};
-/// use wengert_tensor::matmul_into;
+/// use wengert::tensor::matmul_into;
 /// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
 /// let mut out = Array2::<f32>::ones((2, 2));
 /// matmul_into(a.view(), a.t(), out.view_mut(), true);

@@ -24,7 +24,7 @@ use crate::tensor::Tensor;
 /// `count_include_pad` (true).
 ///
 /// ```
-/// use wengert_tensor::Pool2dOptions;
+/// use wengert::tensor::Pool2dOptions;
 /// let opts = Pool2dOptions::new((3, 3)).stride((2, 2)).padding((1, 1));
 /// assert_eq!((opts.kernel, opts.stride, opts.padding), ((3, 3), (2, 2), (1, 1)));
 /// assert_eq!(Pool2dOptions::new((2, 2)).stride, (2, 2));
@@ -245,7 +245,7 @@ impl<F: Float> Tensor<F> {
     /// in row-major order on ties. A NaN in a window is its maximum.
     ///
     /// ```
-    /// use wengert_tensor::{Pool2dOptions, Tensor};
+    /// use wengert::tensor::{Pool2dOptions, Tensor};
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 5.0, 2.0, 5.0, 0.0, 3.0, 4.0, 4.0, 4.0], &[1, 1, 3, 3]).unwrap();
     /// let (y, index) = x.max_pool2d(&Pool2dOptions::new((2, 2)).stride((1, 1)));
     /// assert_eq!(y.to_vec(), vec![5.0, 5.0, 5.0, 4.0]);
@@ -305,7 +305,7 @@ impl<F: Float> Tensor<F> {
     /// by the number of input elements it covers.
     ///
     /// ```
-    /// use wengert_tensor::{Pool2dOptions, Tensor};
+    /// use wengert::tensor::{Pool2dOptions, Tensor};
     /// let x = Tensor::<f32>::arange(0.0, 16.0, 1.0).reshape(&[1, 1, 4, 4]).unwrap();
     /// assert_eq!(x.avg_pool2d(&Pool2dOptions::new((2, 2))).to_vec(), vec![2.5, 4.5, 10.5, 12.5]);
     /// ```
@@ -327,7 +327,7 @@ impl<F: Float> Tensor<F> {
     /// added over its window.
     ///
     /// ```
-    /// use wengert_tensor::{Pool2dOptions, Tensor};
+    /// use wengert::tensor::{Pool2dOptions, Tensor};
     /// let g = Tensor::<f32>::ones(&[1, 1, 1, 2]);
     /// let dx = g.avg_pool2d_adjoint((2, 4), &Pool2dOptions::new((2, 2)));
     /// assert_eq!(dx.to_vec(), vec![0.25; 8]);
@@ -353,7 +353,7 @@ impl<F: Float> Tensor<F> {
     /// `⌈(i + 1)·H / Ho⌉` (PyTorch's formula), and likewise for columns.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[1, 1, 2, 3]).unwrap();
     /// assert_eq!(x.adaptive_avg_pool2d((1, 2)).to_vec(), vec![2.0, 3.0]);
     /// assert_eq!(x.adaptive_avg_pool2d((1, 1)).to_vec(), vec![2.5]);
@@ -375,7 +375,7 @@ impl<F: Float> Tensor<F> {
     /// window's size and added over it.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let g = Tensor::<f32>::ones(&[1, 1, 1, 1]);
     /// assert_eq!(g.adaptive_avg_pool2d_adjoint((2, 2)).to_vec(), vec![0.25; 4]);
     /// ```

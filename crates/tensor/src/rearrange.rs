@@ -50,7 +50,7 @@ impl<F: Float> Tensor<F> {
     /// The elements in reverse order along each of `axes`, as `torch.flip` (a view: no copy).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::arange(0.0, 4.0, 1.0).reshape(&[2, 2]).unwrap();
     /// assert_eq!(x.flip(&[1]).to_vec(), vec![1.0, 0.0, 3.0, 2.0]);
     /// assert_eq!(x.flip(&[0, 1]).to_vec(), vec![3.0, 2.0, 1.0, 0.0]);
@@ -73,7 +73,7 @@ impl<F: Float> Tensor<F> {
     /// `out[(j + shift) mod n] = x[j]`; negative shifts go the other way.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::arange(0.0, 4.0, 1.0);
     /// assert_eq!(x.roll(&[1], &[0]).to_vec(), vec![3.0, 0.0, 1.0, 2.0]);
     /// assert_eq!(x.roll(&[-1], &[0]).to_vec(), vec![1.0, 2.0, 3.0, 0.0]);
@@ -95,7 +95,7 @@ impl<F: Float> Tensor<F> {
     /// `j - i ≤ k` kept, the rest 0 (also where they were ∞ or NaN).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::ones(&[2, 2]);
     /// assert_eq!(x.tril(0).to_vec(), vec![1.0, 0.0, 1.0, 1.0]);
     /// assert_eq!(x.tril(-1).to_vec(), vec![0.0, 0.0, 1.0, 0.0]);
@@ -114,7 +114,7 @@ impl<F: Float> Tensor<F> {
     /// kept, the rest 0.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::ones(&[2, 3]);
     /// assert_eq!(x.triu(1).to_vec(), vec![0.0, 1.0, 1.0, 0.0, 0.0, 1.0]);
     /// ```
@@ -133,7 +133,7 @@ impl<F: Float> Tensor<F> {
     /// Positive offsets are above the main diagonal.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[2, 3]).unwrap();
     /// assert_eq!(x.diagonal(0, 0, 1).to_vec(), vec![0.0, 4.0]);
     /// assert_eq!(x.diagonal(1, 0, 1).to_vec(), vec![1.0, 5.0]);
@@ -156,7 +156,7 @@ impl<F: Float> Tensor<F> {
     /// the last two): `[..., n]` becomes `[..., m, m]` with `m = n + |offset|`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap();
     /// assert_eq!(x.diag_embed(0).to_vec(), vec![1.0, 0.0, 0.0, 2.0]);
     /// assert_eq!(x.diag_embed(1).shape(), &[3, 3]);
@@ -188,7 +188,7 @@ impl<F: Float> Tensor<F> {
     /// of `size` holds each window.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::arange(0.0, 5.0, 1.0);
     /// let w = x.unfold(0, 2, 2);
     /// assert_eq!(w.shape(), &[2, 2]);
@@ -210,7 +210,7 @@ impl<F: Float> Tensor<F> {
     /// `torch.masked_fill`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
     /// let mask = Tensor::from_vec(vec![0.0, 1.0, 0.0], &[3]).unwrap();
     /// assert_eq!(x.masked_fill(&mask, -1.0).to_vec(), vec![1.0, -1.0, 3.0]);
@@ -229,7 +229,7 @@ impl<F: Float> Tensor<F> {
     /// `gather` after broadcasting `self` and `indices` against each other on every other axis.
     ///
     /// ```
-    /// use wengert_tensor::{Tensor, ndarray::arr2};
+    /// use wengert::tensor::{Tensor, ndarray::arr2};
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// let first = arr2(&[[1], [0]]).into_dyn();
     /// assert_eq!(x.take_along_axis(&first, 1).to_vec(), vec![2.0, 3.0]);
@@ -254,7 +254,7 @@ impl<F: Float> Tensor<F> {
     /// written, and of a position named twice the last write stays (PyTorch leaves that undefined).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::zeros(&[2, 3]);
     /// let v = Tensor::from_vec(vec![5.0, 7.0], &[2]).unwrap();
     /// let y = x.index_put(&[&[0, 1], &[2, 0]], &v, false); // x[0, 2] = 5, x[1, 0] = 7
@@ -281,7 +281,7 @@ impl<F: Float> Tensor<F> {
 /// Returns the merged shape and that index.
 ///
 /// ```
-/// use wengert_tensor::index_put_layout;
+/// use wengert::tensor::index_put_layout;
 /// let (rows, index) = index_put_layout(&[2, 3, 4], &[&[1, 0], &[2, 1]], &[4]);
 /// assert_eq!(rows, vec![6, 4]);
 /// assert_eq!(index.shape(), &[2, 4]);

@@ -111,7 +111,7 @@ impl<F: Float> Tensor<F> {
     /// tensors are simply dropped.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4]).unwrap();
     /// for _step in 0..3 {
     ///     let y = x.exp();          // from the second step on, in the buffer recycled below

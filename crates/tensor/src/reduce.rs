@@ -22,7 +22,7 @@ impl<F: Float> Tensor<F> {
     /// thread pool for long tensors: the check an optimizer makes on every gradient before a step.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, -2.0, 3.5], &[3]).unwrap();
     /// assert!(x.all_finite());
     /// let y = Tensor::<f32>::from_vec(vec![1.0, f32::INFINITY], &[2]).unwrap();
@@ -41,7 +41,7 @@ impl<F: Float> Tensor<F> {
     /// Sum over `axes`; with `keepdim` the reduced axes stay as size 1.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// assert_eq!(x.sum_axes(&[1], true).shape(), &[2, 1]);
     /// assert_eq!(x.sum_axes(&[0, 1], false).item(), 10.0);
@@ -157,7 +157,7 @@ impl<F: Float> Tensor<F> {
     /// Indices of the largest elements along `axis` (the first on ties). Not differentiable.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 5.0, 5.0, 0.0, 2.0, 9.0], &[2, 3]).unwrap();
     /// assert_eq!(x.argmax_axis(1, false).into_raw_vec_and_offset().0, vec![1, 2]);
     /// ```
@@ -185,7 +185,7 @@ impl<F: Float> Tensor<F> {
     /// PyTorch: the result is inf, or NaN when every element is the same; never negative.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
     /// assert_eq!((x.var(1).item(), x.var(3).item(), x.var(5).item()), (1.0, f64::INFINITY, f64::INFINITY));
     /// ```
@@ -245,7 +245,7 @@ impl<F: Float> Tensor<F> {
     /// Product of all elements (1 for an empty tensor).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// assert_eq!(x.prod().item(), 24.0);
     /// ```
@@ -256,7 +256,7 @@ impl<F: Float> Tensor<F> {
     /// Product over `axes` (1 over an empty axis), keeping them as size 1 with `keepdim`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
     /// assert_eq!(x.prod_axes(&[0], false).to_vec(), vec![3.0, 8.0]);
     /// ```
@@ -274,7 +274,7 @@ impl<F: Float> Tensor<F> {
     /// `max(dim)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 5.0, 0.0, 2.0], &[2, 2]).unwrap();
     /// let (values, indices) = x.max_axis_with_indices(1, false);
     /// assert_eq!(values.to_vec(), vec![5.0, 2.0]);
@@ -294,7 +294,7 @@ impl<F: Float> Tensor<F> {
     /// `min(dim)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f64>::from_vec(vec![1.0, 5.0, 0.0, 2.0], &[2, 2]).unwrap();
     /// let (values, indices) = x.min_axis_with_indices(0, true);
     /// assert_eq!(values.to_vec(), vec![0.0, 2.0]);

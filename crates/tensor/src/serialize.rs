@@ -25,7 +25,7 @@ impl<F: Float> Serialize for Tensor<F> {
     /// Writes `{ shape: [..], data: [..] }`, the data in logical row-major order (views included).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let t = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap().t();
     /// let config = bincode::config::standard();
     /// let bytes = bincode::serde::encode_to_vec(&t, config).unwrap();

@@ -5,7 +5,7 @@ use crate::error::TensorError;
 /// Shape checkers and helpers, usable before calling an op that would panic.
 ///
 /// ```
-/// use wengert_tensor::Shape;
+/// use wengert::tensor::Shape;
 /// assert_eq!(Shape::broadcast(&[3, 1], &[1, 4]).unwrap(), vec![3, 4]);
 /// assert!(Shape::broadcast(&[3], &[4]).is_err());
 /// ```

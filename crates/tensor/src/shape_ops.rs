@@ -27,7 +27,7 @@ impl<F: Float> Tensor<F> {
     /// No copy is made when `self` is contiguous; a transposed or strided view is copied first.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[2, 3]).unwrap();
     /// assert_eq!(a.shape(), &[2, 3]);
     /// assert_eq!(a.t().reshape(&[6]).unwrap().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
@@ -76,7 +76,7 @@ impl<F: Float> Tensor<F> {
     /// Removes every axis of size 1 (a view).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f32>::zeros(&[1, 3, 1]).squeeze_all().shape(), &[3]);
     /// ```
     pub fn squeeze_all(&self) -> Self {
@@ -92,7 +92,7 @@ impl<F: Float> Tensor<F> {
     /// Inserts an axis of size 1 at position `axis` (a view); `axis == ndim` appends one.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::zeros(&[2, 3]);
     /// assert_eq!(a.unsqueeze(0).shape(), &[1, 2, 3]);
     /// assert_eq!(a.unsqueeze(2).shape(), &[2, 3, 1]);
@@ -115,7 +115,7 @@ impl<F: Float> Tensor<F> {
     /// Swaps the last two axes (a view). A 0-D or 1-D tensor is returned unchanged, as in NumPy.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
     /// assert_eq!(a.t().shape(), &[3, 2]);
     /// assert_eq!(a.t().to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
@@ -128,7 +128,7 @@ impl<F: Float> Tensor<F> {
     /// Reorders the axes: axis `i` of the result is axis `axes[i]` of `self` (a view).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// assert_eq!(Tensor::<f32>::zeros(&[2, 3, 4]).permute(&[2, 0, 1]).shape(), &[4, 2, 3]);
     /// ```
     ///
@@ -171,7 +171,7 @@ impl<F: Float> Tensor<F> {
     /// walks the range from its end: `s![0..4;-1]` is `3, 2, 1, 0`.
     ///
     /// ```
-    /// use wengert_tensor::{Tensor, s};
+    /// use wengert::tensor::{Tensor, s};
     /// let a = Tensor::<f32>::arange(0.0, 12.0, 1.0).reshape(&[3, 4]).unwrap();
     /// assert_eq!(a.slice(s![1.., ..;2]).to_vec(), vec![4.0, 6.0, 8.0, 10.0]);
     /// assert_eq!(a.slice(s![-1, 1..3]).to_vec(), vec![9.0, 10.0]);
@@ -219,7 +219,7 @@ impl<F: Float> Tensor<F> {
     /// The `len` entries of `axis` starting at `start` (a view).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::arange(0.0, 8.0, 1.0).reshape(&[2, 4]).unwrap();
     /// assert_eq!(a.narrow(1, 1, 2).to_vec(), vec![1.0, 2.0, 5.0, 6.0]);
     /// ```

@@ -14,7 +14,7 @@ impl<F: Float> Tensor<F> {
     /// tensor (an empty `axis` included) gives an empty tensor of its shape, as in PyTorch.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let p = Tensor::<f32>::from_vec(vec![1e4, -1e4], &[1, 2]).unwrap().softmax(1);
     /// assert_eq!(p.to_vec(), vec![1.0, 0.0]);
     /// assert_eq!(Tensor::<f32>::zeros(&[2, 0]).softmax(1).shape(), &[2, 0]);

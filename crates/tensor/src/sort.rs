@@ -22,7 +22,7 @@ impl<F: Float> Tensor<F> {
     /// stable=True)`: equal elements keep their order; NaN sorts as the largest.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![3.0, 1.0, 2.0, 1.0], &[4]).unwrap();
     /// assert_eq!(x.argsort(0, false).into_raw_vec_and_offset().0, vec![1, 3, 2, 0]);
     /// assert_eq!(x.argsort(0, true).into_raw_vec_and_offset().0, vec![0, 2, 1, 3]);
@@ -53,7 +53,7 @@ impl<F: Float> Tensor<F> {
     /// descending, stable=True)`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![3.0, 1.0, 2.0], &[3]).unwrap();
     /// let (values, indices) = x.sort(0, true);
     /// assert_eq!(values.to_vec(), vec![3.0, 2.0, 1.0]);
@@ -74,7 +74,7 @@ impl<F: Float> Tensor<F> {
     /// their order.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 4.0, 2.0, 3.0], &[4]).unwrap();
     /// let (values, indices) = x.topk(2, 0, true);
     /// assert_eq!(values.to_vec(), vec![4.0, 3.0]);

@@ -12,7 +12,7 @@ impl<F: Float> Tensor<F> {
     /// The error function, `erf x = 2/√π ∫₀ˣ e^(-t²) dt`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap().erf().to_vec();
     /// assert_eq!(y[0], 0.0);
     /// assert!((y[1] - 0.8427007929497149).abs() < 1e-16);
@@ -24,7 +24,7 @@ impl<F: Float> Tensor<F> {
     /// The complementary error function, `1 - erf x`, accurate where it is small.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![10.0], &[1]).unwrap().erfc().to_vec();
     /// assert!((y[0] - 2.088487583762545e-45).abs() < 1e-58);
     /// ```
@@ -35,7 +35,7 @@ impl<F: Float> Tensor<F> {
     /// The inverse error function: ±inf at ±1, NaN outside `[-1, 1]` (as PyTorch's `erfinv`).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![0.0, 0.8427007929497149, 1.0], &[3]).unwrap().erfinv();
     /// let y = y.to_vec();
     /// assert!(y[0] == 0.0 && (y[1] - 1.0).abs() < 1e-15 && y[2] == f64::INFINITY);
@@ -47,7 +47,7 @@ impl<F: Float> Tensor<F> {
     /// `ln |Γ(x)|`; +inf at 0 and the negative integers (as PyTorch's `lgamma`).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![1.0, 4.0, 0.0], &[3]).unwrap().lgamma().to_vec();
     /// assert!(y[0] == 0.0 && (y[1] - 6f64.ln()).abs() < 1e-15 && y[2] == f64::INFINITY);
     /// ```
@@ -59,7 +59,7 @@ impl<F: Float> Tensor<F> {
     /// 1.8): -inf at +0, +inf at -0, NaN at the negative integers.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let y = Tensor::<f64>::from_vec(vec![1.0, 0.0], &[2]).unwrap().digamma().to_vec();
     /// assert!((y[0] + 0.5772156649015329).abs() < 1e-15 && y[1] == f64::NEG_INFINITY);
     /// ```
@@ -71,7 +71,7 @@ impl<F: Float> Tensor<F> {
     /// digamma itself). At 0 and the negative integers it is `(-1)ⁿ⁺¹ ∞` for `n ≥ 1`.
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// // ψ⁽¹⁾(1) = π²/6.
     /// let y = Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap().polygamma(1).to_vec();
     /// assert!((y[0] - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-15);

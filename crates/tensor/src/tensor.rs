@@ -11,7 +11,7 @@ use crate::float::Float;
 /// kernels copy only when they must. Ops never mutate their inputs.
 ///
 /// ```
-/// use wengert_tensor::Tensor;
+/// use wengert::tensor::Tensor;
 /// let a = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
 /// let b = &a + &a;
 /// assert_eq!(b.to_vec(), vec![2.0, 4.0, 6.0, 8.0]);
@@ -59,7 +59,7 @@ impl<F: Float> Tensor<F> {
     /// equality calls `memcmp`, which costs more than the comparison for the few dimensions of a shape).
     ///
     /// ```
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tensor::Tensor;
     /// let t = Tensor::<f32>::zeros(&[2, 3]);
     /// assert!(t.has_shape(&[2, 3]) && !t.has_shape(&[3, 2]) && !t.has_shape(&[2, 3, 1]));
     /// ```

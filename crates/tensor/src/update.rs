@@ -25,7 +25,7 @@ const CHUNK: usize = 8192;
 /// row-major first.
 ///
 /// ```
-/// use wengert_tensor::{Tensor, fused_update};
+/// use wengert::tensor::{Tensor, fused_update};
 /// let mut x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
 /// let mut avg = Tensor::<f32>::zeros(&[3]);
 /// let d = Tensor::<f32>::from_vec(vec![0.5, 0.5, -1.0], &[3]).unwrap();

@@ -75,9 +75,9 @@ impl<F: Float> Checkpoint<F> {
     /// zero. Resume training with [`apply_to_store`](Self::apply_to_store) and this.
     ///
     /// ```
-    /// use wengert_nn::checkpoint::Checkpoint;
-    /// use wengert_nn::optim::{Adam, Optimizer};
-    /// use wengert_nn::{Init, ParamStore};
+    /// use wengert::nn::checkpoint::Checkpoint;
+    /// use wengert::nn::optim::{Adam, Optimizer};
+    /// use wengert::nn::{Init, ParamStore};
     ///
     /// let store = ParamStore::<f32>::new(0);
     /// store.root().param("w", &[2], Init::Ones);
@@ -87,7 +87,7 @@ impl<F: Float> Checkpoint<F> {
     /// let mut resumed = Adam::new(store.parameters(), 0.5);
     /// c.apply_to_optimizer(&mut resumed)?;
     /// assert_eq!(resumed.lr(), 0.01);
-    /// # Ok::<(), wengert_nn::checkpoint::CheckpointError>(())
+    /// # Ok::<(), wengert::nn::checkpoint::CheckpointError>(())
     /// ```
     ///
     /// # Errors

@@ -2,8 +2,8 @@
 //! saved atomically in a checked binary format; and safetensors export and import of weights.
 //!
 //! ```
-//! use wengert_nn::{Init, ParamStore};
-//! use wengert_nn::checkpoint::Checkpoint;
+//! use wengert::nn::{Init, ParamStore};
+//! use wengert::nn::checkpoint::Checkpoint;
 //!
 //! let store = ParamStore::<f32>::new(0);
 //! store.root().sub("fc").param("weight", &[2, 3], Init::GLOROT_UNIFORM);
@@ -76,9 +76,9 @@ pub use safetensors_io::{load_safetensors, save_safetensors};
 /// Build one with [`Checkpoint::from_store`] (or [`Checkpoint::new`]) and set the other fields:
 ///
 /// ```
-/// use wengert_nn::checkpoint::Checkpoint;
-/// use wengert_nn::optim::OptimizerState;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::checkpoint::Checkpoint;
+/// use wengert::nn::optim::OptimizerState;
+/// use wengert::tensor::Tensor;
 ///
 /// let mut c = Checkpoint::<f64>::new();
 /// c.params.push(("w".into(), Tensor::zeros(&[2])));
@@ -150,7 +150,7 @@ impl<F: Float> Checkpoint<F> {
     /// [`Checkpoint::read_safetensors`]); `None` for one built in memory.
     ///
     /// ```
-    /// use wengert_nn::checkpoint::Checkpoint;
+    /// use wengert::nn::checkpoint::Checkpoint;
     /// let path = std::env::temp_dir().join(format!("wengert-doc-path-{}.ckpt", std::process::id()));
     /// Checkpoint::<f32>::new().save(&path)?;
     /// assert_eq!(Checkpoint::<f32>::load(&path)?.path(), Some(path.as_path()));
@@ -195,8 +195,8 @@ impl<F: Float> Checkpoint<F> {
 /// Saves the parameters of `store` (the weights alone: no generator, no optimizer) to `path`, atomically.
 ///
 /// ```
-/// use wengert_nn::{Init, ParamStore};
-/// use wengert_nn::checkpoint::{load_weights, save_weights};
+/// use wengert::nn::{Init, ParamStore};
+/// use wengert::nn::checkpoint::{load_weights, save_weights};
 /// let path = std::env::temp_dir().join(format!("wengert-doc-weights-{}.ckpt", std::process::id()));
 /// let a = ParamStore::<f64>::new(0);
 /// a.root().param("w", &[3], Init::GLOROT_UNIFORM);

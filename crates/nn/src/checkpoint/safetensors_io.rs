@@ -58,8 +58,8 @@ fn to_raw<F: Float>(t: &Tensor<F>) -> Raw {
 /// (`F32` or `F64`).
 ///
 /// ```
-/// use wengert_nn::{Init, ParamStore};
-/// use wengert_nn::checkpoint::{load_safetensors, save_safetensors};
+/// use wengert::nn::{Init, ParamStore};
+/// use wengert::nn::checkpoint::{load_safetensors, save_safetensors};
 /// let path = std::env::temp_dir().join(format!("wengert-doc-{}.safetensors", std::process::id()));
 /// let a = ParamStore::<f32>::new(0);
 /// a.root().sub("layers").sub(0).param("weight", &[4, 2], Init::GLOROT_UNIFORM);

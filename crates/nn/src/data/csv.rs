@@ -11,7 +11,7 @@ use super::bounded::{DEFAULT_MAX_BYTES, data_error, read_bounded};
 /// most bytes it may hold.
 ///
 /// ```
-/// use wengert_nn::data::{CsvOptions, DEFAULT_MAX_BYTES};
+/// use wengert::nn::data::{CsvOptions, DEFAULT_MAX_BYTES};
 /// let options = CsvOptions::default().skip_rows(1).delimiter(';');
 /// assert_eq!((options.skip_rows, options.delimiter), (1, ';'));
 /// assert_eq!(options.max_bytes, DEFAULT_MAX_BYTES);
@@ -64,7 +64,7 @@ impl CsvOptions {
 /// blank lines are skipped; `\r\n` line ends are accepted. A file without data rows gives `[0, 0]`.
 ///
 /// ```
-/// use wengert_nn::data::{CsvOptions, read_csv};
+/// use wengert::nn::data::{CsvOptions, read_csv};
 /// let path = std::env::temp_dir().join(format!("wengert-doc-{}.csv", std::process::id()));
 /// std::fs::write(&path, "a,b\n1, 2.5\n-3,4e2\n")?;
 /// let x = read_csv::<f64>(&path, &CsvOptions::default().header())?;
@@ -165,7 +165,7 @@ const IRIS_HINT: &str = "iris.csv ships in the Wengert repository's shared data 
 /// Returns the features, `[150, 4]`, and the labels, each below the number of class names.
 ///
 /// ```
-/// use wengert_nn::data::load_iris;
+/// use wengert::nn::data::load_iris;
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
 /// match load_iris::<f32>(path) {
 ///     Ok((x, labels)) => assert_eq!((x.shape(), labels.len()), (&[150, 4][..], 150)),
@@ -186,7 +186,7 @@ pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usi
 /// [`load_iris`] holding at most `max_bytes` bytes of file and of parsed values.
 ///
 /// ```
-/// use wengert_nn::data::{DataError, load_iris_with};
+/// use wengert::nn::data::{DataError, load_iris_with};
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
 /// match load_iris_with::<f32>(path, 1000) {
 ///     Err(DataError::TooLarge { limit: 1000, .. }) => {} // the file has about 2,800 bytes

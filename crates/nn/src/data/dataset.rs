@@ -11,15 +11,15 @@ use crate::rng::SeedRng;
 /// Clones are O(1) (tensors share storage).
 ///
 /// ```
-/// use wengert_nn::data::TensorDataset;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::data::TensorDataset;
+/// use wengert::tensor::Tensor;
 /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
 /// let y = Tensor::<f32>::from_vec(vec![0.0, 1.0, 0.0], &[3]).unwrap();
 /// let data = TensorDataset::new(x, y)?;
 /// let (x1, y1) = data.get(1).unwrap();
 /// assert_eq!((x1.to_vec(), y1.item()), (vec![3.0, 4.0], 1.0));
 /// assert_eq!(data.subset(&[2, 0]).inputs().to_vec(), vec![5.0, 6.0, 1.0, 2.0]);
-/// # Ok::<(), wengert_nn::data::DataError>(())
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct TensorDataset<F: Float = f32> {
@@ -103,12 +103,12 @@ pub(crate) fn permutation(n: usize, rng: &mut SeedRng) -> Vec<usize> {
 /// `train_test_split(test_size=...)`.
 ///
 /// ```
-/// use wengert_nn::data::{TensorDataset, train_test_split};
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::data::{TensorDataset, train_test_split};
+/// use wengert::tensor::Tensor;
 /// let data = TensorDataset::new(Tensor::<f64>::zeros(&[10, 3]), Tensor::zeros(&[10]))?;
 /// let (train, test) = train_test_split(&data, 0.25, 0);
 /// assert_eq!((train.len(), test.len()), (7, 3));
-/// # Ok::<(), wengert_nn::data::DataError>(())
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 ///
 /// # Panics

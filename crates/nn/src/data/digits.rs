@@ -23,7 +23,7 @@ const PIXELS: usize = 64;
 /// 16) and the labels, as [`load_iris`](super::load_iris) does.
 ///
 /// ```
-/// use wengert_nn::data::load_digits;
+/// use wengert::nn::data::load_digits;
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/digits.csv.gz");
 /// match load_digits::<f32>(path) {
 ///     Ok((x, labels)) => assert_eq!((x.shape(), labels.len()), (&[1797, 1, 8, 8][..], 1797)),
@@ -47,7 +47,7 @@ pub fn load_digits<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<u
 /// values. Every member of a multi-member gzip file (`cat a.gz b.gz`) is read.
 ///
 /// ```
-/// use wengert_nn::data::{DataError, load_digits_with};
+/// use wengert::nn::data::{DataError, load_digits_with};
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/digits.csv.gz");
 /// match load_digits_with::<f32>(path, 100_000) {
 ///     Err(DataError::TooLarge { limit: 100_000, .. }) => {} // the text takes about 500 KB

@@ -150,7 +150,7 @@ fn load(path: &Path, magic: Option<u32>, value_size: usize, limit: u64) -> Resul
 /// and of values; [`read_idx_with`] raises the limit.
 ///
 /// ```
-/// use wengert_nn::data::read_idx;
+/// use wengert::nn::data::read_idx;
 /// let path = std::env::temp_dir().join(format!("wengert-doc-{}.idx", std::process::id()));
 /// // i16 (0x0B), 1 dimension of 2: the values 1 and -2.
 /// std::fs::write(&path, [0, 0, 0x0B, 1, 0, 0, 0, 2, 0, 1, 0xff, 0xfe])?;
@@ -174,7 +174,7 @@ pub fn read_idx<F: Float>(path: impl AsRef<Path>) -> Result<Tensor<F>, DataError
 /// [`read_idx`] holding at most `max_bytes` bytes of data (decompressed) and of values.
 ///
 /// ```
-/// use wengert_nn::data::{DataError, read_idx_with};
+/// use wengert::nn::data::{DataError, read_idx_with};
 /// let path = std::env::temp_dir().join(format!("wengert-doc-with-{}.idx", std::process::id()));
 /// // u8 (0x08), 1 dimension of 4: 12 bytes in all, 16 bytes of f32 values.
 /// std::fs::write(&path, [0, 0, 0x08, 1, 0, 0, 0, 4, 1, 2, 3, 4])?;

@@ -13,13 +13,13 @@ use crate::rng::SeedRng;
 /// order from the loader's generator, so a seed fixes the whole sequence of epochs.
 ///
 /// ```
-/// use wengert_nn::data::{DataLoader, TensorDataset};
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::data::{DataLoader, TensorDataset};
+/// use wengert::tensor::Tensor;
 /// let data = TensorDataset::new(Tensor::<f32>::zeros(&[5, 2]), Tensor::zeros(&[5]))?;
 /// let mut loader = DataLoader::new(data, 2);
 /// let sizes: Vec<usize> = loader.iter().map(|(x, _)| x.shape()[0]).collect();
 /// assert_eq!(sizes, [2, 2, 1]);
-/// # Ok::<(), wengert_nn::data::DataError>(())
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct DataLoader<F: Float = f32> {

@@ -52,10 +52,10 @@ fn split<F: Float>(images: &Path, labels: &Path, limit: u64) -> Result<TensorDat
 /// [`load_mnist_with`] raises the limit.
 ///
 /// ```no_run
-/// use wengert_nn::data::load_mnist;
+/// use wengert::nn::data::load_mnist;
 /// let (train, test) = load_mnist::<f32>("data/mnist")?;
 /// assert_eq!((train.len(), test.len()), (60_000, 10_000));
-/// # Ok::<(), wengert_nn::data::DataError>(())
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 ///
 /// # Errors
@@ -74,10 +74,10 @@ pub fn load_mnist<F: Float>(
 /// values.
 ///
 /// ```no_run
-/// use wengert_nn::data::load_mnist_with;
+/// use wengert::nn::data::load_mnist_with;
 /// // EMNIST-sized files in MNIST's layout, past the default limit.
 /// let (train, _test) = load_mnist_with::<f32>("data/big", 4 << 30)?;
-/// # Ok::<(), wengert_nn::data::DataError>(())
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 ///
 /// # Errors

@@ -3,8 +3,8 @@
 //! or gzipped.
 //!
 //! ```
-//! use wengert_nn::data::{DataLoader, TensorDataset, train_test_split};
-//! use wengert_tensor::Tensor;
+//! use wengert::nn::data::{DataLoader, TensorDataset, train_test_split};
+//! use wengert::tensor::Tensor;
 //!
 //! let x = Tensor::<f32>::arange(0.0, 20.0, 1.0).reshape(&[10, 2]).unwrap();
 //! let y = Tensor::<f32>::arange(0.0, 10.0, 1.0).reshape(&[10, 1]).unwrap();
@@ -19,7 +19,7 @@
 //!     }
 //! }
 //! assert_eq!(loader.len(), 2);
-//! # Ok::<(), wengert_nn::data::DataError>(())
+//! # Ok::<(), wengert::nn::data::DataError>(())
 //! ```
 
 mod bounded;

@@ -8,9 +8,9 @@ use crate::module::Module;
 /// `max(x, 0)`.
 ///
 /// ```
-/// use wengert_nn::{Module, Relu};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Module, Relu};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f32>::new();
 /// let y = Relu.forward(tape.constant(Tensor::from_vec(vec![-1.0, 2.0], &[2]).unwrap()));
 /// assert_eq!(y.value().to_vec(), vec![0.0, 2.0]);
@@ -47,9 +47,9 @@ impl<F: Float> Module<F> for Sigmoid {
 /// GELU with the exact error function: `x Φ(x)`.
 ///
 /// ```
-/// use wengert_nn::{Gelu, Module};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Gelu, Module};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let y = Gelu.forward(tape.constant(Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap()));
 /// assert!((y.value().to_vec()[1] - 0.841_344_746).abs() < 1e-9);
@@ -66,9 +66,9 @@ impl<F: Float> Module<F> for Gelu {
 /// `x` above 0, `slope · x` below (PyTorch's default slope is 0.01).
 ///
 /// ```
-/// use wengert_nn::{LeakyRelu, Module};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{LeakyRelu, Module};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let y = LeakyRelu { slope: 0.1 }.forward(tape.constant(Tensor::from_vec(vec![-2.0, 3.0], &[2]).unwrap()));
 /// assert_eq!(y.value().to_vec(), vec![-0.2, 3.0]);

@@ -21,7 +21,7 @@ use wengert_tensor::{Float, Tensor};
 /// lets query `i` see keys `j ≤ i` (PyTorch's `is_causal`, aligned at the top left).
 ///
 /// ```
-/// use wengert_nn::AttentionMask;
+/// use wengert::nn::AttentionMask;
 /// let mask = AttentionMask::<f32>::new().causal().key_padding(&[vec![false, false, true]]);
 /// let keep = mask.keep(&[1, 3, 3]).unwrap();     // for scores [batch 1, seq_q 3, seq_k 3]
 /// assert_eq!(keep.to_vec(), vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0]);
@@ -153,9 +153,9 @@ impl<F: Float> AttentionMask<F> {
 /// the others get exactly zero, and a row with no kept entry is all zeros, with finite gradients.
 ///
 /// ```
-/// use wengert_nn::masked_softmax;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::masked_softmax;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::from_vec(vec![1.0, 1e30, 1.0, 0.0, 0.0, 0.0], &[2, 3]).unwrap());
 /// let keep = Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.0], &[2, 3]).unwrap();
@@ -220,9 +220,9 @@ pub fn attention_weights<'t, F: Float>(q: Var<'t, F>, k: Var<'t, F>, mask: &Atte
 /// whose keys are all masked gets zeros.
 ///
 /// ```
-/// use wengert_nn::{AttentionMask, scaled_dot_product_attention};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{AttentionMask, scaled_dot_product_attention};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let q = tape.var(Tensor::ones(&[2, 3, 4]));           // batch 2, 3 queries of width 4
 /// let kv = tape.var(Tensor::arange(0.0, 24.0, 1.0).reshape(&[2, 3, 4]).unwrap());

@@ -19,9 +19,9 @@ use crate::store::{ParamStore, Path};
 /// the running statistics.
 ///
 /// ```
-/// use wengert_nn::{BatchNorm2d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{BatchNorm2d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let bn = BatchNorm2d::new(&store.root().sub("bn"), 1);
 /// let tape = Tape::new();

@@ -80,9 +80,9 @@ fn check_input(layer: &str, name: &str, x: &[usize], ndim: usize, channels: usiz
 /// weight `[out, in / groups, kh, kw]` and a bias `[out]`.
 ///
 /// ```
-/// use wengert_nn::{Conv2d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::{Conv2dOptions, Tensor};
+/// use wengert::nn::{Conv2d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::{Conv2dOptions, Tensor};
 /// let store = ParamStore::<f32>::new(0);
 /// let conv = Conv2d::with_options(&store.root().sub("conv"), 3, 8, (3, 3), Conv2dOptions::default().padding((1, 1)), true);
 /// let tape = Tape::new();
@@ -157,9 +157,9 @@ impl<F: Float> Module<F> for Conv2d<F> {
 /// `[out, in / groups, k]` and a bias `[out]`.
 ///
 /// ```
-/// use wengert_nn::{Conv1d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Conv1d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let conv = Conv1d::new(&store.root(), 2, 4, 3);
 /// let tape = Tape::new();
@@ -233,9 +233,9 @@ impl<F: Float> Module<F> for Conv1d<F> {
 /// `[in, out / groups, kh, kw]` and a bias `[out]`.
 ///
 /// ```
-/// use wengert_nn::{ConvTranspose2d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::{ConvTranspose2dOptions, Tensor};
+/// use wengert::nn::{ConvTranspose2d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::{ConvTranspose2dOptions, Tensor};
 /// let store = ParamStore::<f32>::new(0);
 /// let opts = ConvTranspose2dOptions { stride: (2, 2), ..Default::default() };
 /// let up = ConvTranspose2d::with_options(&store.root(), 4, 2, (2, 2), opts, true);

@@ -21,9 +21,9 @@ use crate::store::Path;
 /// `linear1`, `linear2`, `norm1`..`norm3`).
 ///
 /// ```
-/// use wengert_nn::{ParamStore, TransformerDecoderLayer};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{ParamStore, TransformerDecoderLayer};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let layer = TransformerDecoderLayer::new(&store.root().sub("dec"), 8, 2);
 /// let tape = Tape::new();

@@ -13,9 +13,9 @@ use crate::store::{ParamStore, Path};
 /// the identity in evaluation mode. The mode is read from the store at every forward.
 ///
 /// ```
-/// use wengert_nn::{Dropout, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Dropout, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let drop = Dropout::new(&store.root(), 0.5);
 /// let tape = Tape::new();
@@ -83,9 +83,9 @@ impl<F: Float> Module<F> for Dropout<F> {
 /// `1 / (1 - p)`; the identity in evaluation mode.
 ///
 /// ```
-/// use wengert_nn::{Dropout2d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Dropout2d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let drop = Dropout2d::new(&store.root(), 0.5);
 /// let tape = Tape::new();

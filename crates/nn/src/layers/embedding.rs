@@ -14,8 +14,8 @@ use crate::store::Path;
 /// initialised from N(0, 1) as PyTorch does.
 ///
 /// ```
-/// use wengert_nn::{Embedding, GradientsParam, ParamStore};
-/// use wengert_tape::Tape;
+/// use wengert::nn::{Embedding, GradientsParam, ParamStore};
+/// use wengert::tape::Tape;
 /// let store = ParamStore::<f32>::new(0);
 /// let emb = Embedding::new(&store.root().sub("emb"), 10, 4);
 /// let tape = Tape::new();

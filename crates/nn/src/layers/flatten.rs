@@ -10,9 +10,9 @@ use crate::module::Module;
 /// the incoming gradient reshaped back.
 ///
 /// ```
-/// use wengert_nn::{Flatten, Module};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Flatten, Module};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f32>::new();
 /// let y = Flatten.forward(tape.constant(Tensor::zeros(&[2, 3, 4])));
 /// assert_eq!(y.shape(), vec![2, 12]);

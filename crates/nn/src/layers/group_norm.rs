@@ -52,9 +52,9 @@ pub(crate) fn group_norm<'t, F: Float>(
 /// `x / √(mean(x²) + ε) · weight`, with `weight` of `normalized_shape` (ones) and no bias.
 ///
 /// ```
-/// use wengert_nn::{Module, ParamStore, RmsNorm};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Module, ParamStore, RmsNorm};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let norm = RmsNorm::new(&store.root().sub("norm"), &[2]);
 /// let tape = Tape::new();
@@ -124,9 +124,9 @@ impl<F: Float> Module<F> for RmsNorm<F> {
 /// The same in training and evaluation.
 ///
 /// ```
-/// use wengert_nn::{GroupNorm, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{GroupNorm, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let gn = GroupNorm::new(&store.root(), 2, 4);
 /// let tape = Tape::new();
@@ -213,9 +213,9 @@ impl<F: Float> Module<F> for GroupNorm<F> {
 /// training and evaluation.
 ///
 /// ```
-/// use wengert_nn::{InstanceNorm, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{InstanceNorm, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let norm = InstanceNorm::new(&store.root(), 1);
 /// let tape = Tape::new();

@@ -35,9 +35,9 @@ enum InProj<F: Float> {
 /// uniform, biases at zero, as PyTorch's.
 ///
 /// ```
-/// use wengert_nn::{AttentionMask, Module, MultiHeadAttention, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{AttentionMask, Module, MultiHeadAttention, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let mha = MultiHeadAttention::new(&store.root().sub("attn"), 8, 2);
 /// let tape = Tape::new();
@@ -112,7 +112,7 @@ impl<F: Float> MultiHeadAttention<F> {
     /// (PyTorch's `dropout` argument of `nn.MultiheadAttention`; 0 by default).
     ///
     /// ```
-    /// use wengert_nn::{MultiHeadAttention, ParamStore};
+    /// use wengert::nn::{MultiHeadAttention, ParamStore};
     /// let store = ParamStore::<f32>::new(0);
     /// let mha = MultiHeadAttention::new(&store.root(), 8, 2).with_attention_dropout(0.1);
     /// assert_eq!(mha.attention_dropout(), 0.1);

@@ -19,9 +19,9 @@ use crate::store::{ParamStore, Path};
 /// shifted by `bias` (both of `normalized_shape`, initialised to ones and zeros). `eps` is 1e-5.
 ///
 /// ```
-/// use wengert_nn::{LayerNorm, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{LayerNorm, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let ln = LayerNorm::new(&store.root().sub("ln"), &[2]);
 /// let tape = Tape::new();
@@ -137,9 +137,9 @@ fn affine<'t, F: Float>(
 /// [`BatchNorm1d::buffers`] lists them.
 ///
 /// ```
-/// use wengert_nn::{BatchNorm1d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{BatchNorm1d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let bn = BatchNorm1d::new(&store.root().sub("bn"), 1);
 /// let tape = Tape::new();

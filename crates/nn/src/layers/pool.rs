@@ -10,9 +10,9 @@ use crate::module::Module;
 /// window. The gradient flows to the first maximum of each window.
 ///
 /// ```
-/// use wengert_nn::{MaxPool2d, Module};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{MaxPool2d, Module};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f32>::new();
 /// let y = MaxPool2d::new((2, 2)).forward(tape.constant(Tensor::ones(&[1, 3, 8, 6])));
 /// assert_eq!(y.shape(), vec![1, 3, 4, 3]);
@@ -55,9 +55,9 @@ impl<F: Float> Module<F> for MaxPool2d {
 /// counts as zeros); the stride defaults to the window.
 ///
 /// ```
-/// use wengert_nn::{AvgPool2d, Module};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{AvgPool2d, Module};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f32>::new();
 /// let y = AvgPool2d::new((2, 2)).forward(tape.constant(Tensor::ones(&[1, 1, 4, 4])));
 /// assert_eq!(y.value().to_vec(), vec![1.0; 4]);
@@ -100,9 +100,9 @@ impl<F: Float> Module<F> for AvgPool2d {
 /// `(1, 1)` is global average pooling.
 ///
 /// ```
-/// use wengert_nn::{AdaptiveAvgPool2d, Module};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{AdaptiveAvgPool2d, Module};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f32>::new();
 /// let gap = AdaptiveAvgPool2d::new((1, 1));
 /// assert_eq!(gap.forward(tape.constant(Tensor::ones(&[2, 5, 7, 9]))).shape(), vec![2, 5, 1, 1]);

@@ -14,9 +14,9 @@ use crate::store::Path;
 /// parameter; the table `[max_len, d_model]` is computed once.
 ///
 /// ```
-/// use wengert_nn::{Module, SinusoidalPositionalEncoding};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Module, SinusoidalPositionalEncoding};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let pe = SinusoidalPositionalEncoding::<f64>::new(4, 10);
 /// assert_eq!(pe.table().shape(), &[10, 4]);
 /// assert_eq!(pe.table().to_vec()[..4], [0.0, 1.0, 0.0, 1.0]); // position 0: sin 0, cos 0, ...
@@ -78,9 +78,9 @@ fn check<F: Float>(name: &str, x: Var<'_, F>, max_len: usize, d: usize) -> usize
 /// embeddings): the parameter `weight` `[max_len, d_model]`, drawn from N(0, 0.02²) as they draw it.
 ///
 /// ```
-/// use wengert_nn::{GradientsParam, LearnedPositionalEmbedding, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{GradientsParam, LearnedPositionalEmbedding, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let pos = LearnedPositionalEmbedding::new(&store.root().sub("pos"), 16, 4);
 /// let tape = Tape::new();

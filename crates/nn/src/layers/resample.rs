@@ -32,9 +32,9 @@ fn check_size(op: &str, size: (usize, usize)) {
 /// for columns. The gradient sums over the copies.
 ///
 /// ```
-/// use wengert_nn::upsample_nearest;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::upsample_nearest;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[1, 1, 1, 2]).unwrap());
 /// let y = upsample_nearest(x, (2, 4));
@@ -78,9 +78,9 @@ fn bilinear_matrix<F: Float>(out: usize, len: usize, align_corners: bool) -> Ten
 /// without, their outer edges do ((i + ½) H / Ho - ½, clamped at 0). Linear in `x`.
 ///
 /// ```
-/// use wengert_nn::upsample_bilinear;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::upsample_bilinear;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::from_vec(vec![0.0, 3.0], &[1, 1, 1, 2]).unwrap());
 /// assert_eq!(upsample_bilinear(x, (1, 4), true).value().to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
@@ -108,9 +108,9 @@ pub fn upsample_bilinear<'t, F: Float>(
 /// `c r² + (i mod r) r + (j mod r)` at (⌊i / r⌋, ⌊j / r⌋).
 ///
 /// ```
-/// use wengert_nn::pixel_shuffle;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::pixel_shuffle;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::arange(0.0, 4.0, 1.0).reshape(&[1, 4, 1, 1]).unwrap());
 /// let y = pixel_shuffle(x, 2);

@@ -18,9 +18,9 @@ use crate::module::Module;
 /// [`apply`]: RotaryEmbedding::apply
 ///
 /// ```
-/// use wengert_nn::{Module, RotaryEmbedding};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Module, RotaryEmbedding};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let rope = RotaryEmbedding::<f64>::new(2);
 /// let tape = Tape::new();
 /// let x = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0], &[2, 2]).unwrap());

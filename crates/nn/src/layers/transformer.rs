@@ -21,7 +21,7 @@ use crate::store::Path;
 /// [`TransformerDecoderLayer`]: crate::TransformerDecoderLayer
 ///
 /// ```
-/// use wengert_nn::TransformerOptions;
+/// use wengert::nn::TransformerOptions;
 /// let opts = TransformerOptions::default().ff_dim(64).dropout(0.0);
 /// assert_eq!((opts.ff_dim, opts.dropout), (Some(64), 0.0));
 /// ```
@@ -74,9 +74,9 @@ impl TransformerOptions {
 /// A pre-norm transformer encoder layer over `[batch, seq, d_model]`.
 ///
 /// ```
-/// use wengert_nn::{AttentionMask, Module, ParamStore, TransformerEncoderLayer};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{AttentionMask, Module, ParamStore, TransformerEncoderLayer};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let layer = TransformerEncoderLayer::new(&store.root().sub("enc"), 16, 4);
 /// let tape = Tape::new();

@@ -63,9 +63,9 @@ impl<F: Float> CustomOp<F> for BceTerms {
 /// Mean binary cross-entropy of probabilities `probs` against targets in `[0, 1]`.
 ///
 /// ```
-/// use wengert_nn::loss::bce;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::bce;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let p = tape.var(Tensor::from_vec(vec![0.8, 0.0], &[2]).unwrap());
 /// let t = tape.constant(Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap());
@@ -99,9 +99,9 @@ pub fn bce_with<'t, F: Float>(probs: Var<'t, F>, target: Var<'t, F>, reduction: 
 /// stably (PyTorch's `binary_cross_entropy_with_logits`).
 ///
 /// ```
-/// use wengert_nn::loss::bce_with_logits;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::bce_with_logits;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f32>::new();
 /// let x = tape.var(Tensor::from_vec(vec![1e4, -1e4], &[2]).unwrap());
 /// let t = tape.constant(Tensor::from_vec(vec![0.0, 0.0], &[2]).unwrap());
@@ -137,7 +137,7 @@ pub fn bce_with_logits_with<'t, F: Float>(
 /// Options of [`bce_weighted`]; the default is PyTorch's: mean, no weight.
 ///
 /// ```
-/// use wengert_nn::loss::{BceOptions, Reduction};
+/// use wengert::nn::loss::{BceOptions, Reduction};
 /// let opts = BceOptions::<f32>::default();
 /// assert_eq!(opts.reduction, Reduction::Mean);
 /// assert!(opts.weight.is_none());
@@ -153,8 +153,8 @@ pub struct BceOptions<F: Float = f32> {
 /// Options of [`bce_with_logits_weighted`]; the default is PyTorch's: mean, no weights.
 ///
 /// ```
-/// use wengert_nn::loss::BceWithLogitsOptions;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::BceWithLogitsOptions;
+/// use wengert::tensor::Tensor;
 /// let opts = BceWithLogitsOptions::<f32> {
 ///     pos_weight: Some(Tensor::from_vec(vec![3.0, 1.0], &[2]).unwrap()),
 ///     ..BceWithLogitsOptions::default()
@@ -196,9 +196,9 @@ fn check_broadcasts<F: Float>(op: &str, name: &str, w: &Tensor<F>, shape: &[usiz
 /// logs clamped to ≥ -100; `Mean` is the plain mean of the weighted terms.
 ///
 /// ```
-/// use wengert_nn::loss::{BceOptions, Reduction, bce_weighted};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{BceOptions, Reduction, bce_weighted};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let p = tape.var(Tensor::from_vec(vec![0.5, 0.5], &[2]).unwrap());
 /// let t = tape.constant(Tensor::from_vec(vec![1.0, 0.0], &[2]).unwrap());
@@ -221,9 +221,9 @@ pub fn bce_weighted<'t, F: Float>(probs: Var<'t, F>, target: Var<'t, F>, opts: &
 /// which is `-w · (p_w · t · ln σ(x) + (1 - t) · ln(1 - σ(x)))` computed stably for any logit.
 ///
 /// ```
-/// use wengert_nn::loss::{BceWithLogitsOptions, Reduction, bce_with_logits_weighted};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{BceWithLogitsOptions, Reduction, bce_with_logits_weighted};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::from_vec(vec![0.0, 0.0], &[1, 2]).unwrap());
 /// let t = tape.constant(Tensor::from_vec(vec![1.0, 1.0], &[1, 2]).unwrap());

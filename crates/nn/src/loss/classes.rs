@@ -24,8 +24,8 @@ use super::Reduction;
 /// l_n (0 where ignored). These are PyTorch's formulas.
 ///
 /// ```
-/// use wengert_nn::loss::{CrossEntropyOptions, Reduction};
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{CrossEntropyOptions, Reduction};
+/// use wengert::tensor::Tensor;
 /// let opts = CrossEntropyOptions::<f32> {
 ///     label_smoothing: 0.1,
 ///     weight: Some(Tensor::from_vec(vec![1.0, 2.0, 1.0], &[3]).unwrap()),
@@ -61,9 +61,9 @@ impl<F: Float> Default for CrossEntropyOptions<F> {
 /// PyTorch's `cross_entropy`: `-log_softmax(logits)[n, t_n]` averaged. Stable for any finite logits.
 ///
 /// ```
-/// use wengert_nn::loss::cross_entropy;
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::cross_entropy;
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Tensor::from_vec(vec![1000.0, -1000.0], &[1, 2]).unwrap());
 /// let l = cross_entropy(x, &[1]);

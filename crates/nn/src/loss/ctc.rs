@@ -17,7 +17,7 @@ use super::Reduction;
 /// Options of [`ctc`]; the default is PyTorch's: blank 0, mean, infinite losses kept.
 ///
 /// ```
-/// use wengert_nn::loss::{CtcOptions, Reduction};
+/// use wengert::nn::loss::{CtcOptions, Reduction};
 /// let opts = CtcOptions { zero_infinity: true, ..CtcOptions::default() };
 /// assert_eq!((opts.blank, opts.reduction), (0, Reduction::Mean));
 /// ```
@@ -40,9 +40,9 @@ const IMPOSSIBLE: f64 = -1e30;
 /// `targets` (class indices, no blanks), each sample `n` using the first `input_lengths[n]` steps.
 ///
 /// ```
-/// use wengert_nn::loss::{CtcOptions, Reduction, ctc};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{CtcOptions, Reduction, ctc};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// // Two steps of [blank, "a"]; "a" is emitted by the paths aa, -a and a-.
 /// let p = [0.4, 0.6, 0.3, 0.7];

@@ -14,7 +14,7 @@ use super::{Reduction, check_same_shape, reduce};
 /// eps 1e-8, mean.
 ///
 /// ```
-/// use wengert_nn::loss::PoissonNllOptions;
+/// use wengert::nn::loss::PoissonNllOptions;
 /// let opts = PoissonNllOptions::default();
 /// assert!(opts.log_input && !opts.full && opts.eps == 1e-8);
 /// ```
@@ -52,9 +52,9 @@ pub fn poisson_nll<'t, F: Float>(input: Var<'t, F>, target: Var<'t, F>) -> Var<'
 /// `t > 1` (0 elsewhere); reduced as `opts` says.
 ///
 /// ```
-/// use wengert_nn::loss::{PoissonNllOptions, Reduction, poisson_nll_with};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{PoissonNllOptions, Reduction, poisson_nll_with};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let rate = tape.var(Tensor::from_vec(vec![2.0], &[1]).unwrap());
 /// let count = tape.constant(Tensor::from_vec(vec![3.0], &[1]).unwrap());
@@ -91,7 +91,7 @@ pub fn poisson_nll_with<'t, F: Float>(
 /// Options of [`gaussian_nll_with`]; the default is PyTorch's: no constant, eps 1e-6, mean.
 ///
 /// ```
-/// use wengert_nn::loss::GaussianNllOptions;
+/// use wengert::nn::loss::GaussianNllOptions;
 /// assert_eq!(GaussianNllOptions::default().eps, 1e-6);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,9 +127,9 @@ pub fn gaussian_nll<'t, F: Float>(input: Var<'t, F>, target: Var<'t, F>, var: Va
 /// last dimension 1 or dropped (one variance shared by the last dimension, homoscedastic).
 ///
 /// ```
-/// use wengert_nn::loss::{GaussianNllOptions, Reduction, gaussian_nll_with};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{GaussianNllOptions, Reduction, gaussian_nll_with};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let mean = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[1, 2]).unwrap());
 /// let target = tape.constant(Tensor::from_vec(vec![3.0, 2.0], &[1, 2]).unwrap());

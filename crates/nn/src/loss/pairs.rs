@@ -30,9 +30,9 @@ fn check_embeddings<F: Float>(op: &str, v: Var<'_, F>) {
 /// `reduction`.
 ///
 /// ```
-/// use wengert_nn::loss::{Reduction, margin_ranking};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{Reduction, margin_ranking};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let a = tape.var(Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap());
 /// let b = tape.var(Tensor::from_vec(vec![0.5, 0.5], &[2]).unwrap());
@@ -65,9 +65,9 @@ pub fn margin_ranking<'t, F: Float>(
 /// The labels are not differentiated.
 ///
 /// ```
-/// use wengert_nn::loss::{Reduction, cosine_embedding};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{Reduction, cosine_embedding};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let a = tape.var(Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0], &[2, 2]).unwrap());
 /// let b = tape.var(Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[2, 2]).unwrap());
@@ -119,7 +119,7 @@ pub fn cosine_embedding<'t, F: Float>(
 /// mean.
 ///
 /// ```
-/// use wengert_nn::loss::TripletOptions;
+/// use wengert::nn::loss::TripletOptions;
 /// let opts = TripletOptions { swap: true, ..TripletOptions::default() };
 /// assert_eq!((opts.margin, opts.p, opts.eps), (1.0, 2.0, 1e-6));
 /// ```
@@ -180,9 +180,9 @@ pub fn triplet_margin<'t, F: Float>(
 /// `swap`, `d(a, n)` becomes `min(d(a, n), d(p, n))`.
 ///
 /// ```
-/// use wengert_nn::loss::{Reduction, TripletOptions, triplet_margin_with};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::loss::{Reduction, TripletOptions, triplet_margin_with};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let a = tape.var(Tensor::from_vec(vec![0.0, 0.0], &[1, 2]).unwrap());
 /// let p = tape.var(Tensor::from_vec(vec![3.0, 4.0], &[1, 2]).unwrap());

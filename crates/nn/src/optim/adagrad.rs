@@ -15,10 +15,10 @@ use crate::param::Param;
 /// [`RuleOptimizer`]'s.
 ///
 /// ```
-/// use wengert_nn::optim::{Adagrad, Optimizer};
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{Adagrad, Optimizer};
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
 /// let mut opt = Adagrad::new(vec![w.clone()], 0.1);
 /// let tape = Tape::new();

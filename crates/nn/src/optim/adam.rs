@@ -29,10 +29,10 @@ use crate::param::Param;
 /// clipping, checks and [`Optimizer`](super::Optimizer) methods are [`RuleOptimizer`]'s.
 ///
 /// ```
-/// use wengert_nn::optim::{Adam, Optimizer};
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{Adam, Optimizer};
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0, -1.0], &[2]).unwrap());
 /// let mut opt = Adam::new(vec![w.clone()], 0.01).betas(0.9, 0.99);
 /// let tape = Tape::new();

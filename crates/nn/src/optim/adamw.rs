@@ -18,10 +18,10 @@ use crate::param::Param;
 /// [`keras_epsilon`](RuleOptimizer::keras_epsilon) are Adam's; the state's kind is `adamw`.
 ///
 /// ```
-/// use wengert_nn::optim::{AdamW, Optimizer};
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{AdamW, Optimizer};
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![2.0], &[1]).unwrap());
 /// let mut opt = AdamW::new(vec![w.clone()], 0.1).weight_decay(0.5);
 /// let tape = Tape::new();

@@ -24,10 +24,10 @@ pub enum Clip {
 /// without a gradient count as zero.
 ///
 /// ```
-/// use wengert_nn::optim::global_norm;
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::global_norm;
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let p = Param::new("p", Tensor::<f64>::from_vec(vec![1.5, 2.0], &[2]).unwrap());
 /// let tape = Tape::new();
 /// let x = tape.param(&p);
@@ -42,10 +42,10 @@ pub fn global_norm<F: Float, G: GradientsParam<F> + ?Sized>(grads: &G, params: &
 /// clipping and the clipped gradients (parameters without a gradient have none there either).
 ///
 /// ```
-/// use wengert_nn::optim::{Optimizer, Sgd, clip_grad_norm};
-/// use wengert_nn::{GradientsParam, Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{Optimizer, Sgd, clip_grad_norm};
+/// use wengert::nn::{GradientsParam, Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let p = Param::new("p", Tensor::<f64>::from_vec(vec![1.5, 2.0], &[2]).unwrap());
 /// let tape = Tape::new();
 /// let x = tape.param(&p);

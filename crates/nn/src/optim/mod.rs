@@ -4,10 +4,10 @@
 //! parameter's gradient and updates the parameter in place, in one pass over its elements.
 //!
 //! ```
-//! use wengert_nn::optim::{Adam, Clip, Optimizer};
-//! use wengert_nn::{GradientsParam, Param, TapeParam};
-//! use wengert_tape::Tape;
-//! use wengert_tensor::Tensor;
+//! use wengert::nn::optim::{Adam, Clip, Optimizer};
+//! use wengert::nn::{GradientsParam, Param, TapeParam};
+//! use wengert::tape::Tape;
+//! use wengert::tensor::Tensor;
 //!
 //! let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0, -2.0], &[2]).unwrap());
 //! let mut opt = Adam::new(vec![w.clone()], 0.1).clip(Clip::Norm(1.0));

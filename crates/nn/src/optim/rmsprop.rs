@@ -16,10 +16,10 @@ use crate::param::Param;
 /// checks and [`Optimizer`](super::Optimizer) methods are [`RuleOptimizer`]'s.
 ///
 /// ```
-/// use wengert_nn::optim::{Optimizer, RmsProp};
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{Optimizer, RmsProp};
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
 /// let mut opt = RmsProp::new(vec![w.clone()], 0.01).alpha(0.75);
 /// let tape = Tape::new();

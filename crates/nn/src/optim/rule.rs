@@ -47,10 +47,10 @@ pub(crate) mod sealed {
 /// [`AdamW`](super::AdamW), [`RmsProp`](super::RmsProp) and [`Adagrad`](super::Adagrad).
 ///
 /// ```
-/// use wengert_nn::optim::{Clip, Optimizer, Sgd};
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{Clip, Optimizer, Sgd};
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
 /// let mut opt = Sgd::new(vec![w.clone()], 0.1).clip(Clip::Value(1.0));
 /// let tape = Tape::new();
@@ -99,10 +99,10 @@ impl<F: Float, R: Rule<F>> RuleOptimizer<R, F> {
     /// such a step; with `false` the step goes ahead and spreads the NaN into the weights.
     ///
     /// ```
-    /// use wengert_nn::optim::{OptimError, Optimizer, Sgd};
-    /// use wengert_nn::{Param, TapeParam};
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::nn::optim::{OptimError, Optimizer, Sgd};
+    /// use wengert::nn::{Param, TapeParam};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]).unwrap());
     /// let grads = || {
     ///     let tape = Tape::new();

@@ -4,9 +4,9 @@
 //! the metric has not improved for more than `patience` steps.
 //!
 //! ```
-//! use wengert_nn::optim::{Optimizer, Scheduler, Sgd, StepLr};
-//! use wengert_nn::Param;
-//! use wengert_tensor::Tensor;
+//! use wengert::nn::optim::{Optimizer, Scheduler, Sgd, StepLr};
+//! use wengert::nn::Param;
+//! use wengert::tensor::Tensor;
 //! let mut opt = Sgd::new(vec![Param::new("w", Tensor::<f32>::zeros(&[1]))], 0.1);
 //! let mut sched = StepLr::new(0.1, 2, 0.5);
 //! let lrs: Vec<f64> = (0..4).map(|_| { opt.set_lr(sched.step(None)); opt.lr() }).collect();

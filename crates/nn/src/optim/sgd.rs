@@ -13,10 +13,10 @@ use crate::param::Param;
 /// and [`Optimizer`](super::Optimizer) methods are [`RuleOptimizer`]'s.
 ///
 /// ```
-/// use wengert_nn::optim::{Optimizer, Sgd};
-/// use wengert_nn::{Param, TapeParam};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::optim::{Optimizer, Sgd};
+/// use wengert::nn::{Param, TapeParam};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let w = Param::new("w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
 /// let mut opt = Sgd::new(vec![w.clone()], 0.1).momentum(0.9).nesterov(true);
 /// let tape = Tape::new();

@@ -2,10 +2,10 @@
 //! shuffling, validation data or a validation split, metrics, callbacks and a progress display.
 //!
 //! ```
-//! use wengert_nn::optim::Adam;
-//! use wengert_nn::train::{FitOptions, Trainer, Verbosity};
-//! use wengert_nn::{Linear, ParamStore, loss};
-//! use wengert_tensor::Tensor;
+//! use wengert::nn::optim::Adam;
+//! use wengert::nn::train::{FitOptions, Trainer, Verbosity};
+//! use wengert::nn::{Linear, ParamStore, loss};
+//! use wengert::tensor::Tensor;
 //!
 //! let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0], &[4, 2]).unwrap();
 //! let y = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4, 1]).unwrap();
@@ -21,10 +21,10 @@
 //! The same training as an explicit loop:
 //!
 //! ```
-//! # use wengert_nn::optim::{Adam, Optimizer};
-//! # use wengert_nn::{Linear, Module, ParamStore, loss};
-//! # use wengert_tape::Tape;
-//! # use wengert_tensor::Tensor;
+//! # use wengert::nn::optim::{Adam, Optimizer};
+//! # use wengert::nn::{Linear, Module, ParamStore, loss};
+//! # use wengert::tape::Tape;
+//! # use wengert::tensor::Tensor;
 //! # let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0], &[4, 2]).unwrap();
 //! # let y = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4, 1]).unwrap();
 //! let store = ParamStore::new(0);

@@ -21,8 +21,8 @@ use crate::var::Var;
 /// inputs there is nothing to check and the result is `Ok`.
 ///
 /// ```
-/// use wengert_tape::check::{GradcheckOptions, gradcheck};
-/// use wengert_tensor::Tensor;
+/// use wengert::tape::check::{GradcheckOptions, gradcheck};
+/// use wengert::tensor::Tensor;
 /// let x = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.0], &[2, 2]).unwrap();
 /// let w = Tensor::from_vec(vec![1.0, -2.0], &[2]).unwrap();
 /// // A [2, 2] output: the Jacobian has 4 rows.
@@ -64,8 +64,8 @@ where
 /// for them.
 ///
 /// ```
-/// use wengert_tape::check::{GradcheckOptions, gradgradcheck};
-/// use wengert_tensor::Tensor;
+/// use wengert::tape::check::{GradcheckOptions, gradgradcheck};
+/// use wengert::tensor::Tensor;
 /// let x = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]).unwrap();
 /// gradgradcheck(|xs| (xs[0] * xs[0] * xs[0]).sum(), &[x], &GradcheckOptions::default()).unwrap();
 /// ```

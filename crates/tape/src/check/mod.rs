@@ -8,9 +8,9 @@
 //! [`Mode`].
 //!
 //! ```
-//! use wengert_tape::Var;
-//! use wengert_tape::check::{GradcheckError, GradcheckOptions, gradcheck, gradgradcheck};
-//! use wengert_tensor::Tensor;
+//! use wengert::tape::Var;
+//! use wengert::tape::check::{GradcheckError, GradcheckOptions, gradcheck, gradgradcheck};
+//! use wengert::tensor::Tensor;
 //!
 //! // A user-written loss: mean softplus of a·b.
 //! fn loss<'t>(xs: &[Var<'t, f64>]) -> Var<'t, f64> {
@@ -72,7 +72,7 @@ impl Mode {
 /// Settings of [`gradcheck`] and [`gradgradcheck`]; the default is PyTorch's.
 ///
 /// ```
-/// use wengert_tape::check::{GradcheckOptions, Mode};
+/// use wengert::tape::check::{GradcheckOptions, Mode};
 /// let opts = GradcheckOptions::default().atol(1e-4).mode(Mode::Fast { directions: 8 });
 /// assert_eq!((opts.eps, opts.atol, opts.rtol), (1e-6, 1e-4, 1e-3));
 /// let opts = GradcheckOptions { rtol: 1e-2, ..GradcheckOptions::default() };

@@ -6,8 +6,8 @@
 //!
 //! ```
 //! use proptest::prelude::*;
-//! use wengert_tape::Var;
-//! use wengert_tape::check::{GradcheckOptions, gradcheck, strategy};
+//! use wengert::tape::Var;
+//! use wengert::tape::check::{GradcheckOptions, gradcheck, strategy};
 //!
 //! // A user-written loss: mean squared error of a prediction against a broadcast target.
 //! fn mse<'t>(xs: &[Var<'t, f64>]) -> Var<'t, f64> {
@@ -90,10 +90,10 @@ pub fn any_tensor(
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
 /// use proptest::test_runner::TestRunner;
-/// use wengert_tape::check::strategy::broadcast_pair;
+/// use wengert::tape::check::strategy::broadcast_pair;
 /// let mut runner = TestRunner::deterministic();
 /// let (a, b) = broadcast_pair(3, 4).new_tree(&mut runner).unwrap().current();
-/// assert!(wengert_tensor::broadcast_shapes("add", &a, &b).is_ok());
+/// assert!(wengert::tensor::broadcast_shapes("add", &a, &b).is_ok());
 /// ```
 ///
 /// # Panics
@@ -144,7 +144,7 @@ pub fn tensor_pair_broadcast(
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
 /// use proptest::test_runner::TestRunner;
-/// use wengert_tape::check::strategy::away_from_kinks;
+/// use wengert::tape::check::strategy::away_from_kinks;
 /// let mut runner = TestRunner::deterministic();
 /// let t = away_from_kinks(&[50], -1.0..1.0, &[0.0], 0.1).new_tree(&mut runner).unwrap().current();
 /// assert!(t.to_vec().iter().all(|x| x.abs() >= 0.1));
@@ -244,7 +244,7 @@ pub fn positive(shape: &[usize], lo: f64, hi: f64) -> impl Strategy<Value = Tens
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
 /// use proptest::test_runner::TestRunner;
-/// use wengert_tape::check::strategy::distinct;
+/// use wengert::tape::check::strategy::distinct;
 /// let mut runner = TestRunner::deterministic();
 /// let mut v = distinct(&[2, 3], -1.0..1.0, 0.1).new_tree(&mut runner).unwrap().current().to_vec();
 /// v.sort_by(f64::total_cmp);

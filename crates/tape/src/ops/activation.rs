@@ -46,8 +46,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::gelu_tanh`]. [`Var::gelu`] is the exact one (`approximate='none'`).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// let y = x.gelu_tanh();
@@ -62,8 +62,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// SiLU (swish), `x · sigmoid(x)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.silu().sum(), &[x])[0].to_vec(), vec![0.5]);
@@ -78,8 +78,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// gradient at 0 is `alpha`, as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0, 2.0], &[2]).unwrap());
     /// assert_eq!(tape.grad(x.elu(0.5).sum(), &[x])[0].to_vec(), vec![0.5, 1.0]);
@@ -93,8 +93,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// ([`wengert_tensor::SELU_ALPHA`], [`wengert_tensor::SELU_SCALE`]).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{SELU_SCALE, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{SELU_SCALE, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.selu().sum(), &[x])[0].to_vec(), vec![SELU_SCALE]);
@@ -107,8 +107,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Mish, `x · tanh(softplus(x))`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// let g = tape.grad(x.mish().sum(), &[x])[0].to_vec();
@@ -124,8 +124,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// at the bounds).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![-1.0, 0.0, 2.0], &[3]).unwrap());
     /// assert_eq!(tape.grad(x.hardtanh(-1.0, 1.0).sum(), &[x])[0].to_vec(), vec![0.0, 1.0, 0.0]);
@@ -142,8 +142,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Hardsigmoid, `clamp(x / 6 + 1/2, 0, 1)`; its gradient is 0 at ±3, as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0, 3.0], &[2]).unwrap());
     /// assert_eq!(tape.grad(x.hardsigmoid().sum(), &[x])[0].to_vec(), vec![1.0 / 6.0, 0.0]);
@@ -157,8 +157,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// 1 above and 0 below, as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![-3.0, 0.0, 4.0], &[3]).unwrap());
     /// assert_eq!(tape.grad(x.hardswish().sum(), &[x])[0].to_vec(), vec![-0.5, 0.5, 1.0]);
@@ -171,8 +171,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Softsign, `x / (1 + |x|)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.softsign().sum(), &[x])[0].to_vec(), vec![0.25]);
@@ -186,8 +186,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `beta x > threshold` (defaults `beta = 1`, `threshold = 20`), where the gradient is 1.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0, 30.0], &[2]).unwrap());
     /// assert_eq!(tape.grad(x.softplus_with(2.0, 20.0).sum(), &[x])[0].to_vec(), vec![0.5, 1.0]);

@@ -29,8 +29,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// NaN at `a = b = 0`).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![0.0, 2.0], &[2]).unwrap());
     /// let b = tape.var(Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap());
@@ -50,8 +50,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `-a / (a² + b²)`, NaN at `a = b = 0` as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// let b = tape.var(Tensor::from_vec(vec![2.0], &[1]).unwrap());
@@ -70,8 +70,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `√(a² + b²)`. Its gradients are `a / y` and `b / y`, NaN at `a = b = 0` as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![3.0], &[1]).unwrap());
     /// let b = tape.var(Tensor::from_vec(vec![4.0], &[1]).unwrap());
@@ -91,8 +91,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `-trunc(a / b)`, as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![-7.0], &[1]).unwrap());
     /// let b = tape.var(Tensor::from_vec(vec![2.0], &[1]).unwrap());
@@ -113,8 +113,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// gradients are 1 and `-floor(a / b)`, as PyTorch's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![-7.0], &[1]).unwrap());
     /// let b = tape.var(Tensor::from_vec(vec![2.0], &[1]).unwrap());

@@ -30,8 +30,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// differentiated, to any order.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Conv2dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Conv2dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1, 1, 3, 3]));
     /// let w = tape.var(Tensor::ones(&[1, 1, 2, 2]));
@@ -58,8 +58,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Var::conv2d`] on `[N, C, 1, L]`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Conv1dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Conv1dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1, 1, 4]));
     /// let w = tape.var(Tensor::ones(&[1, 1, 3]));
@@ -94,8 +94,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// differentiated, to any order.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{ConvTranspose2dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{ConvTranspose2dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1, 1, 2, 2]));
     /// let w = tape.var(Tensor::ones(&[1, 2, 2, 2]));
@@ -123,8 +123,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Var::conv_transpose2d`] on `[N, C, 1, L]`. Both are differentiated, to any order.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{ConvTranspose1dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{ConvTranspose1dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1, 1, 2]));
     /// let w = tape.var(Tensor::from_vec(vec![1.0, 10.0], &[1, 1, 2]).unwrap());

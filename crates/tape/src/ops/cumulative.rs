@@ -53,8 +53,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// output's gradient from the end.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap());
     /// let y = x.cumsum(0);
@@ -83,8 +83,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// 0 (no division). O(n²) per lane of `n`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![2.0, 0.0, 3.0], &[3]).unwrap());
     /// let y = x.cumprod(0);
@@ -105,8 +105,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// gradient a softmax over each prefix. O(n²) per lane of `n`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1000.0, 1000.0], &[2]).unwrap());
     /// let y = x.logcumsumexp(0);
@@ -129,8 +129,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// (PyTorch's `dim=None` is every axis).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![3.0, -4.0, 0.0], &[3]).unwrap());
     /// let y = x.vector_norm(1.0, &[0], false);
@@ -178,8 +178,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `max(dim, keepdim)`: the gradient goes to the returned index only.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 5.0, 5.0, 2.0], &[2, 2]).unwrap());
     /// let (values, indices) = x.max_axis_with_indices(1, false);
@@ -201,8 +201,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `min(dim, keepdim)`: the gradient goes to the returned index only.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 5.0, 0.0, 2.0], &[2, 2]).unwrap());
     /// let (values, indices) = x.min_axis_with_indices(0, true);

@@ -12,8 +12,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`EinsumPlan`]).
     ///
     /// ```
-    /// use wengert_tape::{Tape, Var};
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::{Tape, Var};
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
     /// let b = tape.var(Tensor::from_vec(vec![1.0, 0.0, 0.0, 2.0], &[2, 2]).unwrap());

@@ -27,8 +27,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// and `b` `[out]`; the weight's gradient comes out in `w`'s own layout.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
     /// let w = tape.var(Tensor::from_vec(vec![1.0, -1.0], &[1, 2]).unwrap());
@@ -61,8 +61,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `g (softmax x - onehot t) / N`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1000.0, -1000.0], &[1, 2]).unwrap());
     /// let l = x.softmax_cross_entropy(&[1]);

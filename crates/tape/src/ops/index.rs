@@ -51,8 +51,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// picked twice adds up.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 3.0, 1.0));
     /// let y = x.index_select(0, &[2, 0, 2]);
@@ -89,8 +89,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// and is no larger on the other axes.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Tensor, ndarray::arr2};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Tensor, ndarray::arr2};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
     /// let y = x.gather(1, &arr2(&[[1, 1], [0, 1]]).into_dyn());
@@ -120,8 +120,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Both `self` and `src` are differentiated.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Tensor, ndarray::arr1};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Tensor, ndarray::arr1};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::zeros(&[3]));
     /// let src = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap());

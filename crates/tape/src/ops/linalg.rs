@@ -19,8 +19,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// dimensions broadcast.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let a = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
     /// let v = tape.constant(Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap());

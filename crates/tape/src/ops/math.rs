@@ -35,8 +35,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Arctangent; its gradient is `1 / (1 + x²)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.atan().sum(), &[x])[0].to_vec(), vec![1.0]);
@@ -49,8 +49,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Arcsine; its gradient is `1 / √(1 - x²)`, +inf at ±1.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.asin().sum(), &[x])[0].to_vec(), vec![1.0]);
@@ -63,8 +63,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Arccosine; its gradient is `-1 / √(1 - x²)`, -inf at ±1.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.acos().sum(), &[x])[0].to_vec(), vec![-1.0]);
@@ -77,8 +77,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Hyperbolic sine; its gradient is `cosh x`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.sinh().sum(), &[x])[0].to_vec(), vec![1.0]);
@@ -91,8 +91,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Hyperbolic cosine; its gradient is `sinh x`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.cosh().sum(), &[x])[0].to_vec(), vec![0.0]);
@@ -105,8 +105,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Tangent; its gradient is `1 + tan² x`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.tan().sum(), &[x])[0].to_vec(), vec![1.0]);
@@ -119,8 +119,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Inverse hyperbolic tangent; its gradient is `1 / (1 - x²)`, +inf at ±1.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.atanh().sum(), &[x])[0].to_vec(), vec![1.0]);
@@ -133,8 +133,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Inverse hyperbolic sine; its gradient is `1 / √(x² + 1)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.asinh().sum(), &[x])[0].to_vec(), vec![1.0]);
@@ -147,8 +147,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Inverse hyperbolic cosine; its gradient is `1 / √(x² - 1)`, +inf at 1.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.acosh().sum(), &[x])[0].to_vec(), vec![f64::INFINITY]);
@@ -161,8 +161,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Base-2 logarithm; its gradient is `1 / (x ln 2)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.log2().sum(), &[x])[0].to_vec(), vec![1.0 / std::f64::consts::LN_2]);
@@ -175,8 +175,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Base-10 logarithm; its gradient is `1 / (x ln 10)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.log10().sum(), &[x])[0].to_vec(), vec![1.0 / std::f64::consts::LN_10]);
@@ -189,8 +189,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `2^x`; its gradient is `2^x ln 2`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.exp2().sum(), &[x])[0].to_vec(), vec![std::f64::consts::LN_2]);
@@ -203,8 +203,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `1 / √x`; its gradient is `-1 / (2 x^(3/2))`, -inf at 0.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// assert_eq!(tape.grad(x.rsqrt().sum(), &[x])[0].to_vec(), vec![-0.5]);

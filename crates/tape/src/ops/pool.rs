@@ -38,8 +38,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::max_pool2d`]). The gradient flows to the first maximum of each window.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Pool2dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Pool2dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 4.0, 4.0, 2.0], &[1, 1, 2, 2]).unwrap());
     /// let y = x.max_pool2d(&Pool2dOptions::new((2, 2)));
@@ -62,8 +62,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::avg_pool2d`]).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Pool2dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Pool2dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1, 1, 2, 4]));
     /// let y = x.avg_pool2d(&Pool2dOptions::new((2, 2)));
@@ -83,8 +83,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `[N, C, H, W]` (see [`Tensor::adaptive_avg_pool2d`]); `(1, 1)` is global average pooling.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[2, 3, 4, 4]));
     /// let y = x.adaptive_avg_pool2d((1, 1));
@@ -116,8 +116,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::max_pool1d`]): [`Var::max_pool2d`] on one row, so its rule is that one's.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Pool1dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 4.0, 2.0, 3.0, 0.0], &[1, 1, 5]).unwrap());
     /// let y = x.max_pool1d(&Pool1dOptions::new(3).stride(2).dilation(2));
@@ -137,8 +137,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::avg_pool1d`]): [`Var::avg_pool2d`] on one row.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Pool1dOptions, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1, 1, 3]));
     /// let y = x.avg_pool1d(&Pool1dOptions::new(2).ceil_mode(true));

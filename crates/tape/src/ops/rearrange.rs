@@ -28,8 +28,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::flip`]: the elements in reverse order along each of `axes`, as `torch.flip`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 3.0, 1.0));
     /// let y = x.flip(&[0]);
@@ -50,8 +50,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `torch.roll`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 4.0, 1.0));
     /// assert_eq!(x.roll(&[1], &[0]).value().to_vec(), vec![3.0, 0.0, 1.0, 2.0]);
@@ -69,8 +69,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `torch.diagonal`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 4.0, 1.0).reshape(&[2, 2]).unwrap());
     /// let d = x.diagonal(0, 0, 1);
@@ -90,8 +90,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// diagonal, as `torch.diag_embed(x, offset)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
     /// assert_eq!(x.diag_embed(-1).value().to_vec(), vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0]);
@@ -109,8 +109,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// as `torch.Tensor.unfold`. Elements in several windows add up their gradients.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 4.0, 1.0));
     /// let w = x.unfold(0, 2, 1);
@@ -130,8 +130,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// on the other axes (`numpy.take_along_axis`, `torch.take_along_dim`).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Tensor, ndarray::arr2};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Tensor, ndarray::arr2};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
     /// let y = x.take_along_axis(&arr2(&[[1], [1]]).into_dyn(), 1);
@@ -151,8 +151,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// the gradient is 0 above it.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[2, 2]));
     /// assert_eq!(x.tril(0).sum().backward()[x].to_vec(), vec![1.0, 0.0, 1.0, 1.0]);
@@ -171,8 +171,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// the gradient is 0 below it.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[2, 2]));
     /// assert_eq!(x.triu(1).sum().backward()[x].to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
@@ -191,8 +191,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// as `torch.masked_fill`; the gradient is 0 at the filled elements.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
     /// let mask = Tensor::from_vec(vec![1.0, 0.0], &[2]).unwrap();
@@ -217,8 +217,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// gradient).
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Tensor, ndarray::arr1};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Tensor, ndarray::arr1};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::full(&[3], 9.0));
     /// let src = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
@@ -250,8 +250,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// gets the whole gradient and each value the gradient at its position.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[2, 2]));
     /// let v = tape.var(Tensor::from_vec(vec![5.0, 7.0], &[2]).unwrap());
@@ -278,8 +278,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// value's place.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![3.0, 1.0, 2.0], &[3]).unwrap());
     /// let (values, indices) = x.sort(0, false);
@@ -301,8 +301,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// [`Tensor::argsort`]: the indices that sort each lane along `axis`. Not differentiable.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![3.0, 1.0, 2.0], &[3]).unwrap());
     /// assert_eq!(x.argsort(0, true).into_raw_vec_and_offset().0, vec![0, 2, 1]);
@@ -321,8 +321,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// entries.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 4.0, 2.0], &[3]).unwrap());
     /// let (values, _) = x.topk(2, 0, false);

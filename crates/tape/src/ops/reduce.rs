@@ -209,8 +209,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// every gradient is 0, as in PyTorch.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0, 2.0, 3.0], &[3]).unwrap());
     /// let y = x.prod();
@@ -227,8 +227,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// of `m` elements.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0, 2.0, 0.0, 0.0], &[2, 2]).unwrap());
     /// let y = x.prod_axes(&[1], true);

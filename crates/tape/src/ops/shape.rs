@@ -87,8 +87,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// contiguous). An unchanged shape returns `self`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 6.0, 1.0));
     /// assert_eq!(x.reshape(&[2, 3]).shape(), vec![2, 3]);
@@ -164,8 +164,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// and records nothing.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let g = tape.var(Tensor::ones(&[4, 2, 3]));
     /// assert_eq!(g.sum_to_shape(&[2, 1]).value().to_vec(), vec![12.0, 12.0]);
@@ -193,8 +193,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Reorders the axes: axis `i` of the result is axis `axes[i]` of `self`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f32>::new();
     /// let x = tape.var(Tensor::zeros(&[2, 3, 4]));
     /// assert_eq!(x.permute(&[2, 0, 1]).shape(), vec![4, 2, 3]);
@@ -229,8 +229,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// single indices (which drop their axis) and `NewAxis`. Its gradient lands in zeros at the slice.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::{Tensor, s};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{Tensor, s};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::arange(0.0, 12.0, 1.0).reshape(&[3, 4]).unwrap());
     /// let y = x.slice(s![1.., ..;2]);
@@ -315,8 +315,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// Joins Vars along an existing `axis`; all other dimensions must agree.
     ///
     /// ```
-    /// use wengert_tape::{Tape, Var};
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::{Tape, Var};
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let (a, b) = (tape.var(Tensor::zeros(&[2, 1])), tape.var(Tensor::ones(&[2, 2])));
     /// assert_eq!(Var::concat(&[a, b], 1).shape(), vec![2, 3]);

@@ -27,8 +27,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// The error function; its gradient is `2/√π e^(-x²)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// let g = tape.grad(x.erf().sum(), &[x])[0].to_vec();
@@ -42,8 +42,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// The complementary error function `1 - erf x`; its gradient is `-2/√π e^(-x²)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// let g = tape.grad(x.erfc().sum(), &[x])[0].to_vec();
@@ -57,8 +57,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// The inverse error function (±inf at ±1, NaN outside); its gradient is `√π/2 e^(y²)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![0.0], &[1]).unwrap());
     /// let g = tape.grad(x.erfinv().sum(), &[x])[0].to_vec();
@@ -72,8 +72,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `ln |Γ(x)|`; its gradient is [`Var::digamma`].
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// let g = tape.grad(x.lgamma().sum(), &[x])[0].to_vec();
@@ -88,8 +88,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// its gradient is `polygamma(1)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// let g = tape.grad(x.digamma().sum(), &[x])[0].to_vec();
@@ -104,8 +104,8 @@ impl<'t, F: Float> Var<'t, F> {
     /// `polygamma(n + 1)`.
     ///
     /// ```
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
     /// let g = tape.grad(x.polygamma(1).sum(), &[x])[0].to_vec();

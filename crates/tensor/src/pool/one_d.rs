@@ -11,7 +11,7 @@ use crate::tensor::Tensor;
 /// those of [`Pool2dOptions`] along one axis (the pools are the 2-D ones on `[N, C, 1, L]`).
 ///
 /// ```
-/// use wengert_tensor::Pool1dOptions;
+/// use wengert::tensor::Pool1dOptions;
 /// let opts = Pool1dOptions::new(3).stride(2).padding(1).ceil_mode(true);
 /// assert_eq!((opts.kernel, opts.stride, opts.padding, opts.dilation), (3, 2, 1, 1));
 /// assert_eq!(opts.to_2d().kernel, (1, 3));
@@ -100,7 +100,7 @@ impl<F: Float> Tensor<F> {
     /// arg-max along `L` (see [`Tensor::max_pool2d`], of which this is the one-row case).
     ///
     /// ```
-    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// use wengert::tensor::{Pool1dOptions, Tensor};
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 5.0, 2.0, 0.0, 3.0], &[1, 1, 5]).unwrap();
     /// let (y, index) = x.max_pool1d(&Pool1dOptions::new(2).ceil_mode(true));
     /// assert_eq!(y.to_vec(), vec![5.0, 2.0, 3.0]);
@@ -123,7 +123,7 @@ impl<F: Float> Tensor<F> {
     /// of which this is the one-row case).
     ///
     /// ```
-    /// use wengert_tensor::{Pool1dOptions, Tensor};
+    /// use wengert::tensor::{Pool1dOptions, Tensor};
     /// let x = Tensor::<f32>::from_vec(vec![1.0, 5.0, 2.0], &[1, 1, 3]).unwrap();
     /// assert_eq!(x.avg_pool1d(&Pool1dOptions::new(2).padding(1)).to_vec(), vec![0.5, 3.5]);
     /// let exclude = Pool1dOptions::new(2).padding(1).count_include_pad(false);

@@ -14,9 +14,9 @@ use crate::store::Path;
 /// and a bias `[out]`.
 ///
 /// ```
-/// use wengert_nn::{ConvTranspose1d, Module, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::{ConvTranspose1dOptions, Tensor};
+/// use wengert::nn::{ConvTranspose1d, Module, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::{ConvTranspose1dOptions, Tensor};
 /// let store = ParamStore::<f32>::new(0);
 /// let opts = ConvTranspose1dOptions { stride: 2, output_padding: 1, ..Default::default() };
 /// let up = ConvTranspose1d::with_options(&store.root(), 4, 2, 3, opts, true);
@@ -36,7 +36,7 @@ impl<F: Float> ConvTranspose1d<F> {
     /// 1, no padding, and a bias.
     ///
     /// ```
-    /// use wengert_nn::{ConvTranspose1d, ParamStore};
+    /// use wengert::nn::{ConvTranspose1d, ParamStore};
     /// let store = ParamStore::<f32>::new(0);
     /// let up = ConvTranspose1d::new(&store.root(), 3, 5, 2);
     /// assert_eq!((up.weight.shape(), up.inputs(), up.outputs()), (vec![3, 5, 2], 3, 5));
@@ -48,8 +48,8 @@ impl<F: Float> ConvTranspose1d<F> {
     /// A transposed convolution with chosen options, with or without a bias.
     ///
     /// ```
-    /// use wengert_nn::{ConvTranspose1d, ParamStore};
-    /// use wengert_tensor::ConvTranspose1dOptions;
+    /// use wengert::nn::{ConvTranspose1d, ParamStore};
+    /// use wengert::tensor::ConvTranspose1dOptions;
     /// let store = ParamStore::<f32>::new(0);
     /// let opts = ConvTranspose1dOptions { groups: 2, ..Default::default() };
     /// let up = ConvTranspose1d::with_options(&store.root(), 4, 6, 3, opts, false);

@@ -19,9 +19,9 @@ use crate::store::Path;
 /// and `bias_hh` `[gates · hidden]`. Use it through [`RnnCell`], [`GruCell`] or [`LstmCell`].
 ///
 /// ```
-/// use wengert_nn::{GruKind, ParamStore, RecurrentCell};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{GruKind, ParamStore, RecurrentCell};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let cell: RecurrentCell<GruKind> = RecurrentCell::new(&store.root(), 3, 4);
 /// let tape = Tape::new();
@@ -36,9 +36,9 @@ pub struct RecurrentCell<K: Recurrence, F: Float = f32> {
 /// parameters `weight_ih` `[hidden, input]`, `weight_hh` `[hidden, hidden]`, `bias_ih`, `bias_hh`.
 ///
 /// ```
-/// use wengert_nn::{ParamStore, RnnCell};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{ParamStore, RnnCell};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let cell = RnnCell::new(&store.root().sub("rnn"), 3, 5);
 /// let tape = Tape::new();
@@ -54,9 +54,9 @@ pub type RnnCell<F = f32> = RecurrentCell<RnnKind, F>;
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h.
 ///
 /// ```
-/// use wengert_nn::{GruCell, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{GruCell, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let cell = GruCell::new(&store.root(), 3, 4);
 /// let tape = Tape::new();
@@ -70,9 +70,9 @@ pub type GruCell<F = f32> = RecurrentCell<GruKind, F>;
 /// `[4 · hidden, …]`: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'), with σ for i, f, o and tanh for g.
 ///
 /// ```
-/// use wengert_nn::{LstmCell, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{LstmCell, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let cell = LstmCell::new(&store.root(), 3, 4);
 /// let tape = Tape::new();
@@ -99,7 +99,7 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// A cell from `input` to `hidden` features, with biases, every parameter uniform on ±1/√hidden.
     ///
     /// ```
-    /// use wengert_nn::{LstmCell, ParamStore};
+    /// use wengert::nn::{LstmCell, ParamStore};
     /// let store = ParamStore::<f32>::new(0);
     /// let cell = LstmCell::new(&store.root().sub("cell"), 3, 4);
     /// assert_eq!((cell.input_size(), cell.hidden_size()), (3, 4));
@@ -116,7 +116,7 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// A cell with (`bias`) or without `bias_ih` and `bias_hh`.
     ///
     /// ```
-    /// use wengert_nn::{GruCell, ParamStore};
+    /// use wengert::nn::{GruCell, ParamStore};
     /// let store = ParamStore::<f32>::new(0);
     /// assert_eq!(GruCell::with_bias(&store.root(), 3, 4, false).parameters().len(), 2);
     /// ```
@@ -143,7 +143,7 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// then `bias_ih` and `bias_hh` if any ([`Recurrence::GATES`] gates).
     ///
     /// ```
-    /// use wengert_nn::{LstmCell, ParamStore};
+    /// use wengert::nn::{LstmCell, ParamStore};
     /// let store = ParamStore::<f32>::new(0);
     /// let cell = LstmCell::new(&store.root(), 3, 4);
     /// assert_eq!(cell.parameters()[1].shape(), vec![16, 4]); // gates i, f, g, o of 4
@@ -155,8 +155,8 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// The parameters bound to `tape`, for [`RecurrentCell::step_with`].
     ///
     /// ```
-    /// use wengert_nn::{ParamStore, RnnCell};
-    /// use wengert_tape::Tape;
+    /// use wengert::nn::{ParamStore, RnnCell};
+    /// use wengert::tape::Tape;
     /// let store = ParamStore::<f32>::new(0);
     /// let cell = RnnCell::new(&store.root(), 3, 4);
     /// let tape = Tape::new();
@@ -170,9 +170,9 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// hidden]` for an RNN or GRU, `(h, c)`, each `[batch, hidden]`, for an LSTM.
     ///
     /// ```
-    /// use wengert_nn::{LstmCell, ParamStore};
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::nn::{LstmCell, ParamStore};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let store = ParamStore::<f32>::new(0);
     /// let cell = LstmCell::new(&store.root(), 3, 4);
     /// let tape = Tape::new();
@@ -191,9 +191,9 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// [`RecurrentCell::step`] with the weights `w` in place of the bound parameters.
     ///
     /// ```
-    /// use wengert_nn::{GruCell, ParamStore};
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::nn::{GruCell, ParamStore};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let store = ParamStore::<f64>::new(0);
     /// let cell = GruCell::new(&store.root(), 3, 4);
     /// let tape = Tape::new();

@@ -59,9 +59,9 @@ impl Kind {
 /// `step_with` or `forward_with`.
 ///
 /// ```
-/// use wengert_nn::{CellWeights, GruCell, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{CellWeights, GruCell, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f64>::new(0);
 /// let cell = GruCell::new(&store.root().sub("gru"), 3, 4);
 /// let tape = Tape::new();

@@ -12,7 +12,7 @@ pub(crate) use sealed::Kind;
 /// The trait is sealed: the recurrent layers are written against these three.
 ///
 /// ```
-/// use wengert_nn::{GruKind, LstmKind, Recurrence};
+/// use wengert::nn::{GruKind, LstmKind, Recurrence};
 /// assert_eq!((GruKind::NAME, GruKind::GATES), ("gru", 3));
 /// assert_eq!((LstmKind::NAME, LstmKind::GATES), ("lstm", 4));
 /// ```
@@ -32,7 +32,7 @@ pub trait Recurrence: sealed::Sealed {
 /// The Elman recurrence with tanh: h' = tanh(W_ih x + b_ih + W_hh h + b_hh); the state is `h`.
 ///
 /// ```
-/// use wengert_nn::{Recurrence, RnnKind};
+/// use wengert::nn::{Recurrence, RnnKind};
 /// assert_eq!(RnnKind::GATES, 1);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,7 +41,7 @@ pub struct RnnKind;
 /// The GRU recurrence (gates r, z, n); the state is `h`.
 ///
 /// ```
-/// use wengert_nn::{GruKind, Recurrence};
+/// use wengert::nn::{GruKind, Recurrence};
 /// assert_eq!(GruKind::NAME, "gru");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +50,7 @@ pub struct GruKind;
 /// The LSTM recurrence (gates i, f, g, o); the state is `(h, c)`.
 ///
 /// ```
-/// use wengert_nn::{LstmKind, Recurrence};
+/// use wengert::nn::{LstmKind, Recurrence};
 /// assert_eq!(LstmKind::GATES, 4);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -28,7 +28,7 @@ use crate::store::Path;
 /// with biases.
 ///
 /// ```
-/// use wengert_nn::RecurrentOptions;
+/// use wengert::nn::RecurrentOptions;
 /// let opts = RecurrentOptions::default().num_layers(2).bidirectional(true).dropout(0.25);
 /// assert_eq!((opts.num_layers, opts.bidirectional, opts.bias, opts.dropout), (2, true, true, 0.25));
 /// ```
@@ -194,9 +194,9 @@ impl<F: Float> Stack<F> {
 /// `batch_first=True`). Use it through [`Rnn`], [`Gru`] or [`Lstm`].
 ///
 /// ```
-/// use wengert_nn::{LstmKind, ParamStore, RecurrentLayer};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{LstmKind, ParamStore, RecurrentLayer};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let lstm: RecurrentLayer<LstmKind> = RecurrentLayer::new(&store.root(), 3, 4);
 /// let tape = Tape::new();
@@ -216,9 +216,9 @@ pub type LstmOutput<'t, F> = (Var<'t, F>, (Var<'t, F>, Var<'t, F>));
 /// `batch_first=True`).
 ///
 /// ```
-/// use wengert_nn::{ParamStore, RecurrentOptions, Rnn};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{ParamStore, RecurrentOptions, Rnn};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let rnn = Rnn::with_options(&store.root(), 3, 4, &RecurrentOptions::default().num_layers(2));
 /// let tape = Tape::new();
@@ -231,9 +231,9 @@ pub type Rnn<F = f32> = RecurrentLayer<RnnKind, F>;
 /// `batch_first=True`).
 ///
 /// ```
-/// use wengert_nn::{Gru, Module, ParamStore, RecurrentOptions};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Gru, Module, ParamStore, RecurrentOptions};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let opts = RecurrentOptions::default().num_layers(2).bidirectional(true);
 /// let gru = Gru::with_options(&store.root().sub("gru"), 3, 4, &opts);
@@ -249,9 +249,9 @@ pub type Gru<F = f32> = RecurrentLayer<GruKind, F>;
 /// `batch_first=True`).
 ///
 /// ```
-/// use wengert_nn::{Lstm, ParamStore};
-/// use wengert_tape::Tape;
-/// use wengert_tensor::Tensor;
+/// use wengert::nn::{Lstm, ParamStore};
+/// use wengert::tape::Tape;
+/// use wengert::tensor::Tensor;
 /// let store = ParamStore::<f32>::new(0);
 /// let lstm = Lstm::new(&store.root(), 3, 4);
 /// let tape = Tape::new();
@@ -266,7 +266,7 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// One layer, one direction, with biases, from `input` to `hidden` features.
     ///
     /// ```
-    /// use wengert_nn::{Gru, ParamStore};
+    /// use wengert::nn::{Gru, ParamStore};
     /// let store = ParamStore::<f32>::new(0);
     /// let gru = Gru::new(&store.root(), 3, 4);
     /// assert_eq!((gru.input_size(), gru.hidden_size(), gru.num_layers(), gru.is_bidirectional()), (3, 4, 1, false));
@@ -283,7 +283,7 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// A layer with chosen depth, directions and biases.
     ///
     /// ```
-    /// use wengert_nn::{Lstm, ParamStore, RecurrentOptions};
+    /// use wengert::nn::{Lstm, ParamStore, RecurrentOptions};
     /// let store = ParamStore::<f32>::new(0);
     /// let opts = RecurrentOptions::default().num_layers(3).bias(false);
     /// let lstm = Lstm::with_options(&store.root(), 3, 4, &opts);
@@ -322,7 +322,7 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// PyTorch's order: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
     ///
     /// ```
-    /// use wengert_nn::{ParamStore, RecurrentOptions, Rnn};
+    /// use wengert::nn::{ParamStore, RecurrentOptions, Rnn};
     /// let store = ParamStore::<f32>::new(0);
     /// let rnn = Rnn::with_options(&store.root(), 3, 4, &RecurrentOptions::default().bidirectional(true));
     /// let names: Vec<String> = rnn.parameters().iter().map(|p| p.name().to_string()).collect();
@@ -337,8 +337,8 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// [`RecurrentLayer::parameters`], for [`RecurrentLayer::forward_with`].
     ///
     /// ```
-    /// use wengert_nn::{Gru, ParamStore, RecurrentOptions};
-    /// use wengert_tape::Tape;
+    /// use wengert::nn::{Gru, ParamStore, RecurrentOptions};
+    /// use wengert::tape::Tape;
     /// let store = ParamStore::<f32>::new(0);
     /// let gru = Gru::with_options(&store.root(), 3, 4, &RecurrentOptions::default().num_layers(2));
     /// let tape = Tape::new();
@@ -354,9 +354,9 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// each `[num_layers · directions, batch, hidden]`.
     ///
     /// ```
-    /// use wengert_nn::{Gru, ParamStore};
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::nn::{Gru, ParamStore};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let store = ParamStore::<f32>::new(0);
     /// let gru = Gru::new(&store.root(), 3, 4);
     /// let tape = Tape::new();
@@ -381,9 +381,9 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// [`RecurrentLayer::forward_seq`] with the cell weights `w` in place of the bound parameters.
     ///
     /// ```
-    /// use wengert_nn::{Lstm, ParamStore};
-    /// use wengert_tape::Tape;
-    /// use wengert_tensor::Tensor;
+    /// use wengert::nn::{Lstm, ParamStore};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
     /// let store = ParamStore::<f64>::new(0);
     /// let lstm = Lstm::new(&store.root(), 3, 4);
     /// let tape = Tape::new();

@@ -29,7 +29,7 @@ pub enum ThresholdMode {
 /// cooldown 0, min_lr 0, eps 10⁻⁸: a reduction smaller than eps is skipped).
 ///
 /// ```
-/// use wengert_nn::optim::{ReduceLrOnPlateau, Scheduler};
+/// use wengert::nn::optim::{ReduceLrOnPlateau, Scheduler};
 /// let mut s = ReduceLrOnPlateau::new(0.1).factor(0.5).patience(1);
 /// let lrs: Vec<f64> = [1.0, 1.0, 1.0, 0.5].iter().map(|&loss| s.step(Some(loss))).collect();
 /// assert_eq!(lrs, vec![0.1, 0.1, 0.05, 0.05]);
