@@ -368,8 +368,7 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
         Var::unary_grad(op, self, *v)
     }
     fn unary_op(self, op: Unary<F>) -> Self {
-        let f = op.clone();
-        self.unary(op, move |x| f.apply(x))
+        self.unary(op)
     }
 
     fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {

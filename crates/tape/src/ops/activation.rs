@@ -39,7 +39,7 @@ pub(crate) enum Act<F: Float> {
 impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     fn act(self, act: Act<F>) -> Self {
-        self.unary(Unary::Act(act), |x| act.apply(x))
+        self.unary(Unary::Act(act))
     }
 
     /// GELU with the tanh approximation, PyTorch's `gelu(x, approximate='tanh')`; see

@@ -43,7 +43,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn atan(self) -> Self {
-        self.unary(Unary::Math(Math::Atan), Tensor::atan)
+        self.unary(Unary::Math(Math::Atan))
     }
 
     /// Arcsine; its gradient is `1 / √(1 - x²)`, +inf at ±1.
@@ -57,7 +57,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn asin(self) -> Self {
-        self.unary(Unary::Math(Math::Asin), Tensor::asin)
+        self.unary(Unary::Math(Math::Asin))
     }
 
     /// Arccosine; its gradient is `-1 / √(1 - x²)`, -inf at ±1.
@@ -71,7 +71,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn acos(self) -> Self {
-        self.unary(Unary::Math(Math::Acos), Tensor::acos)
+        self.unary(Unary::Math(Math::Acos))
     }
 
     /// Hyperbolic sine; its gradient is `cosh x`.
@@ -85,7 +85,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn sinh(self) -> Self {
-        self.unary(Unary::Math(Math::Sinh), Tensor::sinh)
+        self.unary(Unary::Math(Math::Sinh))
     }
 
     /// Hyperbolic cosine; its gradient is `sinh x`.
@@ -99,7 +99,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn cosh(self) -> Self {
-        self.unary(Unary::Math(Math::Cosh), Tensor::cosh)
+        self.unary(Unary::Math(Math::Cosh))
     }
 
     /// Tangent; its gradient is `1 + tan² x`.
@@ -113,7 +113,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn tan(self) -> Self {
-        self.unary(Unary::Math(Math::Tan), Tensor::tan)
+        self.unary(Unary::Math(Math::Tan))
     }
 
     /// Inverse hyperbolic tangent; its gradient is `1 / (1 - x²)`, +inf at ±1.
@@ -127,7 +127,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn atanh(self) -> Self {
-        self.unary(Unary::Math(Math::Atanh), Tensor::atanh)
+        self.unary(Unary::Math(Math::Atanh))
     }
 
     /// Inverse hyperbolic sine; its gradient is `1 / √(x² + 1)`.
@@ -141,7 +141,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn asinh(self) -> Self {
-        self.unary(Unary::Math(Math::Asinh), Tensor::asinh)
+        self.unary(Unary::Math(Math::Asinh))
     }
 
     /// Inverse hyperbolic cosine; its gradient is `1 / √(x² - 1)`, +inf at 1.
@@ -155,7 +155,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn acosh(self) -> Self {
-        self.unary(Unary::Math(Math::Acosh), Tensor::acosh)
+        self.unary(Unary::Math(Math::Acosh))
     }
 
     /// Base-2 logarithm; its gradient is `1 / (x ln 2)`.
@@ -169,7 +169,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn log2(self) -> Self {
-        self.unary(Unary::Math(Math::Log2), Tensor::log2)
+        self.unary(Unary::Math(Math::Log2))
     }
 
     /// Base-10 logarithm; its gradient is `1 / (x ln 10)`.
@@ -183,7 +183,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn log10(self) -> Self {
-        self.unary(Unary::Math(Math::Log10), Tensor::log10)
+        self.unary(Unary::Math(Math::Log10))
     }
 
     /// `2^x`; its gradient is `2^x ln 2`.
@@ -197,7 +197,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn exp2(self) -> Self {
-        self.unary(Unary::Math(Math::Exp2), Tensor::exp2)
+        self.unary(Unary::Math(Math::Exp2))
     }
 
     /// `1 / √x`; its gradient is `-1 / (2 x^(3/2))`, -inf at 0.
@@ -211,7 +211,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn rsqrt(self) -> Self {
-        self.unary(Unary::Math(Math::Rsqrt), Tensor::rsqrt)
+        self.unary(Unary::Math(Math::Rsqrt))
     }
 }
 

@@ -36,7 +36,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn erf(self) -> Self {
-        self.unary(Unary::Special(Special::Erf), Tensor::erf)
+        self.unary(Unary::Special(Special::Erf))
     }
 
     /// The complementary error function `1 - erf x`; its gradient is `-2/√π e^(-x²)`.
@@ -51,7 +51,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn erfc(self) -> Self {
-        self.unary(Unary::Special(Special::Erfc), Tensor::erfc)
+        self.unary(Unary::Special(Special::Erfc))
     }
 
     /// The inverse error function (±inf at ±1, NaN outside); its gradient is `√π/2 e^(y²)`.
@@ -66,7 +66,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn erfinv(self) -> Self {
-        self.unary(Unary::Special(Special::Erfinv), Tensor::erfinv)
+        self.unary(Unary::Special(Special::Erfinv))
     }
 
     /// `ln |Γ(x)|`; its gradient is [`Var::digamma`].
@@ -81,7 +81,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn lgamma(self) -> Self {
-        self.unary(Unary::Special(Special::Lgamma), Tensor::lgamma)
+        self.unary(Unary::Special(Special::Lgamma))
     }
 
     /// The digamma function `ψ = Γ'/Γ` (-inf at +0, NaN at the negative integers, as PyTorch);
@@ -113,7 +113,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// ```
     #[track_caller]
     pub fn polygamma(self, n: u32) -> Self {
-        self.unary(Unary::Special(Special::Polygamma(n)), |x| x.polygamma(n))
+        self.unary(Unary::Special(Special::Polygamma(n)))
     }
 }
 

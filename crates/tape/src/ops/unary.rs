@@ -74,8 +74,8 @@ pub(crate) enum UnaryGrad {
 
 impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
-    pub(crate) fn unary(self, op: Unary<F>, f: impl FnOnce(&Tensor<F>) -> Tensor<F>) -> Self {
-        let y = f(&self.tape.node(self.id).value);
+    pub(crate) fn unary(self, op: Unary<F>) -> Self {
+        let y = op.apply(&self.tape.node(self.id).value);
         self.tape.push(Op::Unary(op), &[self.id], y)
     }
 
@@ -92,127 +92,127 @@ impl<'t, F: Float> Var<'t, F> {
     #[allow(clippy::should_implement_trait)] // the operator is implemented too and forwards here
     #[track_caller]
     pub fn neg(self) -> Self {
-        self.unary(Unary::Neg, Tensor::neg)
+        self.unary(Unary::Neg)
     }
 
     /// `|x|`. Its gradient at 0 is 0.
     #[track_caller]
     pub fn abs(self) -> Self {
-        self.unary(Unary::Abs, Tensor::abs)
+        self.unary(Unary::Abs)
     }
 
     /// `e^x`.
     #[track_caller]
     pub fn exp(self) -> Self {
-        self.unary(Unary::Exp, Tensor::exp)
+        self.unary(Unary::Exp)
     }
 
     /// `ln x`.
     #[track_caller]
     pub fn ln(self) -> Self {
-        self.unary(Unary::Ln, Tensor::ln)
+        self.unary(Unary::Ln)
     }
 
     /// `ln(1 + x)`.
     #[track_caller]
     pub fn log1p(self) -> Self {
-        self.unary(Unary::Log1p, Tensor::log1p)
+        self.unary(Unary::Log1p)
     }
 
     /// `e^x - 1`.
     #[track_caller]
     pub fn expm1(self) -> Self {
-        self.unary(Unary::Expm1, Tensor::expm1)
+        self.unary(Unary::Expm1)
     }
 
     /// `√x`. Its gradient at 0 is +inf.
     #[track_caller]
     pub fn sqrt(self) -> Self {
-        self.unary(Unary::Sqrt, Tensor::sqrt)
+        self.unary(Unary::Sqrt)
     }
 
     /// `√v` of a variance `v`, with gradient 0 where `v` is 0 (see `Unary::VarianceSqrt`).
     #[track_caller]
     pub(crate) fn variance_sqrt(self) -> Self {
-        self.unary(Unary::VarianceSqrt, Tensor::sqrt)
+        self.unary(Unary::VarianceSqrt)
     }
 
     /// `x²`.
     #[track_caller]
     pub fn square(self) -> Self {
-        self.unary(Unary::Square, Tensor::square)
+        self.unary(Unary::Square)
     }
 
     /// `1 / x`.
     #[track_caller]
     pub fn recip(self) -> Self {
-        self.unary(Unary::Recip, Tensor::recip)
+        self.unary(Unary::Recip)
     }
 
     /// `x^p` for a scalar exponent.
     #[track_caller]
     pub fn powf(self, p: F) -> Self {
-        self.unary(Unary::Powf(p), |x| x.powf(p))
+        self.unary(Unary::Powf(p))
     }
 
     /// Sine.
     #[track_caller]
     pub fn sin(self) -> Self {
-        self.unary(Unary::Sin, Tensor::sin)
+        self.unary(Unary::Sin)
     }
 
     /// Cosine.
     #[track_caller]
     pub fn cos(self) -> Self {
-        self.unary(Unary::Cos, Tensor::cos)
+        self.unary(Unary::Cos)
     }
 
     /// Hyperbolic tangent.
     #[track_caller]
     pub fn tanh(self) -> Self {
-        self.unary(Unary::Tanh, Tensor::tanh)
+        self.unary(Unary::Tanh)
     }
 
     /// Logistic sigmoid, stable for large |x|.
     #[track_caller]
     pub fn sigmoid(self) -> Self {
-        self.unary(Unary::Sigmoid, Tensor::sigmoid)
+        self.unary(Unary::Sigmoid)
     }
 
     /// `max(x, 0)`. Its gradient at 0 is 0.
     #[track_caller]
     pub fn relu(self) -> Self {
-        self.unary(Unary::Relu, Tensor::relu)
+        self.unary(Unary::Relu)
     }
 
     /// `x` above 0, `slope · x` below. Its gradient at 0 is `slope`.
     #[track_caller]
     pub fn leaky_relu(self, slope: F) -> Self {
-        self.unary(Unary::LeakyRelu(slope), |x| x.leaky_relu(slope))
+        self.unary(Unary::LeakyRelu(slope))
     }
 
     /// GELU with the exact error function.
     #[track_caller]
     pub fn gelu(self) -> Self {
-        self.unary(Unary::Gelu, Tensor::gelu)
+        self.unary(Unary::Gelu)
     }
 
     /// `ln(1 + e^x)`, stable for large |x|.
     #[track_caller]
     pub fn softplus(self) -> Self {
-        self.unary(Unary::Softplus, Tensor::softplus)
+        self.unary(Unary::Softplus)
     }
 
     /// Limits every element to `[min, max]`. The gradient is 1 inside and at the bounds, 0 outside.
     #[track_caller]
     pub fn clamp(self, min: F, max: F) -> Self {
-        self.unary(Unary::Clamp(min, max), |x| x.clamp(min, max))
+        self.unary(Unary::Clamp(min, max))
     }
 
     /// `x + s`; also `x + s` and `s + x` with a scalar.
     #[track_caller]
     pub fn add_scalar(self, s: F) -> Self {
-        self.unary(Unary::AddScalar(s), |x| x.add_scalar(s))
+        self.unary(Unary::AddScalar(s))
     }
 
     /// `x - s`; also the `-` operator with a scalar on the right.
@@ -230,7 +230,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// `x · s`; also `x * s` and `s * x` with a scalar.
     #[track_caller]
     pub fn mul_scalar(self, s: F) -> Self {
-        self.unary(Unary::MulScalar(s), |x| x.mul_scalar(s))
+        self.unary(Unary::MulScalar(s))
     }
 
     /// `x / s`; also the `/` operator with a scalar on the right.
