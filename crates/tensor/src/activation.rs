@@ -13,7 +13,40 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 /// SELU's `scale`, as PyTorch (and the SELU paper) fix it.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
+/// Which GELU [`Tensor::gelu_with`] computes, PyTorch's `approximate` argument of `gelu`: `None`, the
+/// exact `x Φ(x)` (PyTorch's `'none'`, the default), or `Tanh`, the tanh approximation (`'tanh'`).
+///
+/// ```
+/// use wengert::tensor::{GeluApproximate, Tensor};
+/// let x = Tensor::<f64>::from_vec(vec![-1.0, 0.5], &[2]).unwrap();
+/// assert_eq!(x.gelu_with(GeluApproximate::default()), x.gelu());
+/// assert_eq!(x.gelu_with(GeluApproximate::Tanh), x.gelu_tanh());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum GeluApproximate {
+    /// The exact GELU, `x Φ(x)` with the error function.
+    #[default]
+    None,
+    /// The tanh approximation, `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
+    Tanh,
+}
+
 impl<F: Float> Tensor<F> {
+    /// GELU as `approximate` says: [`Tensor::gelu`] for [`GeluApproximate::None`],
+    /// [`Tensor::gelu_tanh`] for [`GeluApproximate::Tanh`] (PyTorch's `gelu(x, approximate=...)`).
+    ///
+    /// ```
+    /// use wengert::tensor::{GeluApproximate, Tensor};
+    /// let y = Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap().gelu_with(GeluApproximate::Tanh);
+    /// assert!((y.item() - 0.8411919906082767).abs() < 1e-15);
+    /// ```
+    pub fn gelu_with(&self, approximate: GeluApproximate) -> Self {
+        match approximate {
+            GeluApproximate::None => self.gelu(),
+            GeluApproximate::Tanh => self.gelu_tanh(),
+        }
+    }
+
     /// GELU with the tanh approximation, PyTorch's `gelu(x, approximate='tanh')`:
     /// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
     ///

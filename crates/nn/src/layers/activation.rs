@@ -1,7 +1,7 @@
 //! Activation layers: thin `Module` wrappers of the Var activations, for use in `Sequential`.
 
 use wengert_tape::Var;
-use wengert_tensor::Float;
+use wengert_tensor::{Float, GeluApproximate};
 
 use crate::module::Module;
 
@@ -44,7 +44,9 @@ impl<F: Float> Module<F> for Sigmoid {
     }
 }
 
-/// GELU with the exact error function: `x Φ(x)`.
+/// GELU, PyTorch's `nn.GELU(approximate=...)`: the exact `x Φ(x)` by default, or its tanh
+/// approximation ([`Gelu::tanh`]). The constant [`Gelu`](const@Gelu) is the exact one, so `Gelu` alone
+/// still names the default layer.
 ///
 /// ```
 /// use wengert::nn::{Gelu, Module};
@@ -53,13 +55,35 @@ impl<F: Float> Module<F> for Sigmoid {
 /// let tape = Tape::<f64>::new();
 /// let y = Gelu.forward(tape.constant(Tensor::from_vec(vec![0.0, 1.0], &[2]).unwrap()));
 /// assert!((y.value().to_vec()[1] - 0.841_344_746).abs() < 1e-9);
+/// let y = Gelu::tanh().forward(tape.constant(Tensor::from_vec(vec![1.0], &[1]).unwrap()));
+/// assert!((y.value().item() - 0.841_191_990_6).abs() < 1e-9);
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Gelu;
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Gelu {
+    /// Exact, or the tanh approximation.
+    pub approximate: GeluApproximate,
+}
+
+/// The exact GELU layer, `Gelu::new(GeluApproximate::None)`, so that `Gelu` reads as a value as it did
+/// when the layer had no option.
+#[allow(non_upper_case_globals)]
+pub const Gelu: Gelu = Gelu { approximate: GeluApproximate::None };
+
+impl Gelu {
+    /// GELU computed as `approximate` says.
+    pub fn new(approximate: GeluApproximate) -> Self {
+        Gelu { approximate }
+    }
+
+    /// GELU's tanh approximation, PyTorch's `nn.GELU(approximate='tanh')`.
+    pub fn tanh() -> Self {
+        Gelu::new(GeluApproximate::Tanh)
+    }
+}
 
 impl<F: Float> Module<F> for Gelu {
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        x.gelu()
+        x.gelu_with(self.approximate)
     }
 }
 
@@ -109,7 +133,7 @@ impl<F: Float> Module<F> for Softmax {
 mod tests {
     use super::*;
     use wengert_tape::Tape;
-    use wengert_tape::check::{GradcheckOptions, gradcheck};
+    use wengert_tape::check::{GradcheckOptions, gradcheck, gradgradcheck};
     use wengert_tensor::Tensor;
 
     #[test]
@@ -136,5 +160,24 @@ mod tests {
             &opts,
         )
         .unwrap();
+    }
+
+    #[test]
+    fn gelu_takes_pytorchs_approximate_option() {
+        let x = Tensor::<f64>::from_vec(vec![-2.5, -0.7, 0.0, 0.3, 1.9], &[5]).unwrap();
+        let tape = Tape::new();
+        let v = tape.constant(x.clone());
+        assert_eq!(Gelu::default(), Gelu);
+        assert_eq!(Gelu::new(GeluApproximate::None).forward(v).value(), x.gelu());
+        assert_eq!(Gelu::tanh().forward(v).value(), x.gelu_tanh());
+        assert_ne!(x.gelu(), x.gelu_tanh());
+        // 0.5 · 1.9 · (1 + tanh(√(2/π) (1.9 + 0.044715 · 1.9³))), by hand in f64.
+        let y = Gelu::tanh().forward(tape.constant(Tensor::scalar(1.9))).value().item();
+        assert!((y - 1.845_451_234_455_332_7).abs() < 1e-12, "{y}");
+        let opts = GradcheckOptions::default();
+        for layer in [Gelu, Gelu::tanh()] {
+            gradcheck(|v| (layer.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+            gradgradcheck(|v| (layer.forward(v[0]) * v[0]).sum(), std::slice::from_ref(&x), &opts).unwrap();
+        }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! Every rule is written with ops that have rules of their own, so every order of derivative works.
 
-use wengert_tensor::{Float, SELU_ALPHA, SELU_SCALE, Tensor};
+use wengert_tensor::{Float, GeluApproximate, SELU_ALPHA, SELU_SCALE, Tensor};
 
 use crate::op::Ctx;
 use crate::ops::unary::Unary;
@@ -57,6 +57,25 @@ impl<'t, F: Float> Var<'t, F> {
     #[track_caller]
     pub fn gelu_tanh(self) -> Self {
         self.act(Act::GeluTanh)
+    }
+
+    /// GELU as `approximate` says, PyTorch's `gelu(x, approximate=...)`: [`Var::gelu`] (exact) or
+    /// [`Var::gelu_tanh`], differentiated to any order either way.
+    ///
+    /// ```
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::{GeluApproximate, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0], &[1]).unwrap());
+    /// assert_eq!(x.gelu_with(GeluApproximate::Tanh).value(), x.value().gelu_tanh());
+    /// assert_eq!(x.gelu_with(GeluApproximate::None).value(), x.value().gelu());
+    /// ```
+    #[track_caller]
+    pub fn gelu_with(self, approximate: GeluApproximate) -> Self {
+        match approximate {
+            GeluApproximate::None => self.gelu(),
+            GeluApproximate::Tanh => self.gelu_tanh(),
+        }
     }
 
     /// SiLU (swish), `x · sigmoid(x)`.
