@@ -1,4 +1,5 @@
-//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, `conv_transpose1d`, and `conv2d_weight_adjoint`, the
+//! Convolutions of NCHW images: `conv2d`, `conv1d`, `conv_transpose2d`, `conv_transpose1d`, `conv3d` (in
+//! `three_d`, of NCDHW volumes), and `conv2d_weight_adjoint`, the
 //! adjoint of `conv2d` as a linear map of its weight (public so that rules can use it and its own adjoints).
 //!
 //! conv2d: `y[n, o, i, j] = Σ_{c, p, q} x[n, g·C/G + c, i·s₀ - p₀ + p·d₀, j·s₁ - p₁ + q·d₁] · w[o, c, p, q]`
@@ -9,9 +10,11 @@
 
 mod geometry;
 mod lowering;
+mod three_d;
 
 use geometry::{Context, conv_geom, transpose_geom};
 use lowering::Geom;
+pub use three_d::Conv3dOptions;
 
 use crate::float::Float;
 use crate::shape_ops::invalid;

@@ -44,7 +44,7 @@ mod tensor;
 mod update;
 
 pub use activation::{GeluApproximate, SELU_ALPHA, SELU_SCALE};
-pub use conv::{Conv1dOptions, Conv2dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions};
+pub use conv::{Conv1dOptions, Conv2dOptions, Conv3dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions};
 pub use einsum::{EinsumPlan, EinsumStep};
 pub use elementwise::{erf, normal_cdf, normal_pdf};
 pub use error::TensorError;

@@ -4,7 +4,9 @@
 //! conv2d_weight_adjoint(x, g) · conv_transpose2d(x, w): x̄ = conv2d(g, w), w̄ = conv2d_weight_adjoint(g, x) ·
 //! conv2d_weight_adjoint(x, gy) = W̄, bilinear with ⟨W̄, G⟩ = ⟨conv2d(x, G), gy⟩: x̄ = conv_transpose2d(gy, G),
 //! ḡy = conv2d(x, G). conv1d is conv2d on `[N, C, 1, L]`, conv_transpose1d conv_transpose2d on
-//! `[N, C, 1, L]`.
+//! `[N, C, 1, L]`. conv3d (in `three_d`) is one conv2d of its depth taps gathered into channels.
+
+mod three_d;
 
 use std::rc::Rc;
 
