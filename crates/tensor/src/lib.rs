@@ -29,6 +29,7 @@ mod join;
 mod kernel;
 mod math;
 mod matmul;
+mod pixel;
 mod pool;
 mod rearrange;
 mod recycle;
