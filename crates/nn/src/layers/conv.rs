@@ -1,4 +1,5 @@
-//! Convolution layers: `Conv1d`, `Conv2d`, `ConvTranspose2d` and `ConvTranspose1d` (in `transpose1d`) on NCHW (or NCL) inputs, with
+//! Convolution layers: `Conv1d`, `Conv2d`, `ConvTranspose2d`, `ConvTranspose1d` (in `transpose1d`) and `Conv3d` (in
+//! `conv3d`, on NCDHW inputs) on NCHW (or NCL) inputs, with
 //! PyTorch's weight layouts and initialisation: weight Kaiming-uniform with a = √5, i.e.
 //! U(-1/√fan_in, 1/√fan_in), and the optional bias from the same bound, fan_in = `weight.shape[1] · k`.
 
@@ -10,8 +11,10 @@ use crate::module::Module;
 use crate::param::{Param, TapeParam};
 use crate::store::Path;
 
+mod conv3d;
 mod transpose1d;
 
+pub use conv3d::Conv3d;
 pub use transpose1d::ConvTranspose1d;
 
 /// PyTorch's default weight and bias initialisers of a convolution weight of `shape`.

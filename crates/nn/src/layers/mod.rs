@@ -23,7 +23,7 @@ pub(crate) mod transformer;
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use attention::{AttentionMask, attention_weights, masked_softmax, scaled_dot_product_attention};
 pub use batch_norm2d::BatchNorm2d;
-pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};
+pub use conv::{Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d};
 pub use decoder::TransformerDecoderLayer;
 pub use dropout::{Dropout, Dropout2d};
 pub use embedding::Embedding;
