@@ -40,6 +40,9 @@ pub use recurrent::{
 };
 #[allow(deprecated)]
 pub use renamed::{GELU, GRU, GRUCell, LSTM, LSTMCell, LeakyReLU, RNN, RNNCell, ReLU};
-pub use resample::{pixel_shuffle, upsample_bilinear, upsample_nearest};
+pub use resample::{
+    PixelShuffle, PixelUnshuffle, Upsample, UpsampleMode, UpsampleTarget, pixel_shuffle, pixel_unshuffle,
+    upsample_bilinear, upsample_bilinear_scale, upsample_nearest, upsample_nearest_scale,
+};
 pub use rotary::RotaryEmbedding;
 pub use transformer::{TransformerEncoderLayer, TransformerOptions};

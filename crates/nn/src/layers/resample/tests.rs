@@ -111,3 +111,87 @@ fn upsample_rejects_an_empty_output() {
     let tape = Tape::<f64>::new();
     upsample_bilinear(tape.var(Tensor::zeros(&[1, 1, 2, 2])), (0, 2), true);
 }
+
+#[test]
+fn scale_factors_use_pytorchs_source_coordinates() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(Tensor::from_vec(vec![0.0, 3.0], &[1, 1, 1, 2]).unwrap());
+    // Width ⌊2 · 1.7⌋ = 3; column j at (j + ½) / 1.7 - ½ = -0.21 (clamped to 0), 0.38, 0.97, where
+    // resizing to 3 columns would put them at 0, 0.5 and 1.17 (so 0, 1.5, 3).
+    let y = upsample_bilinear_scale(x, (1.0, 1.7), false);
+    assert_close(&y.value().to_vec(), &[0.0, (1.5 / 1.7 - 0.5) * 3.0, (2.5 / 1.7 - 0.5) * 3.0]);
+    assert_close(&upsample_bilinear(x, (1, 3), false).value().to_vec(), &[0.0, 1.5, 3.0]);
+    // With align_corners the factor only sets the size.
+    let aligned = upsample_bilinear_scale(x, (2.0, 1.7), true).value();
+    assert_eq!(aligned, upsample_bilinear(x, (2, 3), true).value());
+    // Nearest reads ⌊i / s⌋: rows ⌊2 · 2.5⌋ = 5 of 2 read 0, 0, 0, 1, 1.
+    let x = tape.var(arange(&[1, 1, 2, 1]));
+    assert_eq!(upsample_nearest_scale(x, (2.5, 1.0)).value().to_vec(), vec![0.0, 0.0, 0.0, 1.0, 1.0]);
+    // Whole factors agree with resizing to the scaled size.
+    let x = tape.var(arange(&[1, 2, 3, 2]));
+    assert_eq!(upsample_nearest_scale(x, (2.0, 3.0)).value(), upsample_nearest(x, (6, 6)).value());
+    assert_eq!(
+        upsample_bilinear_scale(x, (2.0, 3.0), false).value(),
+        upsample_bilinear(x, (6, 6), false).value()
+    );
+    // A factor below 1 shrinks.
+    assert_eq!(upsample_nearest_scale(x, (0.5, 0.5)).shape(), vec![1, 2, 1, 1]);
+}
+
+#[test]
+fn scaled_resampling_and_pixel_unshuffle_match_finite_differences_to_second_order() {
+    let opts = GradcheckOptions::default();
+    let x = arange(&[1, 2, 4, 2]).map(|v| (v * 0.7).sin());
+    let probe = |s: &[usize]| arange(s).map(|v| (v * 0.3).cos());
+    let (p1, p2, p3) = (probe(&[1, 2, 6, 3]), probe(&[1, 2, 2, 5]), probe(&[1, 8, 2, 1]));
+    for align in [true, false] {
+        let f = hr(|v| (upsample_bilinear_scale(v[0], (1.5, 1.7), align) * &p1).sum().square());
+        gradcheck(f, std::slice::from_ref(&x), &opts).unwrap();
+        gradgradcheck(f, std::slice::from_ref(&x), &opts).unwrap();
+    }
+    let f = hr(|v| (upsample_nearest_scale(v[0], (0.5, 2.5)) * &p2).sum().square());
+    gradgradcheck(f, std::slice::from_ref(&x), &opts).unwrap();
+    let f = hr(|v| (pixel_unshuffle(v[0], 2) * &p3).sum().square());
+    gradcheck(f, std::slice::from_ref(&x), &opts).unwrap();
+    gradgradcheck(f, std::slice::from_ref(&x), &opts).unwrap();
+}
+
+#[test]
+fn pixel_unshuffle_on_vars_is_the_tensor_op_and_inverts_pixel_shuffle() {
+    let tape = Tape::<f64>::new();
+    let x = arange(&[2, 3, 4, 6]);
+    let v = tape.var(x.clone());
+    let y = pixel_unshuffle(v, 2);
+    assert_eq!(y.value(), x.pixel_unshuffle(2));
+    assert_eq!(pixel_shuffle(y, 2).value(), x);
+    let s = tape.var(arange(&[1, 8, 2, 3]));
+    assert_eq!(pixel_shuffle(s, 2).value(), s.value().pixel_shuffle(2));
+    // A transposed input: its logical order is used.
+    let t = tape.var(arange(&[1, 1, 6, 4]).swap_axes(2, 3));
+    assert_eq!(pixel_unshuffle(t, 2).value(), t.value().to_contiguous().pixel_unshuffle(2));
+}
+
+#[test]
+#[should_panic(
+    expected = "pixel_unshuffle: input [1, 1, 3, 4]: height 3 and width 4 must be multiples of the factor 2"
+)]
+fn pixel_unshuffle_rejects_a_height_not_divisible_by_the_factor() {
+    let tape = Tape::<f64>::new();
+    pixel_unshuffle(tape.var(Tensor::zeros(&[1, 1, 3, 4])), 2);
+}
+
+#[test]
+#[should_panic(
+    expected = "upsample_nearest: scale factor (0.2, 1.0) of input [1, 1, 2, 2] gives the output size (0.0, 2.0)"
+)]
+fn upsample_by_a_scale_rejects_an_empty_output() {
+    let tape = Tape::<f64>::new();
+    upsample_nearest_scale(tape.var(Tensor::zeros(&[1, 1, 2, 2])), (0.2, 1.0));
+}
+
+#[test]
+#[should_panic(expected = "upsample_bilinear: scale factor (NaN, 1.0) must be positive and finite")]
+fn upsample_by_a_scale_rejects_a_nan_factor() {
+    let tape = Tape::<f64>::new();
+    upsample_bilinear_scale(tape.var(Tensor::zeros(&[1, 1, 2, 2])), (f64::NAN, 1.0), false);
+}
