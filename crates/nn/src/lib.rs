@@ -29,6 +29,8 @@ mod param;
 mod rng;
 mod store;
 #[cfg(test)]
+mod sweep;
+#[cfg(test)]
 mod testing;
 pub mod train;
 
