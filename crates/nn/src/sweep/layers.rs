@@ -113,7 +113,8 @@ fn axis() -> impl Strategy<Value = (usize, usize, usize, usize)> {
 
 /// Whether a window of kernel `k` dilated by `d` fits `len` padded by `p`.
 fn fits(len: usize, (k, _, p, d): (usize, usize, usize, usize)) -> bool {
-    d * (k - 1) + 1 <= len + 2 * p
+    let extent = d * (k - 1) + 1;
+    extent <= len + 2 * p
 }
 
 /// max_pool2d (with dilation), avg_pool2d (with count_include_pad) and their 1-D forms over distinct

@@ -135,7 +135,7 @@ impl<F: Float> Tensor<F> {
         if o % g != 0 {
             fail(x, w, format!("output channels {o} are not divisible by groups {g}"));
         }
-        if cg * g != c {
+        if cg.checked_mul(g) != Some(c) {
             fail(
                 x,
                 w,
