@@ -13,11 +13,11 @@ pub type ReLU = Relu;
 #[allow(non_upper_case_globals)]
 pub const ReLU: Relu = Relu;
 
-/// The old name of [`Gelu`].
+/// The old name of [`Gelu`](struct@Gelu).
 #[deprecated(since = "0.1.0", note = "renamed to `Gelu`")]
 pub type GELU = Gelu;
 
-/// The old name of the value [`Gelu`].
+/// The old name of the value [`Gelu`](const@Gelu).
 #[deprecated(since = "0.1.0", note = "renamed to `Gelu`")]
 pub const GELU: Gelu = Gelu;
 
