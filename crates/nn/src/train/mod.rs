@@ -1,6 +1,15 @@
 //! Keras-like training: `fit`, `evaluate` and `predict` over in-memory tensors, with batches, seeded
 //! shuffling, validation data or a validation split, metrics, callbacks and a progress display.
 //!
+//! Beyond tensors, [`Trainer::fit_batches`] reads any [`Batches`] source (a
+//! [`DataLoader`](crate::data::DataLoader), a `Vec`, [`from_fn`]) and models of several inputs
+//! ([`FnModel`]). Callbacks run around every epoch and batch and reach the learning rate through a
+//! [`FitContext`]; [`Trainer::with_scheduler`] steps a learning-rate schedule per epoch or per batch;
+//! [`FitOptions::accumulate_steps`] sums micro-batches into one step; [`Trainer::freeze`] keeps
+//! parameters fixed; [`Trainer::checkpoint`] and [`Trainer::resume`] with
+//! [`FitOptions::initial_epoch`] continue a run exactly; the [`History`] serialises, writes CSV
+//! ([`History::to_csv`]) and draws its curves ([`History::plot_svg`]).
+//!
 //! ```
 //! use wengert::nn::optim::Adam;
 //! use wengert::nn::train::{FitOptions, Trainer, Verbosity};

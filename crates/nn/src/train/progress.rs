@@ -1,5 +1,5 @@
 //! Progress output of `fit`, in Keras' style: `Epoch 3/10`, then a line updated every batch,
-//! `12/250 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.1234`, left with the epoch's figures at its end.
+//! `125/250 ━━━━━━━━━━────────── 0s 2ms/step - loss: 0.1234`, left with the epoch's figures at its end.
 //! An indicatif line on a terminal, plain lines otherwise, nothing when quiet.
 
 use std::io::IsTerminal;
@@ -33,7 +33,7 @@ const BAR: usize = 20;
 /// use wengert::nn::train::format_progress;
 /// assert_eq!(
 ///     format_progress(12, Some(250), 0.024, &[("loss", 0.1234)]),
-///     " 12/250 ━─────────────────── 0s 2ms/step - loss: 0.1234"
+///     " 12/250 ──────────────────── 0s 2ms/step - loss: 0.1234"
 /// );
 /// ```
 pub fn format_progress(done: usize, total: Option<usize>, elapsed: f64, figures: &[(&str, f64)]) -> String {
