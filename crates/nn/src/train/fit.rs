@@ -155,8 +155,8 @@ where
             let mut acc = GradAccumulator::new(self.optimizer.params().to_vec());
             let mut acc_rows = 0usize;
             let mut step_lr = None;
-            let mut batches = source.epoch(epoch).enumerate().peekable();
-            while let Some((index, b)) = batches.next() {
+            let mut last_loss = f64::NAN;
+            for (index, b) in source.epoch(epoch).enumerate() {
                 pos.batch = index + 1;
                 each(&mut self.callbacks, &mut self.optimizer, &self.store, pos, |cb, ctx| {
                     cb.on_batch_begin(ctx)
@@ -170,20 +170,15 @@ where
                     continue;
                 }
                 let rows = b.rows();
+                last_loss = pass.loss;
                 let lr_now = self.optimizer.lr();
                 let stepped = if opts.accumulate_steps == 1 {
                     Some(self.optimizer.step(&pass.grads))
                 } else {
                     acc.add(&pass.grads, rows as f64);
                     acc_rows += rows;
-                    let last = batches.peek().is_none();
-                    (acc.micro_batches() == opts.accumulate_steps || last).then(|| {
-                        acc.scale(1.0 / acc_rows.max(1) as f64);
-                        let r = self.optimizer.step_with(&acc);
-                        acc.clear();
-                        acc_rows = 0;
-                        r
-                    })
+                    (acc.micro_batches() == opts.accumulate_steps)
+                        .then(|| self.step_accumulated(&mut acc, &mut acc_rows))
                 };
                 if let Some(r) = stepped {
                     step_lr = Some(lr_now);
@@ -204,7 +199,13 @@ where
                     break;
                 }
             }
-            drop(batches);
+            if !acc.is_empty() {
+                // The micro-batches left at the epoch's end (or at a stop) make one last, smaller step.
+                let lr_now = self.optimizer.lr();
+                let r = self.step_accumulated(&mut acc, &mut acc_rows);
+                step_lr = Some(lr_now);
+                self.after_step(r, &mut history, (epoch, pos.batch), skip, last_loss, &mut pos)?;
+            }
             let metrics = self.batch_metrics(&preds);
             let (val_loss, val_metrics) = match val {
                 Some(v) => {
@@ -235,6 +236,20 @@ where
             cb.on_train_end(ctx.store())
         })?;
         Ok(history)
+    }
+
+    /// One step from the accumulated micro-batches: their sum weighted by rows over all their rows
+    /// (see [`FitOptions::accumulate_steps`]); empties the accumulator.
+    fn step_accumulated(
+        &mut self,
+        acc: &mut GradAccumulator<F>,
+        rows: &mut usize,
+    ) -> Result<StepReport, OptimError> {
+        acc.scale(1.0 / (*rows).max(1) as f64);
+        let r = self.optimizer.step_with(&*acc);
+        acc.clear();
+        *rows = 0;
+        r
     }
 
     /// Handles a step's outcome: a refused non-finite step is skipped or ends training; a batch

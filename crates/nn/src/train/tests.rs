@@ -336,6 +336,15 @@ fn accumulating_two_micro_batches_of_5_steps_as_one_batch_of_10() {
     for (name, got) in [("halves", train(halves.clone(), 2)), ("3 + 7", train(uneven, 2))] {
         assert!(got.iter().zip(&whole).all(|(a, b)| (a - b).abs() < 1e-6), "{name}: {got:?} vs {whole:?}");
     }
+    // Micro-batches left at an epoch's end make a smaller step: 5 + 5, then 2 alone.
+    let (x12, y12) = data(12);
+    let cut = |at, len| (x12.narrow(0, at, len), y12.narrow(0, at, len));
+    let left_over = train(vec![cut(0, 5), cut(5, 5), cut(10, 2)], 2);
+    let by_hand = train(vec![cut(0, 10), cut(10, 2)], 1);
+    assert!(
+        left_over.iter().zip(&by_hand).all(|(a, b)| (a - b).abs() < 1e-6),
+        "{left_over:?} vs {by_hand:?}"
+    );
     // Without accumulation, two steps an epoch go elsewhere.
     let stepped = train(halves, 1);
     assert!(stepped.iter().zip(&whole).any(|(a, b)| (a - b).abs() > 1e-3));
