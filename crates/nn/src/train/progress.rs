@@ -157,10 +157,13 @@ impl Progress {
         let line = format_progress(done, Some(done), elapsed, &named);
         let shown = self.shown(log.epoch);
         match &mut self.mode {
-            Mode::Bar(bar) => match bar.take() {
-                Some(b) => b.finish_with_message(line),
-                None => eprintln!("{line}"),
-            },
+            Mode::Bar(bar) => {
+                // Cleared, then printed: indicatif leaves a finished line without its newline.
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                eprintln!("{line}");
+            }
             Mode::Lines if shown => eprintln!("{line}"),
             Mode::Lines | Mode::Quiet => {}
         }
