@@ -70,6 +70,21 @@ impl<F: Float> Checkpoint<F> {
         Ok(report)
     }
 
+    /// The data source's generator ([`Checkpoint::data_rng`]), after checking it.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::InvalidState`] naming the file for an all-zero generator.
+    pub fn checked_data_rng(&self) -> Result<Option<SeedRng>, CheckpointError> {
+        let Some(rng) = &self.data_rng else { return Ok(None) };
+        check_rng(rng).map_err(|(_, reason)| CheckpointError::InvalidState {
+            path: self.path.clone(),
+            field: "data_rng".into(),
+            reason,
+        })?;
+        Ok(Some(rng.clone()))
+    }
+
     /// Restores the optimizer's state from the checkpoint, after checking it: every moment finite,
     /// every second moment (`exp_avg_sq`, `max_exp_avg_sq`, `square_avg`, Adagrad's `sum`) at least
     /// zero. Resume training with [`apply_to_store`](Self::apply_to_store) and this.

@@ -104,6 +104,9 @@ pub struct Checkpoint<F: Float = f32> {
     pub epoch: u64,
     /// Free-form key-value metadata (a run name, a git hash, ...).
     pub meta: Vec<(String, String)>,
+    /// The generator of the data source (a [`DataLoader`](crate::data::DataLoader)'s shuffling), if
+    /// saved: restoring it makes the next epochs' batches come as an uninterrupted run's would.
+    pub data_rng: Option<SeedRng>,
     /// The file this checkpoint was loaded from, named by the errors of applying it (not saved).
     #[serde(skip)]
     path: Option<PathBuf>,
@@ -117,6 +120,7 @@ impl<F: Float> PartialEq for Checkpoint<F> {
             && self.rng == other.rng
             && self.epoch == other.epoch
             && self.meta == other.meta
+            && self.data_rng == other.data_rng
     }
 }
 
@@ -129,6 +133,7 @@ impl<F: Float> Default for Checkpoint<F> {
             rng: None,
             epoch: 0,
             meta: Vec::new(),
+            data_rng: None,
             path: None,
         }
     }

@@ -85,6 +85,12 @@ impl<F: Float> DataLoader<F> {
         self.rng.clone()
     }
 
+    /// Restores the shuffling generator from a checkpoint ([`Checkpoint::data_rng`](crate::checkpoint::Checkpoint::data_rng)),
+    /// so the next epochs come in the order an uninterrupted run would have drawn; turns shuffling on.
+    pub fn set_rng_state(&mut self, rng: SeedRng) {
+        self.rng = Some(rng);
+    }
+
     /// One epoch of batches, in a new order when shuffling.
     pub fn iter(&mut self) -> Batches<F> {
         let n = self.dataset.len();
@@ -206,8 +212,11 @@ mod tests {
         targets(&mut a);
         let resumed = a.rng_state().unwrap();
         let next = targets(&mut a);
-        let mut b = DataLoader::new(data(9), 2).shuffle_with(resumed);
+        let mut b = DataLoader::new(data(9), 2).shuffle_with(resumed.clone());
         assert_eq!(targets(&mut b), next);
+        let mut c = DataLoader::new(data(9), 2).shuffle(99);
+        c.set_rng_state(resumed);
+        assert_eq!(targets(&mut c), next);
         assert!(DataLoader::new(data(1), 1).rng_state().is_none());
     }
 

@@ -17,6 +17,7 @@ pub type SlotSpec = (&'static str, f64);
 const STEP: &str = "step";
 
 /// The parameters, learning rate, counts, settings and buffers of one optimizer.
+#[derive(Debug)]
 pub(crate) struct Core<F: Float> {
     pub kind: &'static str,
     pub params: Vec<Param<F>>,
@@ -26,6 +27,13 @@ pub(crate) struct Core<F: Float> {
     pub allow_missing: bool,
     /// Refuse a step whose gradients hold NaN or ±∞ (on by default).
     pub check_finite: bool,
+    /// The learning rate the optimizer was built with: a parameter group's rate follows `lr` in
+    /// proportion to it.
+    base_lr: f64,
+    /// Each parameter's own learning rate (a parameter group's), or `None` for the optimizer's.
+    group_lr: Vec<Option<f64>>,
+    /// Parameters the steps leave alone.
+    frozen: Vec<bool>,
     shapes: Vec<Vec<usize>>,
     /// Updates each parameter received (PyTorch's per-parameter `state["step"]`).
     counts: Vec<u64>,
@@ -42,6 +50,8 @@ pub struct Update<'a, F: Float> {
     pub bufs: &'a mut [Tensor<F>],
     pub t: u64,
     pub prep: GradPrep<F>,
+    /// The learning rate for this parameter.
+    pub lr: f64,
 }
 
 /// Panics with `who: what` unless `ok`.
@@ -73,6 +83,9 @@ impl<F: Float> Core<F> {
             clip: None,
             allow_missing: false,
             check_finite: true,
+            base_lr: lr,
+            group_lr: vec![None; n],
+            frozen: vec![false; n],
             counts: vec![0; n],
             spec: Vec::new(),
             bufs: Vec::new(),
@@ -90,6 +103,57 @@ impl<F: Float> Core<F> {
         };
         check(v >= 0.0, who, what, v);
         self.clip = Some(clip);
+    }
+
+    /// Adds parameters that step with their own learning rate `lr` (PyTorch's `add_param_group`).
+    ///
+    /// # Panics
+    ///
+    /// When `lr` is negative or not finite, or a name is already taken.
+    #[track_caller]
+    pub fn add_group(&mut self, who: &str, params: Vec<Param<F>>, lr: f64) {
+        check(lr.is_finite() && lr >= 0.0, who, "learning rate", lr);
+        for p in params {
+            if self.params.iter().any(|q| q.name() == p.name()) {
+                panic!("{who}: two parameters are named `{}`; names key the optimizer's state", p.name());
+            }
+            let shape = p.shape();
+            if !self.bufs.is_empty() {
+                self.bufs.push(self.spec.iter().map(|&(_, v)| fresh(&shape, v)).collect());
+            }
+            self.shapes.push(shape);
+            self.params.push(p);
+            self.group_lr.push(Some(lr));
+            self.frozen.push(false);
+            self.counts.push(0);
+        }
+    }
+
+    /// The learning rate of parameter `i` now: the optimizer's, or its group's scaled as the
+    /// optimizer's has been since it was built.
+    fn lr_of(&self, i: usize) -> f64 {
+        match self.group_lr[i] {
+            None => self.lr,
+            Some(g) if self.base_lr > 0.0 => g * self.lr / self.base_lr,
+            Some(g) => g,
+        }
+    }
+
+    /// Freezes (or thaws) every parameter whose name starts with `prefix`; returns how many matched.
+    pub fn set_frozen(&mut self, prefix: &str, frozen: bool) -> usize {
+        let mut n = 0;
+        for (p, f) in self.params.iter().zip(&mut self.frozen) {
+            if p.name().starts_with(prefix) {
+                *f = frozen;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// True when the parameter named `name` is frozen.
+    pub fn is_frozen(&self, name: &str) -> bool {
+        self.params.iter().zip(&self.frozen).any(|(p, &f)| f && p.name() == name)
     }
 
     fn allocated(&self, spec: &[SlotSpec]) -> bool {
@@ -114,7 +178,11 @@ impl<F: Float> Core<F> {
     ) -> Result<StepReport, OptimError> {
         let mut gs = Vec::with_capacity(self.params.len());
         let mut missing = Vec::new();
-        for (p, shape) in self.params.iter().zip(&self.shapes) {
+        for ((p, shape), &frozen) in self.params.iter().zip(&self.shapes).zip(&self.frozen) {
+            if frozen {
+                gs.push(None);
+                continue;
+            }
             let g = grads.param(p);
             match g {
                 None => missing.push(p.name().to_string()),
@@ -153,10 +221,11 @@ impl<F: Float> Core<F> {
         self.allocate(spec);
         for (i, g) in gs.into_iter().enumerate() {
             let Some(g) = g else { continue };
+            let lr = self.lr_of(i);
             let (shape, t, bufs) = (&self.shapes[i], self.counts[i] + 1, &mut self.bufs[i][..]);
             self.params[i].update(|p| {
                 assert_eq!(p.shape(), shape.as_slice(), "optimizer: a parameter changed its shape");
-                update(Update { p, g, bufs, t, prep });
+                update(Update { p, g, bufs, t, prep, lr });
             });
             self.counts[i] = t;
         }

@@ -20,6 +20,7 @@
 //! assert!(w.value().to_vec().iter().all(|v| v.abs() < 0.1));
 //! ```
 
+mod accumulate;
 mod adagrad;
 mod adam;
 mod adam_rule;
@@ -37,8 +38,9 @@ use serde::{Deserialize, Serialize};
 use wengert_tape::Gradients;
 use wengert_tensor::{Float, Tensor};
 
-use crate::param::Param;
+use crate::param::{GradientsParam, Param};
 
+pub use accumulate::GradAccumulator;
 pub use adagrad::{Adagrad, AdagradRule};
 pub use adam::Adam;
 pub use adam_rule::AdamRule;
@@ -47,7 +49,7 @@ pub use clip::{Clip, ClippedGrads, clip_grad_norm, clip_grad_value, global_norm}
 #[allow(deprecated)]
 pub use rmsprop::RMSprop;
 pub use rmsprop::{RmsProp, RmsPropRule};
-pub use rule::{Rule, RuleOptimizer};
+pub use rule::{ParamGroup, Rule, RuleOptimizer};
 #[allow(deprecated)]
 pub use schedule::{CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR};
 pub use schedule::{
@@ -113,6 +115,41 @@ pub trait Optimizer<F: Float> {
     /// count.
     fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError>;
 
+    /// One update from any gradients readable by parameter: a [`GradAccumulator`]'s sums, or
+    /// [`ClippedGrads`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Optimizer::step`].
+    fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError>;
+
+    /// Freezes every parameter whose name starts with `prefix` (`"encoder."`, or a full name): the
+    /// steps leave it, its state and its step count alone and need no gradient for it. Returns how many
+    /// parameters matched.
+    ///
+    /// ```
+    /// use wengert::nn::optim::{Adam, Optimizer};
+    /// use wengert::nn::{Param, TapeParam};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
+    /// let enc = Param::new("encoder.w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
+    /// let head = Param::new("head.w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
+    /// let mut opt = Adam::new(vec![enc.clone(), head.clone()], 0.1);
+    /// assert_eq!(opt.freeze("encoder."), 1);
+    /// let tape = Tape::new();
+    /// opt.step(&(tape.param(&enc) * tape.param(&head)).sum().backward()).unwrap();
+    /// assert_eq!(enc.value().item(), 1.0);
+    /// assert!(head.value().item() < 1.0);
+    /// ```
+    fn freeze(&mut self, prefix: &str) -> usize;
+
+    /// Undoes [`freeze`](Optimizer::freeze) for every parameter whose name starts with `prefix`;
+    /// returns how many matched.
+    fn unfreeze(&mut self, prefix: &str) -> usize;
+
+    /// True when the parameter named `name` is frozen.
+    fn is_frozen(&self, name: &str) -> bool;
+
     /// The current learning rate.
     fn lr(&self) -> f64;
 
@@ -138,6 +175,18 @@ pub trait Optimizer<F: Float> {
 impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
         (**self).step(grads)
+    }
+    fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
+        (**self).step_with(grads)
+    }
+    fn freeze(&mut self, prefix: &str) -> usize {
+        (**self).freeze(prefix)
+    }
+    fn unfreeze(&mut self, prefix: &str) -> usize {
+        (**self).unfreeze(prefix)
+    }
+    fn is_frozen(&self, name: &str) -> bool {
+        (**self).is_frozen(name)
     }
     fn lr(&self) -> f64 {
         (**self).lr()

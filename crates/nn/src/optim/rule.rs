@@ -58,6 +58,7 @@ pub(crate) mod sealed {
 /// opt.step(&(x * x).sum().backward()).unwrap(); // g = 2, clipped to 1
 /// assert_eq!(w.value().item(), 0.9);
 /// ```
+#[derive(Debug)]
 pub struct RuleOptimizer<R, F: Float = f32> {
     core: Core<F>,
     rule: R,
@@ -133,15 +134,75 @@ impl<F: Float, R: Rule<F>> RuleOptimizer<R, F> {
     #[track_caller]
     pub fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
         self.rule.validate();
-        let (rule, lr) = (&self.rule, self.core.lr);
-        self.core.step(grads, &rule.slots(), |u| rule.update(lr, u))
+        let rule = &self.rule;
+        self.core.step(grads, &rule.slots(), |u| rule.update(u.lr, u))
+    }
+
+    /// Adds parameters that step with their own learning rate, as PyTorch's `add_param_group`:
+    /// fine-tune a pretrained encoder slowly and a new head fast. A group's rate follows the
+    /// optimizer's: when a schedule sets the optimizer's rate from `η₀` (the rate it was built with)
+    /// to `η`, a group built with `η_g` steps with `η_g·η/η₀`, as PyTorch's schedulers scale every
+    /// group by the same factor.
+    ///
+    /// ```
+    /// use wengert::nn::optim::{Optimizer, ParamGroup, Sgd};
+    /// use wengert::nn::{Param, TapeParam};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
+    /// let head = Param::new("head.w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
+    /// let body = Param::new("body.w", Tensor::<f64>::from_vec(vec![1.0], &[1]).unwrap());
+    /// let mut opt = Sgd::new(vec![head.clone()], 0.1).add_param_group(ParamGroup::new(vec![body.clone()], 0.01));
+    /// let tape = Tape::new();
+    /// let loss = (tape.param(&head) + tape.param(&body)).sum(); // both gradients are 1
+    /// opt.step(&loss.backward()).unwrap();
+    /// assert!((head.value().item() - 0.9).abs() < 1e-12);
+    /// assert!((body.value().item() - 0.99).abs() < 1e-12);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the group's rate is negative or not finite, or one of its names is already taken.
+    #[track_caller]
+    pub fn add_param_group(mut self, group: ParamGroup<F>) -> Self {
+        self.core.add_group(self.rule.who(), group.params, group.lr);
+        self
+    }
+}
+
+/// Parameters with their own learning rate (PyTorch's `param_groups` entry); see
+/// [`RuleOptimizer::add_param_group`].
+#[derive(Debug, Clone)]
+pub struct ParamGroup<F: Float = f32> {
+    /// The parameters.
+    pub params: Vec<Param<F>>,
+    /// Their learning rate.
+    pub lr: f64,
+}
+
+impl<F: Float> ParamGroup<F> {
+    /// A group of `params` stepping with `lr`.
+    pub fn new(params: Vec<Param<F>>, lr: f64) -> Self {
+        ParamGroup { params, lr }
     }
 }
 
 impl<F: Float, R: Rule<F>> Optimizer<F> for RuleOptimizer<R, F> {
     #[track_caller]
     fn step(&mut self, grads: &Gradients<F>) -> Result<StepReport, OptimError> {
-        self.step_with(grads)
+        RuleOptimizer::step_with(self, grads)
+    }
+    #[track_caller]
+    fn step_with(&mut self, grads: &dyn GradientsParam<F>) -> Result<StepReport, OptimError> {
+        RuleOptimizer::step_with(self, grads)
+    }
+    fn freeze(&mut self, prefix: &str) -> usize {
+        self.core.set_frozen(prefix, true)
+    }
+    fn unfreeze(&mut self, prefix: &str) -> usize {
+        self.core.set_frozen(prefix, false)
+    }
+    fn is_frozen(&self, name: &str) -> bool {
+        self.core.is_frozen(name)
     }
     fn lr(&self) -> f64 {
         self.core.lr
@@ -233,5 +294,68 @@ mod tests {
         let report = opt.step(&grads(&[&a], &[&[1e200, -1e200]])).unwrap();
         assert_eq!(report.grad_norm, Some(f64::INFINITY));
         assert!(a.value().to_vec().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn a_frozen_parameter_needs_no_gradient_and_keeps_its_value_and_state() {
+        for (name, make) in MAKERS {
+            let (enc, head) = (param("encoder.w", &[1.0, -2.0]), param("head.w", &[0.5]));
+            let mut opt = make(vec![enc.clone(), head.clone()]);
+            assert_eq!(opt.freeze("encoder."), 1, "{name}");
+            assert!(opt.is_frozen("encoder.w") && !opt.is_frozen("head.w"));
+            // Only the head has a gradient: no MissingGradients for the frozen encoder.
+            opt.step(&grads(&[&head], &[&[1.0]])).unwrap();
+            assert_eq!(enc.value().to_vec(), vec![1.0, -2.0], "{name}");
+            assert_ne!(head.value().to_vec(), vec![0.5], "{name}");
+            let step_of = |opt: &dyn Optimizer<f64>| {
+                opt.state()
+                    .slots
+                    .iter()
+                    .find(|s| s.param == "encoder.w" && s.slot == "step")
+                    .unwrap()
+                    .value
+                    .item()
+            };
+            assert_eq!(step_of(&*opt), 0.0, "{name}");
+            assert_eq!(opt.unfreeze(""), 2);
+            opt.step(&grads(&[&enc, &head], &[&[1.0, 1.0], &[1.0]])).unwrap();
+            assert_ne!(enc.value().to_vec(), vec![1.0, -2.0], "{name}");
+            assert_eq!(step_of(&*opt), 1.0, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_param_group_steps_with_its_own_rate_and_follows_the_schedule() {
+        let (a, b) = (param("a", &[0.0]), param("b", &[0.0]));
+        let mut opt = Sgd::new(vec![a.clone()], 0.1).add_param_group(ParamGroup::new(vec![b.clone()], 0.01));
+        // Gradient of p·c + p² at p = 0 is c = 1 for both.
+        opt.step(&grads(&[&a, &b], &[&[1.0], &[1.0]])).unwrap();
+        assert_eq!((a.value().item(), b.value().item()), (-0.1, -0.01));
+        opt.set_lr(0.05); // halves the base rate, so halves the group's too
+        let (pa, pb) = (a.value().item(), b.value().item());
+        opt.step(&grads(&[&a, &b], &[&[1.0], &[1.0]])).unwrap();
+        let ga = 1.0 + 2.0 * pa;
+        let gb = 1.0 + 2.0 * pb;
+        assert!((a.value().item() - (pa - 0.05 * ga)).abs() < 1e-15);
+        assert!((b.value().item() - (pb - 0.005 * gb)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_group_added_after_steps_keeps_the_earlier_state() {
+        let (a, b) = (param("a", &[1.0]), param("b", &[1.0]));
+        let mut opt = Adam::new(vec![a.clone()], 0.1);
+        opt.step(&grads(&[&a], &[&[1.0]])).unwrap();
+        let before = opt.state().slots;
+        let mut opt = opt.add_param_group(ParamGroup::new(vec![b.clone()], 0.1));
+        assert_eq!(opt.state().slots[..before.len()], before[..]);
+        opt.step(&grads(&[&a, &b], &[&[1.0], &[1.0]])).unwrap();
+        assert_eq!(opt.state().slots.iter().filter(|s| s.slot == "step").count(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "Sgd: two parameters are named `a`")]
+    fn a_group_may_not_repeat_a_name() {
+        let a = param("a", &[1.0]);
+        let _ = Sgd::new(vec![a.clone()], 0.1).add_param_group(ParamGroup::new(vec![a], 0.1));
     }
 }

@@ -1,4 +1,5 @@
-//! What can stop `fit`: data that do not fit, a refused step, a non-finite loss or gradient, a callback.
+//! What can stop `fit`: data that do not fit, a refused step, a non-finite loss or gradient, a callback,
+//! a checkpoint that cannot be resumed.
 
 use std::fmt;
 
@@ -26,8 +27,20 @@ pub enum TrainError {
         /// The parameters whose gradients are not finite.
         names: Vec<String>,
     },
+    /// The model's output and the target do not fit together: a different number of rows, or a loss
+    /// of them that is not a single value. Found on the first batch, before any step.
+    TargetShape {
+        /// The shape of the model's output.
+        prediction: Vec<usize>,
+        /// The shape of the target.
+        target: Vec<usize>,
+        /// What is wrong.
+        reason: String,
+    },
     /// A callback failed.
     Callback(String),
+    /// A checkpoint could not be applied to resume training (the message names the file).
+    Resume(String),
 }
 
 impl fmt::Display for TrainError {
@@ -45,7 +58,13 @@ impl fmt::Display for TrainError {
                      NonFinite::SkipBatch skips such batches and goes on)"
                 )
             }
+            TrainError::TargetShape { prediction, target, reason } => write!(
+                f,
+                "fit: the model's output of shape {prediction:?} and the target of shape {target:?} do not fit \
+                 together: {reason}"
+            ),
             TrainError::Callback(m) => write!(f, "fit: callback: {m}"),
+            TrainError::Resume(m) => write!(f, "fit: resume: {m}"),
         }
     }
 }

@@ -1,6 +1,15 @@
 //! Keras-like training: `fit`, `evaluate` and `predict` over in-memory tensors, with batches, seeded
 //! shuffling, validation data or a validation split, metrics, callbacks and a progress display.
 //!
+//! Beyond tensors, [`Trainer::fit_batches`] reads any [`Batches`] source (a
+//! [`DataLoader`](crate::data::DataLoader), a `Vec`, [`from_fn`]) and models of several inputs
+//! ([`FnModel`]). Callbacks run around every epoch and batch and reach the learning rate through a
+//! [`FitContext`]; [`Trainer::with_scheduler`] steps a learning-rate schedule per epoch or per batch;
+//! [`FitOptions::accumulate_steps`] sums micro-batches into one step; [`Trainer::freeze`] keeps
+//! parameters fixed; [`Trainer::checkpoint`] and [`Trainer::resume`] with
+//! [`FitOptions::initial_epoch`] continue a run exactly; the [`History`] serialises, writes CSV
+//! ([`History::to_csv`]) and draws its curves ([`History::plot_svg`]).
+//!
 //! ```
 //! use wengert::nn::optim::Adam;
 //! use wengert::nn::train::{FitOptions, Trainer, Verbosity};
@@ -38,25 +47,36 @@
 //! }
 //! ```
 
+mod batches;
 mod callbacks;
 mod error;
+mod fit;
 mod history;
+mod inputs;
+mod plot;
 mod progress;
+mod resume;
+#[cfg(test)]
+mod tests;
 
-pub use callbacks::{BestCheckpoint, Callback, Control, EarlyStopping, Goal};
+pub use batches::{Batch, Batches, FnModel, FromFn, Model, from_fn};
+pub use callbacks::{
+    BestCheckpoint, Callback, Control, EarlyStopping, FitContext, Goal, LearningRateScheduler,
+};
 pub use error::TrainError;
 pub use history::{EpochLog, History};
-pub use progress::Verbosity;
+use inputs::{
+    Pair, batches_of, check_inputs, check_pair, fit_target, rows, scalar_loss, split, validation_batches,
+};
+pub use progress::{Verbosity, format_progress};
 
-use rand::seq::SliceRandom;
 use wengert_tape::{Tape, Var};
 use wengert_tensor::{Float, Tensor};
 
 use crate::metrics;
 use crate::module::Module;
-use crate::optim::{OptimError, Optimizer};
+use crate::optim::{Optimizer, Scheduler};
 use crate::store::ParamStore;
-use progress::Progress;
 
 /// A metric computed alongside the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,23 +123,46 @@ pub enum Validation<F: Float> {
     /// No validation.
     #[default]
     None,
-    /// The last fraction of the training data (before shuffling), as Keras' `validation_split`.
+    /// The last fraction of the training data (before shuffling), as Keras' `validation_split`; only
+    /// for [`Trainer::fit`] on tensors.
     Split(f64),
     /// Separate inputs and targets.
     Data(Tensor<F>, Tensor<F>),
+    /// Batches, for models with several inputs.
+    Batches(Vec<Batch<F>>),
+}
+
+/// When a learning-rate [`Scheduler`] given to [`Trainer::with_scheduler`] steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Every {
+    /// After every epoch, with the epoch's `val_loss` (its `loss` without validation) as the metric.
+    Epoch,
+    /// After every optimizer step, with the batch's loss as the metric.
+    Batch,
 }
 
 /// Settings of [`Trainer::fit`]; the defaults are Keras': 1 epoch, batches of 32, shuffled.
 #[derive(Debug, Clone)]
 pub struct FitOptions<F: Float = f32> {
-    /// Passes over the training data.
+    /// The last epoch to run (Keras' `epochs`): `fit` runs the epochs `initial_epoch + 1 ..= epochs`.
     pub epochs: usize,
-    /// Rows per batch (the last batch may be smaller unless `drop_last`).
+    /// The epochs already run, by an earlier `fit` or a run resumed from a checkpoint (Keras'
+    /// `initial_epoch`; default 0).
+    pub initial_epoch: usize,
+    /// Rows per batch (the last batch may be smaller unless `drop_last`); [`Trainer::fit`] only.
     pub batch_size: usize,
-    /// Shuffle the rows every epoch, with the store's seeded generator.
+    /// Shuffle the rows every epoch, with the store's seeded generator; [`Trainer::fit`] only.
     pub shuffle: bool,
-    /// Drop a last batch smaller than `batch_size`.
+    /// Drop a last batch smaller than `batch_size`; [`Trainer::fit`] only.
     pub drop_last: bool,
+    /// Sum the gradients of this many batches (micro-batches) before one optimizer step (default 1).
+    ///
+    /// Micro-batch `i` of `nᵢ` rows adds its gradient weighted by `nᵢ / N`, where `N` is the rows of
+    /// the micro-batches that make up the step. For a loss that is a mean over rows, `k` micro-batches
+    /// of `B` rows thus step exactly as one batch of `k·B` rows would (up to rounding); for a summed
+    /// loss, multiply the loss by `N` to get the summed gradient. An epoch's last step takes the
+    /// micro-batches that are left, even fewer than `k`.
+    pub accumulate_steps: usize,
     /// Validation data or split.
     pub validation: Validation<F>,
     /// How much to print.
@@ -132,7 +175,8 @@ pub struct FitOptions<F: Float = f32> {
 }
 
 /// What [`Trainer::fit`] does with a batch whose loss is NaN or ±∞, or whose gradients are (which
-/// the optimizer refuses with [`OptimError::NonFiniteGradients`]; no weight has changed then).
+/// the optimizer refuses with [`OptimError::NonFiniteGradients`](crate::optim::OptimError::NonFiniteGradients);
+/// no weight has changed then).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum NonFinite {
     /// Stop with [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradients`].
@@ -147,9 +191,11 @@ impl<F: Float> Default for FitOptions<F> {
     fn default() -> Self {
         FitOptions {
             epochs: 1,
+            initial_epoch: 0,
             batch_size: 32,
             shuffle: true,
             drop_last: false,
+            accumulate_steps: 1,
             validation: Validation::None,
             verbosity: Verbosity::Auto,
             log_every: 1,
@@ -174,11 +220,19 @@ impl Evaluation {
     }
 }
 
+/// A learning-rate schedule stepped by `fit`.
+struct Scheduled<'m> {
+    scheduler: Box<dyn Scheduler + 'm>,
+    every: Every,
+}
+
 /// A model, its parameters, an optimizer, a loss and metrics: what Keras' `compile` puts together.
+///
+/// The model is any [`Module`] (one input) or a [`Model`] such as [`FnModel`] (several inputs).
 pub struct Trainer<'m, F, M, O, L>
 where
     F: Float,
-    M: Module<F>,
+    M: Model<F>,
     O: Optimizer<F>,
     L: for<'t> Fn(Var<'t, F>, Var<'t, F>) -> Var<'t, F>,
 {
@@ -189,18 +243,27 @@ where
     loss: L,
     metrics: Vec<Metric>,
     callbacks: Vec<Box<dyn Callback<F> + 'm>>,
+    scheduler: Option<Scheduled<'m>>,
 }
 
 impl<'m, F, M, O, L> Trainer<'m, F, M, O, L>
 where
     F: Float,
-    M: Module<F>,
+    M: Model<F>,
     O: Optimizer<F>,
     L: for<'t> Fn(Var<'t, F>, Var<'t, F>) -> Var<'t, F>,
 {
     /// Puts a model, its store, an optimizer and a loss `loss(prediction, target)` together.
     pub fn new(model: &'m M, store: &ParamStore<F>, optimizer: O, loss: L) -> Self {
-        Trainer { model, store: store.clone(), optimizer, loss, metrics: Vec::new(), callbacks: Vec::new() }
+        Trainer {
+            model,
+            store: store.clone(),
+            optimizer,
+            loss,
+            metrics: Vec::new(),
+            callbacks: Vec::new(),
+            scheduler: None,
+        }
     }
 
     /// Adds metrics reported with the loss.
@@ -209,13 +272,51 @@ where
         self
     }
 
-    /// Adds a callback run after every epoch.
+    /// Adds a callback, run around every epoch and batch.
     pub fn callback(mut self, cb: impl Callback<F> + 'm) -> Self {
         self.callbacks.push(Box::new(cb));
         self
     }
 
-    /// Trains on inputs `x` and targets `y` (first axis: samples).
+    /// Steps `scheduler` inside `fit`, after every epoch or every optimizer step, and sets the
+    /// optimizer's learning rate to what it returns (PyTorch's `scheduler.step()` in the loop). `fit`
+    /// starts from the scheduler's current rate; its state goes into [`Trainer::checkpoint`].
+    ///
+    /// ```
+    /// use wengert::nn::optim::{Sgd, StepLr};
+    /// use wengert::nn::train::{Every, FitOptions, Trainer, Verbosity};
+    /// use wengert::nn::{Linear, ParamStore, loss};
+    /// use wengert::tensor::Tensor;
+    /// let (x, y) = (Tensor::<f32>::ones(&[4, 2]), Tensor::<f32>::ones(&[4, 1]));
+    /// let store = ParamStore::new(0);
+    /// let model = Linear::new(&store.root(), 2, 1);
+    /// let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t))
+    ///     .with_scheduler(StepLr::new(0.1, 2, 0.5), Every::Epoch);
+    /// let opts = FitOptions { epochs: 4, verbosity: Verbosity::Quiet, ..FitOptions::default() };
+    /// let history = trainer.fit(&x, &y, &opts).unwrap();
+    /// assert_eq!(history.series("lr"), [0.1, 0.1, 0.05, 0.05]);
+    /// ```
+    pub fn with_scheduler(mut self, scheduler: impl Scheduler + 'm, every: Every) -> Self {
+        self.scheduler = Some(Scheduled { scheduler: Box::new(scheduler), every });
+        self
+    }
+
+    /// Freezes the parameters whose names start with `prefix` (`"encoder."`): the optimizer leaves
+    /// them alone until [`unfreeze`](Self::unfreeze). Returns how many matched.
+    pub fn freeze(&mut self, prefix: &str) -> usize {
+        self.optimizer.freeze(prefix)
+    }
+
+    /// Undoes [`freeze`](Self::freeze) for the parameters whose names start with `prefix`.
+    pub fn unfreeze(&mut self, prefix: &str) -> usize {
+        self.optimizer.unfreeze(prefix)
+    }
+
+    /// Trains on inputs `x` and targets `y` (first axis: samples), in batches of
+    /// [`FitOptions::batch_size`] shuffled by the store's generator.
+    ///
+    /// A target of shape `[N]` for a model whose output is `[N, 1]` is taken as `[N, 1]`, as Keras
+    /// does (otherwise a loss such as `mse` would broadcast `[N, 1] − [N]` to `[N, N]`).
     ///
     /// # Errors
     ///
@@ -228,122 +329,117 @@ where
             return Err(TrainError::InvalidData("batch_size must be at least 1".into()));
         }
         let (train, val) = split(x, y, &opts.validation)?;
-        let n = train.0.shape()[0];
-        let progress = Progress::new(opts.verbosity, opts.epochs, opts.log_every);
-        let mut history = History::default();
-        let mut order: Vec<usize> = (0..n).collect();
-        for epoch in 1..=opts.epochs {
-            self.store.train();
-            if opts.shuffle {
-                self.store.with_rng(|rng| order.shuffle(rng));
-            }
-            let lr = self.optimizer.lr();
-            let (mut loss_sum, mut seen) = (0.0, 0usize);
-            let mut preds = Vec::new();
-            for (index, batch) in order.chunks(opts.batch_size).enumerate() {
-                let skip = opts.on_nonfinite == NonFinite::SkipBatch;
-                if opts.drop_last && batch.len() < opts.batch_size {
-                    break;
-                }
-                let (bx, by) = rows(&train, batch, n);
-                // The tape is dropped before the step, so parameters are updated in place, not copied.
-                let (value, grads, pred) = {
-                    let tape = Tape::new();
-                    let pred = self.model.forward(tape.constant(bx));
-                    let l = (self.loss)(pred, tape.constant(by.clone()));
-                    (l.item().to_f64(), l.backward(), (!self.metrics.is_empty()).then(|| pred.value()))
-                };
-                if !value.is_finite() && skip {
-                    history.skipped_batches.push((epoch, index + 1));
-                    continue;
-                }
-                if !value.is_finite() {
-                    progress.finish();
-                    return Err(TrainError::NonFiniteLoss { epoch });
-                }
-                match self.optimizer.step(&grads) {
-                    Err(OptimError::NonFiniteGradients { .. }) if skip => {
-                        history.skipped_batches.push((epoch, index + 1));
-                    }
-                    Err(OptimError::NonFiniteGradients { names }) => {
-                        progress.finish();
-                        return Err(TrainError::NonFiniteGradients { epoch, batch: index + 1, names });
-                    }
-                    Err(e) => return Err(e.into()),
-                    Ok(_) => {}
-                }
-                drop(grads);
-                loss_sum += value * batch.len() as f64;
-                seen += batch.len();
-                if let Some(pred) = pred {
-                    preds.push((pred, by));
-                }
-            }
-            let metrics = self.batch_metrics(&preds);
-            let (val_loss, val_metrics) = match &val {
-                Some((vx, vy)) => {
-                    let e = self.evaluate_with(vx, vy, opts.batch_size);
-                    (Some(e.loss), e.metrics)
-                }
-                None => (None, Vec::new()),
-            };
-            let log =
-                EpochLog { epoch, loss: loss_sum / seen.max(1) as f64, metrics, val_loss, val_metrics, lr };
-            progress.epoch(&log);
-            let mut stop = false;
-            for cb in &mut self.callbacks {
-                if cb.on_epoch_end(&log, &self.store).map_err(TrainError::Callback)? == Control::Stop {
-                    stop = true;
-                }
-            }
-            history.epochs.push(log);
-            if stop {
-                history.stopped_early = true;
-                break;
-            }
-        }
-        progress.finish();
-        for cb in &mut self.callbacks {
-            cb.on_train_end(&self.store).map_err(TrainError::Callback)?;
-        }
-        self.store.eval();
-        Ok(history)
+        let val = match val {
+            Some(pair) => Some(batches_of(&pair, opts.batch_size)),
+            None => validation_batches(&opts.validation)?,
+        };
+        let mut source = fit::InMemory::new(train, opts, self.store.clone());
+        self.run(&mut source, val, opts)
+    }
+
+    /// Trains on batches from any [`Batches`] source: a [`DataLoader`](crate::data::DataLoader), a
+    /// `Vec` of `(inputs, target)` pairs or of [`Batch`]es (several inputs), or [`from_fn`] over the
+    /// epoch. `batch_size`, `shuffle`, `drop_last` and a validation split of [`FitOptions`] are the
+    /// source's business and ignored.
+    ///
+    /// ```
+    /// use wengert::nn::data::{DataLoader, TensorDataset};
+    /// use wengert::nn::optim::Adam;
+    /// use wengert::nn::train::{FitOptions, Trainer, Verbosity};
+    /// use wengert::nn::{Linear, ParamStore, loss};
+    /// use wengert::tensor::Tensor;
+    /// let x = Tensor::<f32>::from_vec((0..16).map(|i| i as f32 / 8.0).collect(), &[8, 2]).unwrap();
+    /// let y = Tensor::<f32>::from_vec((0..8).map(|i| i as f32 / 4.0).collect(), &[8]).unwrap();
+    /// let mut loader = DataLoader::new(TensorDataset::new(x, y)?, 4).shuffle(7);
+    /// let store = ParamStore::new(0);
+    /// let model = Linear::new(&store.root(), 2, 1);
+    /// let mut trainer = Trainer::new(&model, &store, Adam::new(store.parameters(), 0.05), |p, t| loss::mse(p, t));
+    /// let opts = FitOptions { epochs: 200, verbosity: Verbosity::Quiet, ..FitOptions::default() };
+    /// let history = trainer.fit_batches(&mut loader, &opts).unwrap(); // targets [8] taken as [8, 1]
+    /// assert!(history.last().unwrap().loss < 0.01);
+    /// # Ok::<(), wengert::nn::data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`fit`](Self::fit); [`TrainError::InvalidData`] for a validation split, or batches whose
+    /// number of inputs the model does not take.
+    pub fn fit_batches<B: Batches<F> + ?Sized>(
+        &mut self,
+        source: &mut B,
+        opts: &FitOptions<F>,
+    ) -> Result<History, TrainError> {
+        let val = validation_batches(&opts.validation)?;
+        self.run(source, val, opts)
     }
 
     /// The loss and metrics on `x`, `y` in evaluation mode, in batches of 32.
     ///
     /// # Errors
     ///
-    /// [`TrainError::InvalidData`] when `x` and `y` have different numbers of rows.
+    /// [`TrainError::InvalidData`] when `x` and `y` have different numbers of rows;
+    /// [`TrainError::TargetShape`] when the model's output and the targets do not fit together.
     pub fn evaluate(&self, x: &Tensor<F>, y: &Tensor<F>) -> Result<Evaluation, TrainError> {
         check_pair("evaluation", x, y)?;
-        Ok(self.evaluate_with(x, y, 32))
+        self.evaluate_batches(&batches_of(&(x.clone(), y.clone()), 32))
     }
 
-    /// The model's outputs for `x`, in evaluation mode and without recording gradients.
-    pub fn predict(&self, x: &Tensor<F>) -> Tensor<F> {
-        predict(self.model, &self.store, x)
-    }
-
-    fn evaluate_with(&self, x: &Tensor<F>, y: &Tensor<F>, batch: usize) -> Evaluation {
+    /// The loss (averaged over rows) and metrics over `batches`, in evaluation mode.
+    ///
+    /// # Errors
+    ///
+    /// As [`evaluate`](Self::evaluate).
+    pub fn evaluate_batches(&self, batches: &[Batch<F>]) -> Result<Evaluation, TrainError> {
         let was_training = self.store.is_training();
         self.store.eval();
-        let n = x.shape()[0];
-        let all: Vec<usize> = (0..n).collect();
-        let (mut loss_sum, mut preds) = (0.0, Vec::new());
-        for b in all.chunks(batch.max(1)) {
-            let (bx, by) = rows(&(x.clone(), y.clone()), b, n);
-            let tape = Tape::new();
-            tape.no_grad(|| {
-                let pred = self.model.forward(tape.constant(bx));
-                loss_sum += (self.loss)(pred, tape.constant(by.clone())).item().to_f64() * b.len() as f64;
-                preds.push((pred.value(), by));
-            });
-        }
+        let result = self.evaluate_in_eval_mode(batches);
         if was_training {
             self.store.train();
         }
-        Evaluation { loss: loss_sum / n.max(1) as f64, metrics: self.batch_metrics(&preds) }
+        result
+    }
+
+    fn evaluate_in_eval_mode(&self, batches: &[Batch<F>]) -> Result<Evaluation, TrainError> {
+        let (mut loss_sum, mut rows, mut preds) = (0.0, 0usize, Vec::new());
+        for b in batches {
+            check_inputs(self.model, b)?;
+            let tape = Tape::new();
+            let (value, pred, target) = tape.no_grad(|| {
+                let xs: Vec<Var<'_, F>> = b.inputs.iter().map(|x| tape.constant(x.clone())).collect();
+                let pred = self.model.forward_inputs(&xs);
+                let target = fit_target(&pred.value(), &b.target)?;
+                let l = (self.loss)(pred, tape.constant(target.clone()));
+                Ok::<_, TrainError>((scalar_loss(&l.value(), &pred.value(), &target)?, pred.value(), target))
+            })?;
+            loss_sum += value * b.rows() as f64;
+            rows += b.rows();
+            preds.push((pred, target));
+        }
+        Ok(Evaluation { loss: loss_sum / rows.max(1) as f64, metrics: self.batch_metrics(&preds) })
+    }
+
+    /// The model's outputs for `x`, in evaluation mode and without recording gradients.
+    ///
+    /// # Panics
+    ///
+    /// When the model does not take one input.
+    pub fn predict(&self, x: &Tensor<F>) -> Tensor<F> {
+        self.predict_inputs(std::slice::from_ref(x))
+    }
+
+    /// The model's outputs for several inputs, in evaluation mode and without recording gradients.
+    pub fn predict_inputs(&self, inputs: &[Tensor<F>]) -> Tensor<F> {
+        let was_training = self.store.is_training();
+        self.store.eval();
+        let tape = Tape::new();
+        let out = tape.no_grad(|| {
+            let xs: Vec<Var<'_, F>> = inputs.iter().map(|x| tape.constant(x.clone())).collect();
+            self.model.forward_inputs(&xs).value()
+        });
+        if was_training {
+            self.store.train();
+        }
+        out
     }
 
     fn batch_metrics(&self, preds: &[(Tensor<F>, Tensor<F>)]) -> Vec<(String, f64)> {
@@ -371,86 +467,4 @@ pub fn predict<F: Float, M: Module<F> + ?Sized>(
         store.train();
     }
     out
-}
-
-fn check_pair<F: Float>(what: &str, x: &Tensor<F>, y: &Tensor<F>) -> Result<(), TrainError> {
-    if x.ndim() == 0 || y.ndim() == 0 || x.shape()[0] != y.shape()[0] {
-        return Err(TrainError::InvalidData(format!(
-            "{what} inputs of shape {:?} and targets of shape {:?} do not have the same number of rows",
-            x.shape(),
-            y.shape()
-        )));
-    }
-    Ok(())
-}
-
-type Pair<F> = (Tensor<F>, Tensor<F>);
-
-/// The training pair and the validation pair, if any.
-fn split<F: Float>(
-    x: &Tensor<F>,
-    y: &Tensor<F>,
-    v: &Validation<F>,
-) -> Result<(Pair<F>, Option<Pair<F>>), TrainError> {
-    match v {
-        Validation::None => Ok(((x.clone(), y.clone()), None)),
-        Validation::Data(vx, vy) => {
-            check_pair("validation", vx, vy)?;
-            Ok(((x.clone(), y.clone()), Some((vx.clone(), vy.clone()))))
-        }
-        Validation::Split(frac) => {
-            let n = x.shape()[0];
-            let n_val = (n as f64 * frac).round() as usize;
-            if !(0.0..1.0).contains(frac) || n_val == 0 || n_val >= n {
-                return Err(TrainError::InvalidData(format!(
-                    "validation split {frac} of {n} rows leaves no training or no validation rows"
-                )));
-            }
-            let cut = n - n_val;
-            Ok((
-                (x.narrow(0, 0, cut), y.narrow(0, 0, cut)),
-                Some((x.narrow(0, cut, n_val), y.narrow(0, cut, n_val))),
-            ))
-        }
-    }
-}
-
-/// The rows `idx` of a pair; the whole pair (no copy) when `idx` is every row in order.
-fn rows<F: Float>(pair: &Pair<F>, idx: &[usize], n: usize) -> Pair<F> {
-    if idx.len() == n && idx.iter().enumerate().all(|(i, &j)| i == j) {
-        return pair.clone();
-    }
-    (take_rows(&pair.0, idx), take_rows(&pair.1, idx))
-}
-
-/// `t.index_select(0, idx)`, copying whole rows at a time when `t` is row-major (a batch of a few
-/// rows is built once per step, so this is on the hot path of small models).
-fn take_rows<F: Float>(t: &Tensor<F>, idx: &[usize]) -> Tensor<F> {
-    let (Some(all), Some(&rows)) = (t.as_slice(), t.shape().first()) else {
-        return t.index_select(0, idx);
-    };
-    let width = all.len().checked_div(rows).unwrap_or(0);
-    let mut out = Vec::with_capacity(idx.len() * width);
-    for &i in idx {
-        out.extend_from_slice(&all[i * width..(i + 1) * width]);
-    }
-    let mut shape = t.shape().to_vec();
-    shape[0] = idx.len();
-    Tensor::from_vec(out, &shape).expect("whole rows fill the batch's shape")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn take_rows_matches_index_select_for_every_layout() {
-        let x = Tensor::<f32>::from_vec((0..24).map(|i| i as f32).collect(), &[4, 3, 2]).unwrap();
-        let idx = [3, 0, 2, 0];
-        assert_eq!(take_rows(&x, &idx), x.index_select(0, &idx));
-        let strided = x.swap_axes(1, 2);
-        assert_eq!(take_rows(&strided, &idx), strided.index_select(0, &idx));
-        let empty = Tensor::<f32>::zeros(&[0, 3]);
-        assert_eq!(take_rows(&empty, &[]).shape(), &[0, 3]);
-    }
 }
