@@ -25,8 +25,12 @@ pub struct LoadReport {
     pub missing: Vec<String>,
     /// Entries of the file the store lacks (ignored; empty after a strict load).
     pub unexpected: Vec<String>,
-    /// Parameters converted from the other float type (safetensors only; f64 to f32 rounds).
+    /// Parameters converted from another type (safetensors only: F16, BF16 and integers widen exactly,
+    /// f64 to f32 rounds to nearest).
     pub converted: Vec<String>,
+    /// Tensors of the file passed over, with the reason (safetensors only: an integer tensor the model
+    /// has no place for, a dtype not read, a name a key map skips).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl<F: Float> Checkpoint<F> {
@@ -185,7 +189,7 @@ pub(crate) fn assign<F: Float>(
     for (p, v) in plan {
         p.set(v.clone());
     }
-    Ok(LoadReport { loaded, missing, unexpected, converted: Vec::new() })
+    Ok(LoadReport { loaded, missing, unexpected, ..LoadReport::default() })
 }
 
 #[cfg(test)]

@@ -69,13 +69,14 @@ pub enum CheckpointError {
         /// What was wrong, naming the field.
         reason: String,
     },
-    /// A safetensors tensor has an element type other than `F32` or `F64`.
+    /// A safetensors tensor that the model has a place for has an element type Wengert does not read
+    /// (`F8_E4M3`, `U64`, ...; F16, BF16, F32, F64 and the integer types load).
     UnsupportedDtype {
         /// The file.
         path: PathBuf,
         /// The tensor's name.
         name: String,
-        /// Its element type, as safetensors spells it (`I64`, `BF16`, ...).
+        /// Its element type, as safetensors spells it (`F8_E4M3`, `U64`, ...).
         dtype: String,
     },
     /// The checkpoint could not be encoded (never expected for the types a checkpoint holds).
@@ -159,7 +160,8 @@ impl fmt::Display for CheckpointError {
             CheckpointError::Corrupt { path, reason } => write!(f, "{}: corrupt: {reason}", path.display()),
             CheckpointError::UnsupportedDtype { path, name, dtype } => write!(
                 f,
-                "{}: tensor `{name}` has dtype {dtype}; only F32 and F64 tensors load",
+                "{}: tensor `{name}` has dtype {dtype}, which does not load (F16, BF16, F32, F64 and the \
+                 integer types do)",
                 path.display()
             ),
             CheckpointError::Encode { path, reason } => {
@@ -255,8 +257,9 @@ mod tests {
                 "run/model.ckpt: corrupt: payload: bad",
             ),
             (
-                CheckpointError::UnsupportedDtype { path: p(), name: "w".into(), dtype: "I64".into() },
-                "run/model.ckpt: tensor `w` has dtype I64; only F32 and F64 tensors load",
+                CheckpointError::UnsupportedDtype { path: p(), name: "w".into(), dtype: "F8_E4M3".into() },
+                "run/model.ckpt: tensor `w` has dtype F8_E4M3, which does not load (F16, BF16, F32, F64 and \
+                 the integer types do)",
             ),
             (
                 CheckpointError::Encode { path: p(), reason: "no".into() },
