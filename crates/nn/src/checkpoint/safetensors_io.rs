@@ -86,7 +86,8 @@ impl SafetensorsOptions {
     /// shape before anything changes.
     ///
     /// - F16 and BF16 tensors widen to `f32` or `f64` exactly; F32 and F64 load into either (f64 to f32
-    ///   rounds to nearest). [`LoadReport::converted`] lists every tensor stored in another type.
+    ///   rounds to nearest). [`LoadReport::converted`] lists, in the store's order, every tensor stored
+    ///   in another type.
     /// - An integer or boolean tensor (PyTorch's `num_batches_tracked`, index and mask buffers) loads,
     ///   as floats, into a parameter or buffer of its name, exactly up to 2²⁴ in `f32`; when the store has
     ///   none it is passed over and listed in [`LoadReport::skipped`] with the reason, so it never fails
@@ -111,7 +112,7 @@ impl SafetensorsOptions {
         let path = path.as_ref();
         let contents = st_codec::read::<F>(path)?;
         let wanted: HashSet<String> = store.state_dict().iter().map(|p| p.name().to_string()).collect();
-        let (mut entries, mut converted, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut entries, mut converted, mut skipped) = (Vec::new(), HashSet::new(), Vec::new());
         for (stored_name, decoded) in contents.tensors {
             let Some(name) = self.keys.apply(&stored_name) else {
                 skipped.push((stored_name, "skipped by the key map".to_string()));
@@ -120,12 +121,12 @@ impl SafetensorsOptions {
             match decoded {
                 Decoded::Float { tensor, stored } => {
                     if !is_native::<F>(stored) {
-                        converted.push(name.clone());
+                        converted.insert(name.clone());
                     }
                     entries.push((name, tensor));
                 }
                 Decoded::Int(t) if wanted.contains(&name) => {
-                    converted.push(name.clone());
+                    converted.insert(name.clone());
                     entries.push((name, t.to_tensor()));
                 }
                 Decoded::Int(t) => {
@@ -144,8 +145,8 @@ impl SafetensorsOptions {
             }
         }
         let mut report = assign(store, &entries, self.strict, Some(path))?;
-        converted.retain(|n| report.loaded.contains(n));
-        (report.converted, report.skipped) = (converted, skipped);
+        report.converted = report.loaded.iter().filter(|n| converted.contains(*n)).cloned().collect();
+        report.skipped = skipped;
         Ok(report)
     }
 
