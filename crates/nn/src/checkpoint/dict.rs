@@ -100,8 +100,8 @@ impl IntTensor {
 
     /// As [`IntTensor::new`], the reason as an error.
     pub(crate) fn checked(dtype: IntDtype, shape: Vec<usize>, values: Vec<i64>) -> Result<Self, String> {
-        let len = shape.iter().product::<usize>();
-        if values.len() != len {
+        let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if len != Some(values.len()) {
             return Err(format!("{} values cannot fill shape {shape:?}", values.len()));
         }
         let (lo, hi) = dtype.range();

@@ -359,3 +359,32 @@ fn a_directory_is_refused_by_name() {
     let err = Checkpoint::<f32>::read_safetensors(&sub).unwrap_err();
     assert!(err.to_string().starts_with(&format!("{}: ", sub.display())), "{err}");
 }
+
+#[test]
+fn a_pytorch_file_cut_or_corrupted_anywhere_never_panics() {
+    use rand::{Rng, SeedableRng};
+    let dir = TempDir::new("st");
+    let path = dir.join("bn.safetensors");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/batchnorm1d.safetensors");
+    let good = fs::read(fixture).unwrap();
+    for cut in 0..good.len() {
+        let _ = fs::remove_file(&path);
+        fs::write(&path, &good[..cut]).unwrap();
+        assert!(load_safetensors_dict::<f32>(&path).is_err(), "prefix {cut}");
+    }
+    // Header bytes changed at random: an error or, when the JSON still makes sense, a load.
+    let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for case in 0..2000 {
+        let mut bad = good.clone();
+        for _ in 0..rng.random_range(1..4) {
+            let at = rng.random_range(0..header_end);
+            bad[at] = rng.random();
+        }
+        let _ = fs::remove_file(&path);
+        fs::write(&path, &bad).unwrap();
+        if let Err(e) = load_safetensors_dict::<f32>(&path) {
+            assert!(e.to_string().starts_with(&path.display().to_string()), "case {case}: {e}");
+        }
+    }
+}
