@@ -10,14 +10,12 @@ use std::path::Path;
 use safetensors::tensor::Dtype;
 use wengert_tensor::{Float, Tensor};
 
+use super::apply::is_counter;
 use super::dict::{IntDtype, IntTensor, SaveDtype};
 use super::keymap::KeyMap;
 use super::st_codec::{self, Decoded, Raw};
 use super::{Checkpoint, CheckpointError, LoadReport, assign};
 use crate::store::ParamStore;
-
-/// The name of BatchNorm's batch counter, a float buffer in Wengert and an I64 tensor in PyTorch.
-const COUNTER: &str = "num_batches_tracked";
 
 /// How [`SafetensorsOptions::load`] and [`SafetensorsOptions::save`] map names, which float type a
 /// save writes, and whether a load must match the model exactly.
@@ -77,6 +75,9 @@ impl SafetensorsOptions {
     /// A strict load (the default) needs every parameter and buffer of the store in the file and every
     /// float tensor of the file in the store; a partial one (`false`) sets what both have and lists the
     /// rest in [`LoadReport::missing`] and [`LoadReport::unexpected`]. Shapes must match either way.
+    /// Either way a BatchNorm batch counter (`num_batches_tracked`) the file lacks, as files saved
+    /// before PyTorch's BatchNorm had one do, keeps its value and is listed in
+    /// [`LoadReport::defaulted`], as PyTorch's `load_state_dict` does.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
@@ -174,7 +175,8 @@ impl SafetensorsOptions {
 
     /// The bytes of the tensor `name`: a counter as I64, any other in the chosen float type.
     fn encode<F: Float>(&self, name: &str, t: &Tensor<F>) -> Raw {
-        if name == COUNTER || name.ends_with(&format!(".{COUNTER}")) {
+        // BatchNorm's batch counter: a float buffer in Wengert, an I64 tensor in PyTorch.
+        if is_counter(name) {
             let counts = t.to_vec().iter().map(|&v| Float::to_f64(v).round() as i64).collect();
             st_codec::encode_int(&IntTensor::new(IntDtype::I64, t.shape(), counts))
         } else {

@@ -352,6 +352,30 @@ fn a_partial_load_sets_what_both_have() {
 }
 
 #[test]
+fn a_batch_norm_file_without_the_counter_loads_strictly_and_reports_it_defaulted() {
+    let dir = TempDir::new("st");
+    let path = dir.join("old_bn.safetensors");
+    // PyTorch's BatchNorm1d(2) state_dict as saved before the module had `num_batches_tracked`.
+    let header = r#"{"bn.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"bn.running_mean":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"bn.running_var":{"dtype":"F32","shape":[2],"data_offsets":[16,24]},"bn.weight":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}}"#;
+    let data: Vec<u8> =
+        [0.0f32, 0.0, 0.5, -1.5, 2.0, 3.0, 1.0, 1.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(&path, by_hand(header, &data)).unwrap();
+    let s = ParamStore::<f64>::new(0);
+    let bn = crate::BatchNorm1d::new(&s.root().sub("bn"), 2);
+    let report = load_safetensors(&s, &path).unwrap();
+    assert_eq!(report.loaded, ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]);
+    assert_eq!(report.defaulted, ["bn.num_batches_tracked"]);
+    assert!(report.missing.is_empty());
+    assert_eq!(bn.running_var.value().to_vec(), vec![2.0, 3.0]);
+    assert_eq!(bn.num_batches_tracked.value().item(), 0.0);
+    // A model that counted keeps its count, in a partial load too.
+    bn.num_batches_tracked.set(Tensor::scalar(5.0));
+    let report = SafetensorsOptions::new().strict(false).load(&s, &path).unwrap();
+    assert_eq!((report.defaulted.len(), report.missing.len()), (1, 0));
+    assert_eq!(bn.num_batches_tracked.value().item(), 5.0);
+}
+
+#[test]
 fn a_directory_is_refused_by_name() {
     let dir = TempDir::new("st");
     let sub = dir.join("d");
