@@ -50,10 +50,14 @@ pub enum IntDtype {
     U32,
     /// `I64` (`torch.int64`, `torch.long`).
     I64,
+    /// `U64` (`torch.uint64`), up to 2⁶³ − 1 (`i64::MAX`), the largest value an [`IntTensor`] holds: a
+    /// file's U64 tensor with a larger value loads into a parameter or buffer of its name as floats
+    /// (rounded to nearest) and is otherwise skipped with the reason.
+    U64,
 }
 
 impl IntDtype {
-    /// The smallest and largest value of the type.
+    /// The smallest and largest value of the type (for `U64`, the largest an [`IntTensor`] holds).
     pub fn range(self) -> (i64, i64) {
         match self {
             IntDtype::Bool => (0, 1),
@@ -64,6 +68,7 @@ impl IntDtype {
             IntDtype::I32 => (i32::MIN.into(), i32::MAX.into()),
             IntDtype::U32 => (0, u32::MAX.into()),
             IntDtype::I64 => (i64::MIN, i64::MAX),
+            IntDtype::U64 => (0, i64::MAX),
         }
     }
 }
@@ -161,8 +166,8 @@ pub struct TensorDict<F: Float = f32> {
     pub ints: BTreeMap<String, IntTensor>,
     /// The file's `__metadata__`.
     pub meta: BTreeMap<String, String>,
-    /// The tensors of dtypes Wengert does not read (`F8_E4M3`, `U64`, ...), with the reason; never
-    /// written.
+    /// The tensors of dtypes Wengert does not read (`F8_E4M3`, `C64`, ...) and U64 tensors with a value
+    /// past `i64::MAX`, with the reason; never written.
     pub skipped: Vec<(String, String)>,
 }
 
@@ -208,6 +213,7 @@ pub fn load_safetensors_dict<F: Float>(path: impl AsRef<Path>) -> Result<TensorD
                 dict.ints.insert(name, t);
             }
             Decoded::Unread(dtype) => dict.skipped.push((name, st_codec::unread_reason(&dtype))),
+            Decoded::Wide { reason, .. } => dict.skipped.push((name, reason)),
         }
     }
     Ok(dict)

@@ -87,7 +87,7 @@ pub enum CheckpointError {
         reason: String,
     },
     /// A safetensors tensor that the model has a place for has an element type Wengert does not read
-    /// (`F8_E4M3`, `U64`, ...; F16, BF16, F32, F64 and the integer types load).
+    /// (`F8_E4M3`, `C64`, ...; F16, BF16, F32, F64 and the integer types load).
     #[error(
         "{}: tensor `{name}` has dtype {dtype}, which does not load (F16, BF16, F32, F64 and the integer \
          types do)",
@@ -98,7 +98,7 @@ pub enum CheckpointError {
         path: PathBuf,
         /// The tensor's name.
         name: String,
-        /// Its element type, as safetensors spells it (`F8_E4M3`, `U64`, ...).
+        /// Its element type, as safetensors spells it (`F8_E4M3`, `C64`, ...).
         dtype: String,
     },
     /// The checkpoint could not be encoded (never expected for the types a checkpoint holds).

@@ -92,7 +92,8 @@ impl SafetensorsOptions {
     /// - An integer or boolean tensor (PyTorch's `num_batches_tracked`, index and mask buffers) loads,
     ///   as floats, into a parameter or buffer of its name, exactly up to 2²⁴ in `f32`; when the store has
     ///   none it is passed over and listed in [`LoadReport::skipped`] with the reason, so it never fails
-    ///   a load. So is a tensor of a dtype not read (`F8_E4M3`, `U64`, ...), unless the store wants it.
+    ///   a load. So is a tensor of a dtype not read (`F8_E4M3`, `C64`, ...), unless the store wants it.
+    ///   (A U64 tensor with a value past `i64::MAX` loads the same way, rounded to nearest.)
     ///
     /// The file is mapped into memory rather than read into a buffer: it must not be truncated or
     /// rewritten in place while it loads (replacing it by a rename, as every Wengert save does, is safe).
@@ -135,6 +136,11 @@ impl SafetensorsOptions {
                         format!("{:?} tensor: the model has no parameter or buffer `{name}`", t.dtype());
                     skipped.push((stored_name, reason));
                 }
+                Decoded::Wide { tensor, .. } if wanted.contains(&name) => {
+                    converted.insert(name.clone());
+                    entries.push((name, tensor));
+                }
+                Decoded::Wide { reason, .. } => skipped.push((stored_name, reason)),
                 Decoded::Unread(dtype) if wanted.contains(&name) => {
                     return Err(CheckpointError::UnsupportedDtype {
                         path: path.to_path_buf(),
@@ -284,6 +290,7 @@ impl<F: Float> Checkpoint<F> {
             .filter_map(|(name, decoded)| match decoded {
                 Decoded::Float { tensor, .. } => Some((name, tensor)),
                 Decoded::Int(t) => Some((name, t.to_tensor())),
+                Decoded::Wide { tensor, .. } => Some((name, tensor)),
                 Decoded::Unread(_) => None,
             })
             .collect();

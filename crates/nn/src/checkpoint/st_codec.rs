@@ -29,8 +29,10 @@ pub(crate) enum Decoded<F: Float> {
     Float { tensor: Tensor<F>, stored: Dtype },
     /// An integer or boolean tensor, kept exact.
     Int(IntTensor),
-    /// A tensor of a dtype Wengert does not read (`F8_E4M3`, `U64`, `C64`, ...), as safetensors
-    /// spells it.
+    /// A U64 tensor with a value past `i64::MAX`, which an [`IntTensor`] cannot hold: as floats
+    /// (rounded to nearest), and why it is no [`IntTensor`].
+    Wide { tensor: Tensor<F>, reason: String },
+    /// A tensor of a dtype Wengert does not read (`F8_E4M3`, `C64`, ...), as safetensors spells it.
     Unread(String),
 }
 
@@ -169,6 +171,19 @@ fn decode<F: Float>(dtype: Dtype, shape: &[usize], data: &[u8]) -> Result<Decode
         Dtype::I32 => int(IntDtype::I32, ints(data, |b| i32::from_le_bytes(b).into())),
         Dtype::U32 => int(IntDtype::U32, ints(data, |b| u32::from_le_bytes(b).into())),
         Dtype::I64 => int(IntDtype::I64, ints(data, i64::from_le_bytes)),
+        Dtype::U64 => {
+            let values: Vec<u64> = data.as_chunks::<8>().0.iter().map(|b| u64::from_le_bytes(*b)).collect();
+            let Some((i, v)) = values.iter().enumerate().find(|&(_, &v)| i64::try_from(v).is_err()) else {
+                // Every value fits, so every `as` is exact.
+                return int(IntDtype::U64, values.iter().map(|&v| v as i64).collect());
+            };
+            let reason = format!(
+                "U64 tensor: element {i} is {v}, past 2^63 - 1, the largest integer tensor value Wengert holds"
+            );
+            let floats = values.iter().map(|&v| F::from_f64(v as f64)).collect();
+            let tensor = Tensor::from_vec(floats, shape).map_err(|e| e.to_string())?;
+            Ok(Decoded::Wide { tensor, reason })
+        }
         other => Ok(Decoded::Unread(format!("{other:?}"))),
     }
 }
@@ -236,6 +251,7 @@ pub(crate) fn encode_int(t: &IntTensor) -> Raw {
         IntDtype::I32 => (Dtype::I32, values.flat_map(|v| (v as i32).to_le_bytes()).collect()),
         IntDtype::U32 => (Dtype::U32, values.flat_map(|v| (v as u32).to_le_bytes()).collect()),
         IntDtype::I64 => (Dtype::I64, values.flat_map(i64::to_le_bytes).collect()),
+        IntDtype::U64 => (Dtype::U64, values.flat_map(|v| (v as u64).to_le_bytes()).collect()),
     };
     Raw { dtype, shape: t.shape().to_vec(), data }
 }

@@ -376,6 +376,54 @@ fn a_batch_norm_file_without_the_counter_loads_strictly_and_reports_it_defaulted
 }
 
 #[test]
+fn u64_tensors_load_like_the_other_integers() {
+    let dir = TempDir::new("st");
+    let path = dir.join("u64.safetensors");
+    let header = r#"{"count":{"dtype":"U64","shape":[2],"data_offsets":[0,16]},"seen":{"dtype":"U64","shape":[1],"data_offsets":[16,24]}}"#;
+    let data = [3u64, 1 << 40, 9].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    fs::write(&path, by_hand(header, &data)).unwrap();
+    let s = ParamStore::<f64>::new(0);
+    let count = s.add_buffer(crate::Param::new("count", Tensor::zeros(&[2])));
+    let report = SafetensorsOptions::new().strict(false).load(&s, &path).unwrap();
+    assert_eq!(count.value().to_vec(), vec![3.0, 2f64.powi(40)]);
+    assert_eq!((report.loaded, report.converted), (vec!["count".to_string()], vec!["count".to_string()]));
+    assert_eq!(
+        report.skipped,
+        [("seen".to_string(), "U64 tensor: the model has no parameter or buffer `seen`".to_string())]
+    );
+    let dict = load_safetensors_dict::<f32>(&path).unwrap();
+    assert_eq!(dict.ints["count"], IntTensor::new(IntDtype::U64, &[2], vec![3, 1 << 40]));
+    // Written back as U64, exactly.
+    let again = dir.join("again.safetensors");
+    dict.save(&again, SaveDtype::Native).unwrap();
+    let bytes = fs::read(&again).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.tensor("count").unwrap().dtype(), Dtype::U64);
+    assert_eq!(load_safetensors_dict::<f32>(&again).unwrap(), dict);
+}
+
+#[test]
+fn a_u64_value_past_i64_max_loads_as_floats_or_is_skipped_with_the_reason() {
+    let dir = TempDir::new("st");
+    let path = dir.join("wide.safetensors");
+    let header = r#"{"hash":{"dtype":"U64","shape":[2],"data_offsets":[0,16]}}"#;
+    let data = [1u64, u64::MAX].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    fs::write(&path, by_hand(header, &data)).unwrap();
+    let reason = "U64 tensor: element 1 is 18446744073709551615, past 2^63 - 1, the largest integer tensor \
+                  value Wengert holds";
+    let dict = load_safetensors_dict::<f64>(&path).unwrap();
+    assert!(dict.ints.is_empty() && dict.tensors.is_empty());
+    assert_eq!(dict.skipped, [("hash".to_string(), reason.to_string())]);
+    let s = ParamStore::<f64>::new(0);
+    let report = SafetensorsOptions::new().strict(false).load(&s, &path).unwrap();
+    assert_eq!(report.skipped, [("hash".to_string(), reason.to_string())]);
+    let hash = s.add_buffer(crate::Param::new("hash", Tensor::zeros(&[2])));
+    let report = load_safetensors(&s, &path).unwrap();
+    assert_eq!(report.converted, ["hash"]);
+    assert_eq!(hash.value().to_vec(), vec![1.0, u64::MAX as f64]);
+}
+
+#[test]
 fn a_directory_is_refused_by_name() {
     let dir = TempDir::new("st");
     let sub = dir.join("d");
