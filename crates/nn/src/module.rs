@@ -45,7 +45,11 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
     }
 }
 
-/// Layers applied one after the other; the `i`-th layer's parameters are named `layers.i.*`.
+/// Layers applied one after the other. As in PyTorch's `nn.Sequential`, the `i`-th layer (counting
+/// every layer, activations included) names its parameters `i.*` under the sequence's own path:
+/// `Linear, Relu, Linear` at the root are `0.weight`, `0.bias`, `2.weight`, `2.bias`; in a model's
+/// field `net`, `net.0.weight`, ... (Files written when these were `layers.0.weight` load through a
+/// [`KeyMap`](crate::checkpoint::KeyMap) that strips `layers.`.)
 ///
 /// ```
 /// use wengert::nn::{Linear, Module, ParamStore, Relu, Sequential};
@@ -56,7 +60,7 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
 ///     .add(|p| Linear::new(p, 2, 16))
 ///     .add(|_| Relu)
 ///     .add(|p| Linear::new(p, 16, 1));
-/// assert_eq!(store.parameters()[0].name(), "layers.0.weight");
+/// assert_eq!(store.parameters()[2].name(), "2.weight");
 /// let tape = Tape::new();
 /// assert_eq!(model.forward(tape.constant(Tensor::ones(&[3, 2]))).shape(), vec![3, 1]);
 /// ```
@@ -66,12 +70,12 @@ pub struct Sequential<F: Float = f32> {
 }
 
 impl<F: Float> Sequential<F> {
-    /// An empty sequence whose layers are named under `path.layers`.
+    /// An empty sequence whose `i`-th layer is named `path.i`.
     pub fn new(path: &Path<F>) -> Self {
-        Sequential { path: path.sub("layers"), layers: Vec::new() }
+        Sequential { path: path.clone(), layers: Vec::new() }
     }
 
-    /// Appends the layer `make` builds under the path `layers.i` (Keras' `model.add`).
+    /// Appends the layer `make` builds under the path `i`, its index (Keras' `model.add`).
     #[allow(clippy::should_implement_trait)] // Keras' name; a sequence is not a number
     pub fn add<M: Module<F> + 'static>(mut self, make: impl FnOnce(&Path<F>) -> M) -> Self {
         let layer = make(&self.path.sub(self.layers.len()));
@@ -79,7 +83,7 @@ impl<F: Float> Sequential<F> {
         self
     }
 
-    /// Appends a layer that was built elsewhere.
+    /// Appends a layer that was built elsewhere (it takes an index, which names nothing of it).
     pub fn push(&mut self, layer: impl Module<F> + 'static) {
         self.layers.push(Box::new(layer));
     }

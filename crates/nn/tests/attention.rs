@@ -220,7 +220,7 @@ fn encoder_layer_dropout_acts_in_training_only() {
     let layer = TransformerEncoderLayer::new(&store.root(), 8, 2);
     let names: Vec<String> = store.parameters().iter().map(|p| p.name().to_string()).collect();
     assert_eq!(names[0], "norm1.weight");
-    assert!(names.contains(&"self_attn.in_proj.weight".to_string()));
+    assert!(names.contains(&"self_attn.in_proj_weight".to_string()));
     assert_eq!(layer.linear1.outputs(), 32);
     let tape = Tape::new();
     let x = tape

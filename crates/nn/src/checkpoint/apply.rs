@@ -25,15 +25,34 @@ pub struct LoadReport {
     pub missing: Vec<String>,
     /// Entries of the file the store lacks (ignored; empty after a strict load).
     pub unexpected: Vec<String>,
-    /// Parameters converted from the other float type (safetensors only; f64 to f32 rounds).
+    /// Parameters converted from another type (safetensors only: F16, BF16 and integers widen exactly,
+    /// f64 to f32 rounds to nearest).
     pub converted: Vec<String>,
+    /// Tensors of the file passed over, with the reason (safetensors only: an integer tensor the model
+    /// has no place for, a dtype not read, a name a key map skips).
+    pub skipped: Vec<(String, String)>,
+    /// Buffers the file lacks that a load tolerates even when strict, left at their current value: the
+    /// BatchNorm batch counters (`num_batches_tracked`) that files written before BatchNorm counted
+    /// batches do not hold (PyTorch loads such files the same way; a fresh model's counter stays 0).
+    pub defaulted: Vec<String>,
+}
+
+/// The last name segment of BatchNorm's batch counter, which older files lack.
+const COUNTER: &str = "num_batches_tracked";
+
+/// Whether `name` is a BatchNorm batch counter (`num_batches_tracked` or `<path>.num_batches_tracked`).
+pub(crate) fn is_counter(name: &str) -> bool {
+    name.rsplit('.').next() == Some(COUNTER)
 }
 
 impl<F: Float> Checkpoint<F> {
     /// Sets every parameter of `store` from the checkpoint, and the store's generator when the
     /// checkpoint holds one.
     ///
-    /// Every name and shape, and the generator, is checked before anything changes.
+    /// Every name and shape, and the generator, is checked before anything changes. A BatchNorm batch
+    /// counter (`num_batches_tracked`) the checkpoint lacks, as checkpoints saved before BatchNorm had
+    /// one do, keeps its value and is listed in [`LoadReport::defaulted`] (see
+    /// [`load_weights`](super::load_weights) for the report).
     ///
     /// # Errors
     ///
@@ -157,8 +176,9 @@ fn check_optimizer<F: Float>(state: &OptimizerState<F>) -> Result<(), (String, S
 }
 
 /// Checks `entries` against the parameters of `store` and, when they match, sets them. Strict: every
-/// parameter present, nothing unexpected. Either way, every shape must match. Nothing changes on error.
-/// `path` is the file the entries were read from, for the error.
+/// parameter present, nothing unexpected. Either way, every shape must match, and a missing batch
+/// counter buffer is no mismatch: it keeps its value and is reported as defaulted. Nothing changes on
+/// error. `path` is the file the entries were read from, for the error.
 pub(crate) fn assign<F: Float>(
     store: &ParamStore<F>,
     entries: &[(String, Tensor<F>)],
@@ -166,6 +186,8 @@ pub(crate) fn assign<F: Float>(
     path: Option<&Path>,
 ) -> Result<LoadReport, CheckpointError> {
     let params = store.state_dict();
+    let counters: Vec<String> =
+        store.buffers().iter().map(|b| b.name().to_string()).filter(|n| is_counter(n)).collect();
     let mut by_name: HashMap<&str, &Tensor<F>> = HashMap::with_capacity(entries.len());
     let mut unexpected = Vec::new();
     for (name, value) in entries {
@@ -174,9 +196,11 @@ pub(crate) fn assign<F: Float>(
             unexpected.push(name.clone());
         }
     }
-    let (mut missing, mut misshaped, mut plan) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut missing, mut misshaped, mut plan, mut defaulted) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for p in &params {
         match by_name.get(p.name()) {
+            None if counters.iter().any(|c| c == p.name()) => defaulted.push(p.name().to_string()),
             None => missing.push(p.name().to_string()),
             Some(v) if v.shape() != p.shape() => {
                 misshaped.push((p.name().to_string(), p.shape(), v.shape().to_vec()));
@@ -200,7 +224,7 @@ pub(crate) fn assign<F: Float>(
     for (p, v) in plan {
         p.set(v.clone());
     }
-    Ok(LoadReport { loaded, missing, unexpected, converted: Vec::new() })
+    Ok(LoadReport { loaded, missing, unexpected, defaulted, ..LoadReport::default() })
 }
 
 #[cfg(test)]

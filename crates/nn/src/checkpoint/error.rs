@@ -1,6 +1,5 @@
 //! `CheckpointError`: everything that can go wrong saving or loading a checkpoint or a safetensors file.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -9,10 +8,11 @@ use crate::optim::OptimError;
 /// Errors from saving, loading and applying checkpoints and safetensors files.
 ///
 /// Every variant read from a file names the file; `Display` says which field was wrong.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
     /// Opening, reading, writing or renaming the file failed.
+    #[error("{}: {source}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -20,6 +20,11 @@ pub enum CheckpointError {
         source: io::Error,
     },
     /// The file does not start with the checkpoint magic bytes.
+    #[error(
+        "{}: not a Wengert checkpoint (magic: the file starts with {}, not `WENGERT\\0`)",
+        .path.display(),
+        hex(.found)
+    )]
     BadMagic {
         /// The file.
         path: PathBuf,
@@ -27,6 +32,10 @@ pub enum CheckpointError {
         found: Vec<u8>,
     },
     /// The file was written in a format version this build does not read.
+    #[error(
+        "{}: format version {found} is not supported (this build reads version {supported})",
+        .path.display()
+    )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -36,6 +45,7 @@ pub enum CheckpointError {
         supported: u32,
     },
     /// The file holds tensors of another element type than the one asked for.
+    #[error("{}: dtype: the file holds `{found}` tensors, but `{expected}` were asked for", .path.display())]
     DtypeMismatch {
         /// The file.
         path: PathBuf,
@@ -45,6 +55,7 @@ pub enum CheckpointError {
         found: String,
     },
     /// The file is shorter than its header says.
+    #[error("{}: truncated: the file has {found} bytes, its header needs {expected}", .path.display())]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -54,6 +65,11 @@ pub enum CheckpointError {
         found: u64,
     },
     /// The payload's checksum differs from the one in the header.
+    #[error(
+        "{}: checksum: the header says CRC-32 {expected:#010x} but the payload's is {found:#010x} \
+         (the file is corrupted)",
+        .path.display()
+    )]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,
@@ -63,22 +79,30 @@ pub enum CheckpointError {
         found: u32,
     },
     /// The file is damaged or hostile in some other way; `reason` names the field.
+    #[error("{}: corrupt: {reason}", .path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
         /// What was wrong, naming the field.
         reason: String,
     },
-    /// A safetensors tensor has an element type other than `F32` or `F64`.
+    /// A safetensors tensor that the model has a place for has an element type Wengert does not read
+    /// (`F8_E4M3`, `C64`, ...; F16, BF16, F32, F64 and the integer types load).
+    #[error(
+        "{}: tensor `{name}` has dtype {dtype}, which does not load (F16, BF16, F32, F64 and the integer \
+         types do)",
+        .path.display()
+    )]
     UnsupportedDtype {
         /// The file.
         path: PathBuf,
         /// The tensor's name.
         name: String,
-        /// Its element type, as safetensors spells it (`I64`, `BF16`, ...).
+        /// Its element type, as safetensors spells it (`F8_E4M3`, `C64`, ...).
         dtype: String,
     },
     /// The checkpoint could not be encoded (never expected for the types a checkpoint holds).
+    #[error("{}: cannot encode the checkpoint: {reason}", .path.display())]
     Encode {
         /// The file being written.
         path: PathBuf,
@@ -86,6 +110,11 @@ pub enum CheckpointError {
         reason: String,
     },
     /// The names or shapes in a checkpoint do not match the parameters of a store. Nothing was changed.
+    #[error(
+        "{}checkpoint does not match the model:{}",
+        from(.path),
+        mismatch(.missing, .unexpected, .misshaped)
+    )]
     Mismatch {
         /// The file the checkpoint was read from, when it was read from one.
         path: Option<PathBuf>,
@@ -98,6 +127,7 @@ pub enum CheckpointError {
     },
     /// A value of the saved training state cannot be right: a NaN or infinite optimizer moment, a
     /// negative second moment, an all-zero generator, absent optimizer state. Nothing was changed.
+    #[error("{}: invalid state: {field}: {reason}", file_or_checkpoint(.path))]
     InvalidState {
         /// The file the checkpoint was read from, when it was read from one.
         path: Option<PathBuf>,
@@ -108,6 +138,7 @@ pub enum CheckpointError {
     },
     /// The optimizer refused the checkpoint's optimizer state (another kind, other parameters or
     /// shapes). Nothing was changed.
+    #[error("{}{source}", from(.path))]
     Optimizer {
         /// The file the checkpoint was read from, when it was read from one.
         path: Option<PathBuf>,
@@ -121,93 +152,43 @@ fn from(path: &Option<PathBuf>) -> String {
     path.as_ref().map_or_else(String::new, |p| format!("{}: ", p.display()))
 }
 
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckpointError::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            CheckpointError::BadMagic { path, found } => {
-                write!(f, "{}: not a Wengert checkpoint (magic: the file starts with", path.display())?;
-                if found.is_empty() {
-                    write!(f, " nothing")?;
-                }
-                for b in found {
-                    write!(f, " {b:02x}")?;
-                }
-                write!(f, ", not `WENGERT\\0`)")
-            }
-            CheckpointError::UnsupportedVersion { path, found, supported } => write!(
-                f,
-                "{}: format version {found} is not supported (this build reads version {supported})",
-                path.display()
-            ),
-            CheckpointError::DtypeMismatch { path, expected, found } => write!(
-                f,
-                "{}: dtype: the file holds `{found}` tensors, but `{expected}` were asked for",
-                path.display()
-            ),
-            CheckpointError::Truncated { path, expected, found } => write!(
-                f,
-                "{}: truncated: the file has {found} bytes, its header needs {expected}",
-                path.display()
-            ),
-            CheckpointError::ChecksumMismatch { path, expected, found } => write!(
-                f,
-                "{}: checksum: the header says CRC-32 {expected:#010x} but the payload's is {found:#010x} \
-                 (the file is corrupted)",
-                path.display()
-            ),
-            CheckpointError::Corrupt { path, reason } => write!(f, "{}: corrupt: {reason}", path.display()),
-            CheckpointError::UnsupportedDtype { path, name, dtype } => write!(
-                f,
-                "{}: tensor `{name}` has dtype {dtype}; only F32 and F64 tensors load",
-                path.display()
-            ),
-            CheckpointError::Encode { path, reason } => {
-                write!(f, "{}: cannot encode the checkpoint: {reason}", path.display())
-            }
-            CheckpointError::Mismatch { path, missing, unexpected, misshaped } => {
-                write!(f, "{}checkpoint does not match the model:", from(path))?;
-                let mut sep = " ";
-                if !missing.is_empty() {
-                    write!(f, "{sep}missing {}", quoted(missing))?;
-                    sep = "; ";
-                }
-                if !unexpected.is_empty() {
-                    write!(f, "{sep}unexpected {}", quoted(unexpected))?;
-                    sep = "; ";
-                }
-                if !misshaped.is_empty() {
-                    write!(f, "{sep}misshaped ")?;
-                    for (i, (name, model, file)) in misshaped.iter().enumerate() {
-                        let comma = if i == 0 { "" } else { ", " };
-                        write!(f, "{comma}`{name}` (model {model:?}, checkpoint {file:?})")?;
-                    }
-                }
-                Ok(())
-            }
-            CheckpointError::InvalidState { path: Some(path), field, reason } => {
-                write!(f, "{}: invalid state: {field}: {reason}", path.display())
-            }
-            CheckpointError::InvalidState { path: None, field, reason } => {
-                write!(f, "checkpoint: invalid state: {field}: {reason}")
-            }
-            CheckpointError::Optimizer { path, source } => write!(f, "{}{source}", from(path)),
-        }
+/// The file's name, or `checkpoint` for one built in memory.
+fn file_or_checkpoint(path: &Option<PathBuf>) -> String {
+    path.as_ref().map_or_else(|| "checkpoint".into(), |p| p.display().to_string())
+}
+
+/// The bytes as `89 50 ...`, or `nothing`.
+fn hex(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "nothing".into();
     }
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// The missing, unexpected and misshaped entries, each list that is not empty after a space or `; `.
+fn mismatch(
+    missing: &[String],
+    unexpected: &[String],
+    misshaped: &[(String, Vec<usize>, Vec<usize>)],
+) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", quoted(missing)));
+    }
+    if !unexpected.is_empty() {
+        parts.push(format!("unexpected {}", quoted(unexpected)));
+    }
+    if !misshaped.is_empty() {
+        let each = misshaped
+            .iter()
+            .map(|(name, model, file)| format!("`{name}` (model {model:?}, checkpoint {file:?})"));
+        parts.push(format!("misshaped {}", each.collect::<Vec<_>>().join(", ")));
+    }
+    if parts.is_empty() { String::new() } else { format!(" {}", parts.join("; ")) }
 }
 
 fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-}
-
-impl std::error::Error for CheckpointError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CheckpointError::Io { source, .. } => Some(source),
-            CheckpointError::Optimizer { source, .. } => Some(source),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -255,8 +236,9 @@ mod tests {
                 "run/model.ckpt: corrupt: payload: bad",
             ),
             (
-                CheckpointError::UnsupportedDtype { path: p(), name: "w".into(), dtype: "I64".into() },
-                "run/model.ckpt: tensor `w` has dtype I64; only F32 and F64 tensors load",
+                CheckpointError::UnsupportedDtype { path: p(), name: "w".into(), dtype: "F8_E4M3".into() },
+                "run/model.ckpt: tensor `w` has dtype F8_E4M3, which does not load (F16, BF16, F32, F64 and \
+                 the integer types do)",
             ),
             (
                 CheckpointError::Encode { path: p(), reason: "no".into() },
@@ -317,5 +299,14 @@ mod tests {
         let err = CheckpointError::Io { path: p(), source: io::Error::other("disk") };
         assert_eq!(err.source().unwrap().to_string(), "disk");
         assert!(CheckpointError::Corrupt { path: p(), reason: String::new() }.source().is_none());
+    }
+
+    #[test]
+    fn optimizer_errors_keep_their_source() {
+        use std::error::Error;
+        let source = OptimError::KindMismatch { expected: "adam".into(), found: "sgd".into() };
+        let err = CheckpointError::Optimizer { path: None, source };
+        assert_eq!(err.source().unwrap().to_string(), "load_state: the state is of kind `sgd`, not `adam`");
+        assert_eq!(err.to_string(), "load_state: the state is of kind `sgd`, not `adam`");
     }
 }

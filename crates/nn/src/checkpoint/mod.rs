@@ -1,5 +1,7 @@
 //! Checkpoints: a model's parameters with the optimizer's, the scheduler's and the generator's state,
-//! saved atomically in a checked binary format; and safetensors export and import of weights.
+//! saved atomically in a checked binary format; and safetensors export and import of weights, in
+//! PyTorch's names and dtypes (F16, BF16, F32, F64, integer tensors), renamed by a [`KeyMap`] where
+//! they differ, or as a plain dictionary of named tensors ([`load_safetensors_dict`]).
 //!
 //! ```
 //! use wengert::nn::{Init, ParamStore};
@@ -51,9 +53,12 @@
 //! temporary files (`.name.tmp-<pid>-<n>`) that saves killed midway left beside it.
 
 mod apply;
+mod dict;
 mod error;
 mod format;
+mod keymap;
 mod safetensors_io;
+mod st_codec;
 
 use std::path::{Path, PathBuf};
 
@@ -66,9 +71,11 @@ use crate::store::ParamStore;
 
 pub use apply::LoadReport;
 use apply::assign;
+pub use dict::{IntDtype, IntTensor, SaveDtype, TensorDict, load_safetensors_dict, save_safetensors_dict};
 pub use error::CheckpointError;
 pub use format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
-pub use safetensors_io::{load_safetensors, save_safetensors};
+pub use keymap::KeyMap;
+pub use safetensors_io::{SafetensorsOptions, load_safetensors, save_safetensors};
 
 /// Everything needed to resume training: the parameters by name, the optimizer's, the scheduler's and
 /// the generator's state, the epoch and free-form metadata.

@@ -324,3 +324,71 @@ fn a_write_in_progress_keeps_its_temporary_while_another_save_runs() {
     .unwrap();
     assert_eq!(dir.names(), ["m.ckpt"]);
 }
+
+/// A BatchNorm model whose statistics and counter are not the defaults.
+fn batch_norm_store(seed: u64, counted: f32) -> (ParamStore<f32>, crate::BatchNorm1d<f32>) {
+    let s = ParamStore::new(seed);
+    let bn = crate::BatchNorm1d::new(&s.root().sub("bn"), 2);
+    bn.running_mean.set(Tensor::from_vec(vec![0.5, -1.5], &[2]).unwrap());
+    bn.num_batches_tracked.set(Tensor::scalar(counted));
+    (s, bn)
+}
+
+#[test]
+fn a_checkpoint_saved_before_batch_norm_counted_batches_loads_strictly() {
+    let dir = TempDir::new("ckpt-old-bn");
+    let path = dir.join("old.ckpt");
+    // What a save wrote before BatchNorm had the counter: the same format, without that entry.
+    let (old, _) = batch_norm_store(1, 9.0);
+    let mut c = Checkpoint::from_store(&old);
+    c.params.retain(|(name, _)| name != "bn.num_batches_tracked");
+    assert_eq!(c.params.len(), 4);
+    c.save(&path).unwrap();
+
+    let (fresh, bn) = batch_norm_store(2, 0.0);
+    bn.running_mean.set(Tensor::zeros(&[2]));
+    let report = load_weights(&fresh, &path).unwrap();
+    assert_eq!(report.loaded, ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]);
+    assert_eq!(report.defaulted, ["bn.num_batches_tracked"]);
+    assert!(report.missing.is_empty());
+    assert_eq!(bn.running_mean.value().to_vec(), vec![0.5, -1.5]);
+    assert_eq!(bn.num_batches_tracked.value().item(), 0.0);
+
+    // A model that already counted keeps its count; a partial load reports the same.
+    let (trained, bn) = batch_norm_store(3, 4.0);
+    let report = Checkpoint::<f32>::load(&path).unwrap().apply_to_store_partial(&trained).unwrap();
+    assert_eq!(report.defaulted, ["bn.num_batches_tracked"]);
+    assert!(report.missing.is_empty());
+    assert_eq!(bn.num_batches_tracked.value().item(), 4.0);
+
+    // Any other missing buffer is still a mismatch.
+    let mut c = Checkpoint::<f32>::load(&path).unwrap();
+    c.params.retain(|(name, _)| name != "bn.running_var");
+    let err = c.apply_to_store(&fresh).unwrap_err();
+    assert!(
+        err.to_string().ends_with("checkpoint does not match the model: missing `bn.running_var`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_counter_in_the_file_is_loaded_not_defaulted() {
+    let (a, _) = batch_norm_store(1, 9.0);
+    let (b, bn) = batch_norm_store(2, 0.0);
+    let report = Checkpoint::from_store(&a).apply(&b, true).unwrap();
+    assert!(report.defaulted.is_empty());
+    assert_eq!(bn.num_batches_tracked.value().item(), 9.0);
+}
+
+#[test]
+fn only_a_buffer_named_num_batches_tracked_is_defaulted() {
+    // A trainable parameter of that name is no BatchNorm counter: its absence is a mismatch.
+    let s = ParamStore::<f32>::new(0);
+    s.root().param("num_batches_tracked", &[], Init::Zeros);
+    let err = Checkpoint::<f32>::new().apply_to_store(&s).unwrap_err();
+    assert_eq!(err.to_string(), "checkpoint does not match the model: missing `num_batches_tracked`");
+    // Nor is a buffer whose name merely ends in those letters.
+    let s = ParamStore::<f32>::new(0);
+    s.add_buffer(crate::Param::new("bn.my_num_batches_tracked", Tensor::scalar(0.0)));
+    assert!(Checkpoint::<f32>::new().apply_to_store(&s).is_err());
+}

@@ -32,7 +32,7 @@ mod loader;
 mod mnist;
 
 pub use bounded::DEFAULT_MAX_BYTES;
-pub(crate) use bounded::{Bounded, read_to_limit, read_up_to};
+pub(crate) use bounded::read_up_to;
 pub use csv::{CsvOptions, load_iris, load_iris_with, read_csv};
 pub use dataset::{TensorDataset, train_test_split};
 pub use digits::{load_digits, load_digits_with};

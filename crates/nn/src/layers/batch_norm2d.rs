@@ -12,7 +12,8 @@ use crate::store::{ParamStore, Path};
 
 /// Batch normalisation of `[N, C, H, W]` inputs per channel (PyTorch's `nn.BatchNorm2d`): `weight`
 /// (ones) and `bias` (zeros) of shape `[C]`, `eps` 1e-5, `momentum` 0.1, and the running statistics
-/// `running_mean` and `running_var` as store buffers (saved in checkpoints, never optimized).
+/// `running_mean` and `running_var` and the batch count `num_batches_tracked` as store buffers (saved
+/// in checkpoints, never optimized), all under PyTorch's `state_dict` names.
 ///
 /// In training mode it normalises by the batch statistics over `N·H·W` values per channel and
 /// updates the running statistics (with the unbiased variance); in evaluation mode it normalises by
@@ -40,6 +41,8 @@ pub struct BatchNorm2d<F: Float = f32> {
     pub running_mean: Param<F>,
     /// The running (unbiased) variance, `[C]`: a store buffer.
     pub running_var: Param<F>,
+    /// The number of batches seen in training, a scalar `[]`: a store buffer.
+    pub num_batches_tracked: Param<F>,
     inner: BatchNorm1d<F>,
     store: ParamStore<F>,
 }
@@ -64,6 +67,7 @@ impl<F: Float> BatchNorm2d<F> {
             bias: inner.bias.clone(),
             running_mean: inner.running_mean.clone(),
             running_var: inner.running_var.clone(),
+            num_batches_tracked: inner.num_batches_tracked.clone(),
             inner,
             store: path.store().clone(),
         }
@@ -84,7 +88,7 @@ impl<F: Float> BatchNorm2d<F> {
         self.inner.momentum()
     }
 
-    /// The non-trainable state, `[running_mean, running_var]`, for checkpoints.
+    /// The non-trainable state, `[running_mean, running_var, num_batches_tracked]`, for checkpoints.
     pub fn buffers(&self) -> Vec<Param<F>> {
         self.inner.buffers()
     }
@@ -216,7 +220,8 @@ mod tests {
         assert_eq!(other.running_mean.value(), mean);
         assert_eq!(other.running_var.value(), var);
         let names: Vec<_> = fresh.buffers().iter().map(|p| p.name().to_string()).collect();
-        assert_eq!(names, ["bn.running_mean", "bn.running_var"]);
+        assert_eq!(names, ["bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]);
+        assert_eq!(other.num_batches_tracked.value().item(), 1.0);
     }
 
     #[test]

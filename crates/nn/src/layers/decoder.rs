@@ -17,8 +17,9 @@ use crate::module::Module;
 use crate::store::Path;
 
 /// A transformer decoder layer over targets `[batch, seq_t, d_model]` and an encoder's memory
-/// `[batch, seq_m, d_model]`, with parameters named as PyTorch's (`self_attn`, `multihead_attn`,
-/// `linear1`, `linear2`, `norm1`..`norm3`).
+/// `[batch, seq_m, d_model]`, with parameters named as PyTorch's `nn.TransformerDecoderLayer`
+/// `state_dict`: `self_attn.in_proj_weight`, `self_attn.in_proj_bias`, `self_attn.out_proj.*`, the same
+/// under `multihead_attn` (the cross-attention), `linear1.*`, `linear2.*`, `norm1.*` .. `norm3.*`.
 ///
 /// ```
 /// use wengert::nn::{ParamStore, TransformerDecoderLayer};

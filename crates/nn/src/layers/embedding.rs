@@ -11,7 +11,7 @@ use crate::param::{Param, TapeParam};
 use crate::store::Path;
 
 /// A table of `num` embedding vectors of size `dim` (PyTorch's `nn.Embedding`), the weight `[num, dim]`
-/// initialised from N(0, 1) as PyTorch does.
+/// initialised from N(0, 1) as PyTorch does, and named `weight` as in its `state_dict`.
 ///
 /// ```
 /// use wengert::nn::{Embedding, GradientsParam, ParamStore};

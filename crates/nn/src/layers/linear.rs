@@ -11,7 +11,8 @@ use crate::param::{Param, TapeParam};
 use crate::store::Path;
 
 /// A fully connected layer. Default initialisation: Xavier/Glorot uniform weight and zero bias, as
-/// Keras' `Dense` (use [`Linear::with_init`] for PyTorch's or another).
+/// Keras' `Dense` (use [`Linear::with_init`] for PyTorch's or another). The parameters are `weight`
+/// `[out, in]` and `bias` `[out]`, PyTorch's `nn.Linear` names and layout.
 pub struct Linear<F: Float = f32> {
     /// The weight, `[out, in]`.
     pub weight: Param<F>,

@@ -17,11 +17,13 @@ use crate::store::Path;
 /// How [`MultiHeadAttention`] holds its input projections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Projections {
-    /// One weight `in_proj.weight` `[3 · d_model, d_model]` (and bias) for q, k and v, as PyTorch stores
-    /// them: self-attention projects with one matmul and splits the result.
+    /// One weight `in_proj_weight` `[3 · d_model, d_model]` (and bias `in_proj_bias` `[3 · d_model]`)
+    /// for q, k and v, as PyTorch stores them: self-attention projects with one matmul and splits the
+    /// result.
     #[default]
     Fused,
-    /// Three layers `q_proj`, `k_proj`, `v_proj`, each `[d_model, d_model]`.
+    /// Three layers `q_proj`, `k_proj`, `v_proj`, each `[d_model, d_model]` (not PyTorch's layout, but
+    /// that of many Hugging Face models).
     Separate,
 }
 
@@ -33,6 +35,10 @@ enum InProj<F: Float> {
 
 /// Multi-head attention over batch-first `[batch, seq, d_model]` inputs. Weights start Xavier
 /// uniform, biases at zero, as PyTorch's.
+///
+/// Its parameters take PyTorch's `state_dict` names, so a `nn.MultiheadAttention`'s weights load as
+/// they are: `in_proj_weight` `[3 · d_model, d_model]`, `in_proj_bias` `[3 · d_model]`,
+/// `out_proj.weight` `[d_model, d_model]`, `out_proj.bias` `[d_model]`.
 ///
 /// ```
 /// use wengert::nn::{AttentionMask, Module, MultiHeadAttention, ParamStore};
@@ -46,7 +52,7 @@ enum InProj<F: Float> {
 /// let memory = tape.constant(Tensor::ones(&[3, 7, 8]));
 /// let mask = AttentionMask::new().key_lengths(&[7, 4, 1], 7);
 /// assert_eq!(mha.attend(x, memory, memory, &mask).shape(), vec![3, 5, 8]); // cross-attention
-/// assert_eq!(store.parameters()[0].name(), "attn.in_proj.weight");
+/// assert_eq!(store.parameters()[0].name(), "attn.in_proj_weight");
 /// ```
 pub struct MultiHeadAttention<F: Float = f32> {
     in_proj: InProj<F>,
@@ -88,13 +94,10 @@ impl<F: Float> MultiHeadAttention<F> {
             Linear::with_init(&path.sub(name), d_model, d_model, bias, Init::GLOROT_UNIFORM, Init::Zeros)
         };
         let in_proj = match projections {
-            Projections::Fused => {
-                let p = path.sub("in_proj");
-                InProj::Fused {
-                    weight: p.param("weight", &[3 * d_model, d_model], Init::GLOROT_UNIFORM),
-                    bias: bias.then(|| p.param("bias", &[3 * d_model], Init::Zeros)),
-                }
-            }
+            Projections::Fused => InProj::Fused {
+                weight: path.param("in_proj_weight", &[3 * d_model, d_model], Init::GLOROT_UNIFORM),
+                bias: bias.then(|| path.param("in_proj_bias", &[3 * d_model], Init::Zeros)),
+            },
             Projections::Separate => {
                 InProj::Separate { q: linear("q_proj"), k: linear("k_proj"), v: linear("v_proj") }
             }
@@ -265,9 +268,9 @@ mod tests {
             .iter()
             .map(|n| store.get(n).unwrap().value())
             .collect();
-        store.get("f.in_proj.weight").unwrap().set(Tensor::concat(&[&w[0], &w[1], &w[2]], 0));
+        store.get("f.in_proj_weight").unwrap().set(Tensor::concat(&[&w[0], &w[1], &w[2]], 0));
         let b = Tensor::from_vec((0..12).map(|i| i as f64 * 0.01).collect(), &[12]).unwrap();
-        store.get("f.in_proj.bias").unwrap().set(b.clone());
+        store.get("f.in_proj_bias").unwrap().set(b.clone());
         for (i, n) in ["s.q_proj.bias", "s.k_proj.bias", "s.v_proj.bias"].iter().enumerate() {
             store.get(n).unwrap().set(b.narrow(0, 4 * i, 4));
         }

@@ -134,7 +134,10 @@ fn affine<'t, F: Float>(
 /// The running statistics are *buffers*, not trainable parameters: they are [`Param`] handles named
 /// `<path>.running_mean` and `<path>.running_var`, registered as the store's buffers (so no optimizer
 /// sees them and no gradient is expected for them, while checkpoints save them with the parameters);
-/// [`BatchNorm1d::buffers`] lists them.
+/// [`BatchNorm1d::buffers`] lists them. So is `<path>.num_batches_tracked`, the number of training
+/// batches seen, a scalar counted up by every forward in training, as PyTorch's (which saves it as an
+/// I64 tensor; safetensors saves and loads it so). The names are PyTorch's `state_dict` names:
+/// `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
 ///
 /// ```
 /// use wengert::nn::{BatchNorm1d, Module, ParamStore};
@@ -159,6 +162,8 @@ pub struct BatchNorm1d<F: Float = f32> {
     pub running_mean: Param<F>,
     /// The running (unbiased) variance, `[C]`: a buffer, not registered in the store.
     pub running_var: Param<F>,
+    /// The number of batches seen in training, a scalar `[]`: a buffer, not registered in the store.
+    pub num_batches_tracked: Param<F>,
     eps: f64,
     momentum: f64,
     store: ParamStore<F>,
@@ -192,6 +197,9 @@ impl<F: Float> BatchNorm1d<F> {
                 .store()
                 .add_buffer(Param::new(name("running_mean"), Tensor::zeros(&[channels]))),
             running_var: path.store().add_buffer(Param::new(name("running_var"), Tensor::ones(&[channels]))),
+            num_batches_tracked: path
+                .store()
+                .add_buffer(Param::new(name("num_batches_tracked"), Tensor::scalar(F::zero()))),
             eps,
             momentum,
             store: path.store().clone(),
@@ -213,9 +221,9 @@ impl<F: Float> BatchNorm1d<F> {
         self.momentum
     }
 
-    /// The non-trainable state, `[running_mean, running_var]`, for checkpoints.
+    /// The non-trainable state, `[running_mean, running_var, num_batches_tracked]`, for checkpoints.
     pub fn buffers(&self) -> Vec<Param<F>> {
-        vec![self.running_mean.clone(), self.running_var.clone()]
+        vec![self.running_mean.clone(), self.running_var.clone(), self.num_batches_tracked.clone()]
     }
 
     fn update_running(&self, mean: &Tensor<F>, var: &Tensor<F>, n: usize) {
@@ -228,6 +236,7 @@ impl<F: Float> BatchNorm1d<F> {
         let var = var.reshape(&c).expect("the batch variance has C elements").mul_scalar(unbiased);
         self.running_mean.set(blend(self.running_mean.value(), mean));
         self.running_var.set(blend(self.running_var.value(), var));
+        self.num_batches_tracked.set(Tensor::scalar(self.num_batches_tracked.value().item() + F::one()));
     }
 }
 

@@ -73,6 +73,12 @@ impl TransformerOptions {
 
 /// A pre-norm transformer encoder layer over `[batch, seq, d_model]`.
 ///
+/// Its parameters take the names of PyTorch's `nn.TransformerEncoderLayer` `state_dict`, so that
+/// one's weights load as they are: `self_attn.in_proj_weight`, `self_attn.in_proj_bias`,
+/// `self_attn.out_proj.weight`, `self_attn.out_proj.bias`, `linear1.weight`, `linear1.bias`,
+/// `linear2.weight`, `linear2.bias`, `norm1.weight`, `norm1.bias`, `norm2.weight`, `norm2.bias` (set
+/// `norm_first` and the feed-forward width as the PyTorch layer was built).
+///
 /// ```
 /// use wengert::nn::{AttentionMask, Module, ParamStore, TransformerEncoderLayer};
 /// use wengert::tape::Tape;

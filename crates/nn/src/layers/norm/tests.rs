@@ -216,10 +216,10 @@ fn batch_norm_buffers_are_named_under_the_path_and_registered_as_buffers() {
     let store = ParamStore::<f32>::new(0);
     let bn = BatchNorm1d::new(&store.root().sub("layers").sub(1), 4);
     let names: Vec<_> = bn.buffers().iter().map(|p| p.name().to_string()).collect();
-    assert_eq!(names, ["layers.1.running_mean", "layers.1.running_var"]);
+    assert_eq!(names, ["layers.1.running_mean", "layers.1.running_var", "layers.1.num_batches_tracked"]);
     assert!(store.get("layers.1.running_mean").is_none(), "not a trainable parameter");
     assert!(store.buffers().iter().zip(bn.buffers()).all(|(a, b)| a.same(&b)));
-    assert_eq!(store.state_dict().len(), 4);
+    assert_eq!(store.state_dict().len(), 5);
     assert_eq!(store.num_parameters(), 8);
     assert_eq!((bn.channels(), bn.eps(), bn.momentum()), (4, 1e-5, 0.1));
     assert_eq!(bn.running_var.value().to_vec(), vec![1.0; 4]);
@@ -239,4 +239,19 @@ fn batch_norm_rejects_a_wrong_channel_count() {
     let store = ParamStore::<f32>::new(0);
     let tape = Tape::new();
     BatchNorm1d::new(&store.root(), 2).forward(tape.constant(Tensor::zeros(&[4, 3])));
+}
+
+#[test]
+fn batch_norm_counts_training_batches_only() {
+    let store = ParamStore::<f64>::new(0);
+    let bn = BatchNorm1d::new(&store.root().sub("bn"), 3);
+    assert_eq!((bn.num_batches_tracked.shape(), bn.num_batches_tracked.value().item()), (vec![], 0.0));
+    store.train();
+    for _ in 0..3 {
+        bn.forward(Tape::new().constant(seq(&[4, 3])));
+    }
+    store.eval();
+    bn.forward(Tape::new().constant(seq(&[4, 3])));
+    assert_eq!(bn.num_batches_tracked.value().item(), 3.0);
+    assert!(store.get("bn.num_batches_tracked").is_none(), "a buffer, not a parameter");
 }
