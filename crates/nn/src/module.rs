@@ -38,8 +38,9 @@ use crate::store::Path;
 pub trait Module<F: Float = f32>: Send + Sync {
     /// The output for input `x`, recorded on `x`'s tape.
     ///
-    /// Layers mark it `#[track_caller]` where they check shapes, so a mismatch reports the line that
-    /// called `forward`.
+    /// It is `#[track_caller]`, through `dyn Module` and `Sequential` too, so a layer's shape panic
+    /// reports the line that called `forward`.
+    #[track_caller]
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F>;
 }
 
