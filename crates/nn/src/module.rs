@@ -124,3 +124,20 @@ impl<F: Float> Module<F> for Sequential<F> {
         h
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Linear, ParamStore, Relu};
+
+    #[test]
+    fn sequential_debug_counts_layers_and_lists_their_parameters() {
+        let store = ParamStore::<f32>::new(0);
+        let _other = Linear::new(&store.root().sub("head"), 1, 1);
+        let model = Sequential::new(&store.root()).add(|p| Linear::new(p, 2, 3)).add(|_| Relu);
+        let text = format!("{model:?}");
+        assert!(text.starts_with("Sequential { layers: 2, parameters: [Param(layers.0.weight, #"), "{text}");
+        assert!(text.contains("Param(layers.0.bias, #") && text.contains("shape [3])"), "{text}");
+        assert!(!text.contains("head"), "{text}");
+    }
+}

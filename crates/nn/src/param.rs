@@ -173,6 +173,27 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_while_the_value_was_locked_leaves_it_readable_and_writable() {
+        let p = Param::new("w", Tensor::<f32>::zeros(&[2]));
+        let q = p.clone();
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.set(Tensor::zeros(&[3]))));
+        assert!(failed.is_err());
+        assert_eq!(p.value().to_vec(), vec![0.0, 0.0]);
+        p.set(Tensor::ones(&[2]));
+        assert_eq!(p.value().to_vec(), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn a_param_is_read_from_many_threads_at_once() {
+        let p = Param::new("w", Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap());
+        let sums: Vec<f32> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| p.value().sum().item())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(sums, vec![3.0; 4]);
+    }
+
+    #[test]
     fn a_param_binds_once_per_tape_and_reads_its_gradient() {
         let p = Param::new("w", Tensor::<f64>::from_vec(vec![2.0], &[1]).unwrap());
         let unused = Param::new("u", Tensor::<f64>::zeros(&[1]));

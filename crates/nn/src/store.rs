@@ -274,6 +274,22 @@ mod tests {
     }
 
     #[test]
+    fn debug_lists_parameters_buffers_and_mode_and_a_path_shows_its_prefix() {
+        let store = ParamStore::<f32>::new(1);
+        let w = store.root().sub("fc").param("weight", &[2, 3], Init::Zeros);
+        store.add_buffer(Param::new("bn.running_mean", Tensor::zeros(&[3])));
+        store.eval();
+        let text = format!("{store:?}");
+        let expected = format!(
+            "ParamStore {{ parameters: [Param(fc.weight, #{}, shape [2, 3])], buffers: [Param(bn.running_mean, #",
+            w.id()
+        );
+        assert!(text.starts_with(&expected), "{text}");
+        assert!(text.ends_with("shape [3])], training: false, .. }"), "{text}");
+        assert_eq!(format!("{:?}", store.root().sub("encoder").sub(0)), "Path(\"encoder.0\")");
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_parameters() {
         let make = || ParamStore::<f32>::new(9).root().param("w", &[4], Init::GLOROT_UNIFORM).value();
         assert_eq!(make(), make());
