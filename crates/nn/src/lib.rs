@@ -39,4 +39,4 @@ pub use layers::*;
 pub use module::{Module, Sequential};
 pub use param::{GradientsParam, Param, TapeParam};
 pub use rng::SeedRng;
-pub use store::{ParamStore, Path};
+pub use store::{ParamStore, Path, Summary};

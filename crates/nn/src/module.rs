@@ -8,7 +8,8 @@ use crate::store::Path;
 /// A layer or a model: a function of Vars whose parameters live in a [`ParamStore`](crate::ParamStore).
 ///
 /// A custom model is a plain struct holding layers, built with a [`Path`], with `forward` written in Var
-/// code; nothing more is required.
+/// code; nothing more is required. Modules are `Send + Sync`, so a trained model can serve many threads
+/// at once, each recording on its own tape.
 ///
 /// ```
 /// use wengert::nn::{Linear, Module, ParamStore, Path, TapeParam};
@@ -34,12 +35,17 @@ use crate::store::Path;
 /// assert_eq!(y.shape(), vec![5, 1]);
 /// assert_eq!(store.num_parameters(), 4 * 8 + 8 + 8 + 1);
 /// ```
-pub trait Module<F: Float = f32> {
+pub trait Module<F: Float = f32>: Send + Sync {
     /// The output for input `x`, recorded on `x`'s tape.
+    ///
+    /// It is `#[track_caller]`, through `dyn Module` and `Sequential` too, so a layer's shape panic
+    /// reports the line that called `forward`.
+    #[track_caller]
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F>;
 }
 
 impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
+    #[track_caller]
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
         (**self).forward(x)
     }
@@ -99,8 +105,43 @@ impl<F: Float> Sequential<F> {
     }
 }
 
+impl<F: Float> std::fmt::Debug for Sequential<F> {
+    /// The number of layers and the parameters under the sequence's path (layers themselves need not
+    /// be `Debug`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let prefix = format!("{}.", self.path.prefix());
+        let params: Vec<_> =
+            self.path.store().parameters().into_iter().filter(|p| p.name().starts_with(&prefix)).collect();
+        f.debug_struct("Sequential").field("layers", &self.layers.len()).field("parameters", &params).finish()
+    }
+}
+
 impl<F: Float> Module<F> for Sequential<F> {
+    /// Each layer's `forward` in turn. A plain loop, no closure, so that a layer's shape panic
+    /// reports the line that called the sequence's `forward`.
+    #[track_caller]
     fn forward<'t>(&self, x: Var<'t, F>) -> Var<'t, F> {
-        self.layers.iter().fold(x, |h, layer| layer.forward(h))
+        let mut h = x;
+        for layer in &self.layers {
+            h = layer.forward(h);
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Linear, ParamStore, Relu};
+
+    #[test]
+    fn sequential_debug_counts_layers_and_lists_their_parameters() {
+        let store = ParamStore::<f32>::new(0);
+        let _other = Linear::new(&store.root().sub("head"), 1, 1);
+        let model = Sequential::new(&store.root()).add(|p| Linear::new(p, 2, 3)).add(|_| Relu);
+        let text = format!("{model:?}");
+        assert!(text.starts_with("Sequential { layers: 2, parameters: [Param(layers.0.weight, #"), "{text}");
+        assert!(text.contains("Param(layers.0.bias, #") && text.contains("shape [3])"), "{text}");
+        assert!(!text.contains("head"), "{text}");
     }
 }

@@ -1,10 +1,9 @@
 //! `Param`: a trainable tensor that lives outside any tape — a shared handle with a stable id and a
 //! hierarchical name — and the binding of parameters to a tape and to gradients.
 
-use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use wengert_tape::{Gradients, Tape, Var};
 use wengert_tensor::{Float, Tensor};
@@ -12,6 +11,10 @@ use wengert_tensor::{Float, Tensor};
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A trainable tensor. Clones share the same storage, id and name; an optimizer updates it in place.
+///
+/// A `Param` is `Send + Sync`: the value sits behind a read-write lock, so the threads of a server can
+/// all read a trained model at once (reading takes one uncontended read lock and an O(1) clone of the
+/// tensor's shared storage).
 ///
 /// ```
 /// use wengert::nn::{Param, TapeParam, GradientsParam};
@@ -24,18 +27,18 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// assert_eq!(grads.param(&w).unwrap().to_vec(), vec![6.0]);
 /// ```
 pub struct Param<F: Float = f32> {
-    inner: Rc<Inner<F>>,
+    inner: Arc<Inner<F>>,
 }
 
 struct Inner<F: Float> {
     id: u64,
     name: String,
-    value: RefCell<Tensor<F>>,
+    value: RwLock<Tensor<F>>,
 }
 
 impl<F: Float> Clone for Param<F> {
     fn clone(&self) -> Self {
-        Param { inner: Rc::clone(&self.inner) }
+        Param { inner: Arc::clone(&self.inner) }
     }
 }
 
@@ -43,7 +46,7 @@ impl<F: Float> Param<F> {
     /// A new parameter with a fresh id.
     pub fn new(name: impl Into<String>, value: Tensor<F>) -> Self {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Param { inner: Rc::new(Inner { id, name: name.into(), value: RefCell::new(value) }) }
+        Param { inner: Arc::new(Inner { id, name: name.into(), value: RwLock::new(value) }) }
     }
 
     /// The stable id: the key that binds it to a tape.
@@ -58,17 +61,17 @@ impl<F: Float> Param<F> {
 
     /// The current value (an O(1) clone of the shared storage).
     pub fn value(&self) -> Tensor<F> {
-        self.inner.value.borrow().clone()
+        self.read().clone()
     }
 
     /// The shape of the value.
     pub fn shape(&self) -> Vec<usize> {
-        self.inner.value.borrow().shape().to_vec()
+        self.read().shape().to_vec()
     }
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.inner.value.borrow().len()
+        self.read().len()
     }
 
     /// True when the parameter holds no element.
@@ -83,7 +86,7 @@ impl<F: Float> Param<F> {
     /// When the new value's shape differs from the old one's.
     #[track_caller]
     pub fn set(&self, value: Tensor<F>) {
-        let mut v = self.inner.value.borrow_mut();
+        let mut v = self.write();
         assert_eq!(
             v.shape(),
             value.shape(),
@@ -98,12 +101,23 @@ impl<F: Float> Param<F> {
     /// Updates the value in place with `f` (copying first only if a tape or a caller still shares the
     /// buffer).
     pub fn update(&self, f: impl FnOnce(&mut Tensor<F>)) {
-        f(&mut self.inner.value.borrow_mut());
+        f(&mut self.write());
     }
 
     /// True when both handles are the same parameter.
     pub fn same(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The value, read-locked. A panic while the lock was held (a failed shape check inside
+    /// [`update`](Self::update), say) leaves a whole tensor behind, so a poisoned lock is still read.
+    fn read(&self) -> RwLockReadGuard<'_, Tensor<F>> {
+        self.inner.value.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The value, write-locked; poisoning is ignored as in [`read`](Self::read).
+    fn write(&self) -> RwLockWriteGuard<'_, Tensor<F>> {
+        self.inner.value.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -156,6 +170,27 @@ mod tests {
     #[should_panic(expected = "param `w`: cannot set a value of shape [3] in place of shape [2]")]
     fn set_rejects_a_new_shape() {
         Param::new("w", Tensor::<f32>::zeros(&[2])).set(Tensor::zeros(&[3]));
+    }
+
+    #[test]
+    fn a_panic_while_the_value_was_locked_leaves_it_readable_and_writable() {
+        let p = Param::new("w", Tensor::<f32>::zeros(&[2]));
+        let q = p.clone();
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.set(Tensor::zeros(&[3]))));
+        assert!(failed.is_err());
+        assert_eq!(p.value().to_vec(), vec![0.0, 0.0]);
+        p.set(Tensor::ones(&[2]));
+        assert_eq!(p.value().to_vec(), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn a_param_is_read_from_many_threads_at_once() {
+        let p = Param::new("w", Tensor::<f32>::from_vec(vec![1.0, 2.0], &[2]).unwrap());
+        let sums: Vec<f32> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| p.value().sum().item())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(sums, vec![3.0; 4]);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! A model is a plain struct of layers; each layer registers its parameters in the store through the
 //! `Path` it is built with, so the model itself needs nothing but `forward`.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use wengert_tensor::{Float, Tensor};
 
@@ -13,7 +13,14 @@ use crate::init::Init;
 use crate::param::Param;
 use crate::rng::SeedRng;
 
+mod summary;
+
+pub use summary::Summary;
+
 /// The parameters of a model, its mode and its generator. Clones share them.
+///
+/// A store is `Send + Sync` (the lists behind read-write locks, the mode an atomic flag, the generator
+/// behind a mutex), so a trained model can be shared by the threads of a server or a rayon pool.
 ///
 /// ```
 /// use wengert::nn::{Init, ParamStore};
@@ -25,20 +32,31 @@ use crate::rng::SeedRng;
 /// assert!(!store.is_training());
 /// ```
 pub struct ParamStore<F: Float = f32> {
-    inner: Rc<Inner<F>>,
+    inner: Arc<Inner<F>>,
 }
 
 struct Inner<F: Float> {
-    params: RefCell<Vec<Param<F>>>,
+    params: RwLock<Vec<Param<F>>>,
     /// Non-trainable state saved with the parameters (batch norm's running statistics).
-    buffers: RefCell<Vec<Param<F>>>,
-    training: Cell<bool>,
-    rng: RefCell<SeedRng>,
+    buffers: RwLock<Vec<Param<F>>>,
+    training: AtomicBool,
+    rng: Mutex<SeedRng>,
+}
+
+/// Read-locks a list. A panic while it was held (a duplicate name, say) leaves a whole list behind, so
+/// a poisoned lock is still read.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Write-locks a list; poisoning is ignored as in [`read`].
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<F: Float> Clone for ParamStore<F> {
     fn clone(&self) -> Self {
-        ParamStore { inner: Rc::clone(&self.inner) }
+        ParamStore { inner: Arc::clone(&self.inner) }
     }
 }
 
@@ -46,11 +64,11 @@ impl<F: Float> ParamStore<F> {
     /// An empty store in training mode, its generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         ParamStore {
-            inner: Rc::new(Inner {
-                params: RefCell::new(Vec::new()),
-                buffers: RefCell::new(Vec::new()),
-                training: Cell::new(true),
-                rng: RefCell::new(SeedRng::new(seed)),
+            inner: Arc::new(Inner {
+                params: RwLock::new(Vec::new()),
+                buffers: RwLock::new(Vec::new()),
+                training: AtomicBool::new(true),
+                rng: Mutex::new(SeedRng::new(seed)),
             }),
         }
     }
@@ -62,13 +80,13 @@ impl<F: Float> ParamStore<F> {
 
     /// Every parameter, in the order they were created.
     pub fn parameters(&self) -> Vec<Param<F>> {
-        self.inner.params.borrow().clone()
+        read(&self.inner.params).clone()
     }
 
     /// The buffers: non-trainable state such as batch norm's running statistics. Optimizers do not see
     /// them; checkpoints save them.
     pub fn buffers(&self) -> Vec<Param<F>> {
-        self.inner.buffers.borrow().clone()
+        read(&self.inner.buffers).clone()
     }
 
     /// Every parameter, then every buffer: what a checkpoint saves (PyTorch's `state_dict`).
@@ -80,42 +98,59 @@ impl<F: Float> ParamStore<F> {
 
     /// The parameter with this full name, if any.
     pub fn get(&self, name: &str) -> Option<Param<F>> {
-        self.inner.params.borrow().iter().find(|p| p.name() == name).cloned()
+        read(&self.inner.params).iter().find(|p| p.name() == name).cloned()
     }
 
     /// The total number of parameter elements.
     pub fn num_parameters(&self) -> usize {
-        self.inner.params.borrow().iter().map(Param::len).sum()
+        read(&self.inner.params).iter().map(Param::len).sum()
+    }
+
+    /// A Keras-like table of every parameter and buffer (name, shape, element count; buffers marked),
+    /// then the total, trainable and non-trainable counts. Print it with `{}`.
+    ///
+    /// ```
+    /// use wengert::nn::{Linear, ParamStore};
+    /// let store = ParamStore::<f32>::new(0);
+    /// let _fc = Linear::new(&store.root().sub("fc"), 2, 3);
+    /// let table = store.summary().to_string();
+    /// assert!(table.contains("fc.weight  [3, 2]"));
+    /// assert!(table.contains("Trainable params: 9"));
+    /// ```
+    pub fn summary(&self) -> Summary {
+        Summary::new(&read(&self.inner.params), &read(&self.inner.buffers))
     }
 
     /// Training mode: dropout drops, batch norm uses and updates batch statistics.
     pub fn train(&self) {
-        self.inner.training.set(true);
+        self.inner.training.store(true, Ordering::Relaxed);
     }
 
     /// Evaluation mode: dropout is the identity, batch norm uses its running statistics.
     pub fn eval(&self) {
-        self.inner.training.set(false);
+        self.inner.training.store(false, Ordering::Relaxed);
     }
 
     /// True in training mode.
     pub fn is_training(&self) -> bool {
-        self.inner.training.get()
+        self.inner.training.load(Ordering::Relaxed)
     }
 
-    /// Runs `f` with the store's generator (initialisation, dropout masks, shuffling).
+    /// Runs `f` with the store's generator (initialisation, dropout masks, shuffling). The generator is
+    /// locked while `f` runs, so threads that draw at the same time take turns; `f` must not draw from
+    /// the same store again (the lock is not re-entrant: a nested call deadlocks or panics).
     pub fn with_rng<R>(&self, f: impl FnOnce(&mut SeedRng) -> R) -> R {
-        f(&mut self.inner.rng.borrow_mut())
+        f(&mut self.rng())
     }
 
     /// The generator's state, for checkpoints.
     pub fn rng_state(&self) -> SeedRng {
-        self.inner.rng.borrow().clone()
+        self.rng().clone()
     }
 
     /// Restores the generator's state from a checkpoint.
     pub fn set_rng_state(&self, rng: SeedRng) {
-        *self.inner.rng.borrow_mut() = rng;
+        *self.rng() = rng;
     }
 
     /// Registers a parameter made elsewhere.
@@ -125,8 +160,11 @@ impl<F: Float> ParamStore<F> {
     /// When a parameter of the same name is already registered.
     #[track_caller]
     pub fn add(&self, param: Param<F>) -> Param<F> {
-        self.check_new_name(param.name());
-        self.inner.params.borrow_mut().push(param.clone());
+        // Both lists stay locked from the check to the push, so two threads cannot both add a name;
+        // every method locks `params` before `buffers`.
+        let mut params = write(&self.inner.params);
+        check_new_name(&params, &read(&self.inner.buffers), param.name());
+        params.push(param.clone());
         param
     }
 
@@ -137,17 +175,33 @@ impl<F: Float> ParamStore<F> {
     /// When a parameter or buffer of the same name is already registered.
     #[track_caller]
     pub fn add_buffer(&self, buffer: Param<F>) -> Param<F> {
-        self.check_new_name(buffer.name());
-        self.inner.buffers.borrow_mut().push(buffer.clone());
+        let params = read(&self.inner.params);
+        let mut buffers = write(&self.inner.buffers);
+        check_new_name(&params, &buffers, buffer.name());
+        buffers.push(buffer.clone());
         buffer
     }
 
-    #[track_caller]
-    fn check_new_name(&self, name: &str) {
-        let taken = |list: &RefCell<Vec<Param<F>>>| list.borrow().iter().any(|p| p.name() == name);
-        if taken(&self.inner.params) || taken(&self.inner.buffers) {
-            panic!("param store: a parameter named `{name}` already exists");
-        }
+    fn rng(&self) -> MutexGuard<'_, SeedRng> {
+        self.inner.rng.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[track_caller]
+fn check_new_name<F: Float>(params: &[Param<F>], buffers: &[Param<F>], name: &str) {
+    if params.iter().chain(buffers).any(|p| p.name() == name) {
+        panic!("param store: a parameter named `{name}` already exists");
+    }
+}
+
+impl<F: Float> std::fmt::Debug for ParamStore<F> {
+    /// Every parameter and buffer (name, id, shape), and the mode.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParamStore")
+            .field("parameters", &*read(&self.inner.params))
+            .field("buffers", &*read(&self.inner.buffers))
+            .field("training", &self.is_training())
+            .finish_non_exhaustive()
     }
 }
 
@@ -156,6 +210,13 @@ impl<F: Float> ParamStore<F> {
 pub struct Path<F: Float = f32> {
     store: ParamStore<F>,
     prefix: String,
+}
+
+impl<F: Float> std::fmt::Debug for Path<F> {
+    /// The prefix only: the store is printed by its own `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Path").field(&self.prefix).finish()
+    }
 }
 
 impl<F: Float> Path<F> {
@@ -210,6 +271,22 @@ mod tests {
         let store = ParamStore::<f32>::new(1);
         store.root().param("w", &[1], Init::Zeros);
         store.root().param("w", &[1], Init::Zeros);
+    }
+
+    #[test]
+    fn debug_lists_parameters_buffers_and_mode_and_a_path_shows_its_prefix() {
+        let store = ParamStore::<f32>::new(1);
+        let w = store.root().sub("fc").param("weight", &[2, 3], Init::Zeros);
+        store.add_buffer(Param::new("bn.running_mean", Tensor::zeros(&[3])));
+        store.eval();
+        let text = format!("{store:?}");
+        let expected = format!(
+            "ParamStore {{ parameters: [Param(fc.weight, #{}, shape [2, 3])], buffers: [Param(bn.running_mean, #",
+            w.id()
+        );
+        assert!(text.starts_with(&expected), "{text}");
+        assert!(text.ends_with("shape [3])], training: false, .. }"), "{text}");
+        assert_eq!(format!("{:?}", store.root().sub("encoder").sub(0)), "Path(\"encoder.0\")");
     }
 
     #[test]

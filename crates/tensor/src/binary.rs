@@ -87,6 +87,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "eq")]
     pub fn eq_mask(&self, other: &Self) -> Self {
         zip("eq_mask", self, other, |a, b| mask(a == b))
     }
@@ -97,6 +98,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "ne")]
     pub fn ne_mask(&self, other: &Self) -> Self {
         zip("ne_mask", self, other, |a, b| mask(a != b))
     }
@@ -107,6 +109,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "lt")]
     pub fn lt_mask(&self, other: &Self) -> Self {
         zip("lt_mask", self, other, |a, b| mask(a < b))
     }
@@ -117,6 +120,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "le")]
     pub fn le_mask(&self, other: &Self) -> Self {
         zip("le_mask", self, other, |a, b| mask(a <= b))
     }
@@ -133,6 +137,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "gt")]
     pub fn gt_mask(&self, other: &Self) -> Self {
         zip("gt_mask", self, other, |a, b| mask(a > b))
     }
@@ -143,6 +148,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "ge")]
     pub fn ge_mask(&self, other: &Self) -> Self {
         zip("ge_mask", self, other, |a, b| mask(a >= b))
     }
@@ -160,6 +166,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When the three shapes do not broadcast together.
     #[track_caller]
+    #[doc(alias = "where")]
     pub fn where_cond(mask: &Self, a: &Self, b: &Self) -> Self {
         let shape = broadcast_shapes("where_cond", a.shape(), b.shape())
             .and_then(|s| broadcast_shapes("where_cond", mask.shape(), &s))

@@ -26,6 +26,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When `self`'s shape does not broadcast to `shape`, or the stretched tensor cannot be allocated.
     #[track_caller]
+    #[doc(alias = "expand")]
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         let from = self.shape();
         let fits = from.len() <= shape.len()

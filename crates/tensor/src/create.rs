@@ -177,6 +177,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When `shape` cannot be held, as [`Tensor::full`] (before drawing anything).
     #[track_caller]
+    #[doc(alias("rand", "uniform"))]
     pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: F, high: F, rng: &mut R) -> Self {
         let n = alloc::numel::<F>("rand_uniform", shape);
         let span = high.to_f64() - low.to_f64();

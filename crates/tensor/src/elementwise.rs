@@ -47,6 +47,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// Natural logarithm, `ln x`.
+    #[doc(alias = "log")]
     pub fn ln(&self) -> Self {
         map(self, |x| x.ln())
     }
@@ -72,6 +73,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// Reciprocal, `1 / x`.
+    #[doc(alias = "reciprocal")]
     pub fn recip(&self) -> Self {
         map(self, |x| x.recip())
     }
@@ -150,6 +152,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When a bound is NaN: `clamp: the bounds [NaN, 1] must not be NaN`.
     #[track_caller]
+    #[doc(alias = "clip")]
     pub fn clamp(&self, min: F, max: F) -> Self {
         if min.is_nan() || max.is_nan() {
             invalid("clamp", format!("the bounds [{min}, {max}] must not be NaN"));

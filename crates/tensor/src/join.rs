@@ -25,6 +25,7 @@ impl<F: Float> Tensor<F> {
     /// When `tensors` is empty, `axis` is out of range, two shapes differ off `axis`, or the result
     /// cannot be held (its size along `axis` overflows, or the allocator refuses it).
     #[track_caller]
+    #[doc(alias("cat", "concatenate"))]
     pub fn concat(tensors: &[&Tensor<F>], axis: usize) -> Tensor<F> {
         let Some(first) = tensors.first() else { invalid("concat", "no tensors given".to_string()) };
         check_axis("concat", axis, first.shape());

@@ -102,8 +102,13 @@ impl<F: Float> Tensor<F> {
     /// When an operand is 0-d, when the inner dimensions differ, or when the batch dimensions do not
     /// broadcast: `matmul: [2, 3] x [4, 5]: inner dimensions 3 and 4 differ`.
     #[track_caller]
+    #[doc(alias("mm", "bmm"))]
     pub fn matmul(&self, other: &Self) -> Self {
-        let plan = plan(self.shape(), other.shape()).unwrap_or_else(|e| fail(e));
+        // A `match`, not `unwrap_or_else`: a closure would hide the caller's line from `fail`.
+        let plan = match plan(self.shape(), other.shape()) {
+            Ok(plan) => plan,
+            Err(e) => fail(e),
+        };
         Tensor::from_array(product(self.data.view(), other.data.view(), &plan))
     }
 

@@ -51,6 +51,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When an axis is out of range or repeated: `sum_axes: axis 2 is out of range for shape [2, 2] (2 dims)`.
     #[track_caller]
+    #[doc(alias("sum_dim", "reduce_sum"))]
     pub fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         let axes = checked_axes("sum_axes", axes, self.shape());
         if axes.is_empty() {
@@ -83,6 +84,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When an axis is out of range or repeated.
     #[track_caller]
+    #[doc(alias("mean_dim", "reduce_mean"))]
     pub fn mean_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         let checked = checked_axes("mean_axes", axes, self.shape());
         let n: usize = checked.iter().map(|&a| self.shape()[a]).product();
@@ -106,6 +108,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When an axis is out of range or repeated, or a reduced axis has size 0.
     #[track_caller]
+    #[doc(alias("amax", "reduce_max"))]
     pub fn max_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         let axes = checked_nonempty_axes("max_axes", axes, self.shape());
         self.reduce_rows("max_axes", &axes, keepdim, max_slice)
@@ -127,6 +130,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When an axis is out of range or repeated, or a reduced axis has size 0.
     #[track_caller]
+    #[doc(alias("amin", "reduce_min"))]
     pub fn min_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         let axes = checked_nonempty_axes("min_axes", axes, self.shape());
         self.reduce_rows("min_axes", &axes, keepdim, min_slice)
@@ -265,6 +269,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When an axis is out of range or repeated.
     #[track_caller]
+    #[doc(alias("prod_dim", "reduce_prod"))]
     pub fn prod_axes(&self, axes: &[usize], keepdim: bool) -> Self {
         let axes = checked_axes("prod_axes", axes, self.shape());
         self.reduce_rows("prod_axes", &axes, keepdim, prod_slice)

@@ -37,6 +37,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     ///
     /// [`TensorError::ReshapeMismatch`] when `shape` holds a different number of elements.
+    #[doc(alias = "view")]
     pub fn reshape(&self, shape: &[usize]) -> Result<Self, TensorError> {
         let mismatch = || TensorError::ReshapeMismatch { from: self.shape().to_vec(), to: shape.to_vec() };
         if checked_numel(shape) != Some(self.len()) {
@@ -102,6 +103,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When `axis > ndim`.
     #[track_caller]
+    #[doc(alias = "expand_dims")]
     pub fn unsqueeze(&self, axis: usize) -> Self {
         if axis > self.ndim() {
             invalid(
@@ -136,6 +138,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When `axes` is not a permutation of `0..ndim`.
     #[track_caller]
+    #[doc(alias = "transpose_axes")]
     pub fn permute(&self, axes: &[usize]) -> Self {
         if axes.len() != self.ndim() || Shape::check_axes("permute", axes, self.shape()).is_err() {
             invalid(
@@ -156,6 +159,7 @@ impl<F: Float> Tensor<F> {
     ///
     /// When either axis is out of range.
     #[track_caller]
+    #[doc(alias("transpose", "swapaxes"))]
     pub fn swap_axes(&self, a: usize, b: usize) -> Self {
         check_axis("swap_axes", a, self.shape());
         check_axis("swap_axes", b, self.shape());

@@ -28,6 +28,7 @@ impl<F: Float> Tensor<F> {
     /// # Errors
     ///
     /// [`TensorError::LengthMismatch`] when `data.len()` is not the product of `shape`.
+    #[doc(alias = "tensor")]
     pub fn from_vec(data: Vec<F>, shape: &[usize]) -> Result<Self, TensorError> {
         let len = data.len();
         ArrayD::from_shape_vec(IxDyn(shape), data)
@@ -84,6 +85,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// The elements in logical row-major order, whatever the memory layout of a view.
+    #[doc(alias = "tolist")]
     pub fn to_vec(&self) -> Vec<F> {
         match self.data.as_slice() {
             Some(s) => s.to_vec(),
@@ -133,6 +135,7 @@ impl<F: Float> Tensor<F> {
     }
 
     /// A standard-layout (contiguous, row-major) tensor: `self` when it already is, else a copy.
+    #[doc(alias = "contiguous")]
     pub fn to_contiguous(&self) -> Self {
         if self.data.is_standard_layout() {
             self.clone()

@@ -25,7 +25,7 @@ use crate::store::{ParamStore, Path};
 /// store.eval();
 /// assert_eq!(drop.forward(x).value().to_vec(), vec![1.0; 1000]);
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Dropout<F: Float = f32> {
     p: f64,
     store: ParamStore<F>,
@@ -94,7 +94,7 @@ impl<F: Float> Module<F> for Dropout<F> {
 /// store.eval();
 /// assert_eq!(drop.forward(tape.constant(Tensor::ones(&[1, 2, 2, 2]))).value().to_vec(), vec![1.0; 8]);
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Dropout2d<F: Float = f32> {
     p: f64,
     store: ParamStore<F>,

@@ -24,6 +24,7 @@ use crate::store::Path;
 /// let grads = v.sum().backward();
 /// assert_eq!(grads.param(&emb.weight).unwrap().to_vec()[12], 2.0); // row 3, looked up twice
 /// ```
+#[derive(Debug)]
 pub struct Embedding<F: Float = f32> {
     /// The table, `[num, dim]`.
     pub weight: Param<F>,

@@ -63,6 +63,7 @@ pub(crate) fn group_norm<'t, F: Float>(
 /// assert!((y.value().to_vec()[1] - 4.0 / rms).abs() < 1e-9);
 /// assert_eq!(store.parameters()[0].name(), "norm.weight");
 /// ```
+#[derive(Debug)]
 pub struct RmsNorm<F: Float = f32> {
     /// The scale γ, of `normalized_shape`, if elementwise affine.
     pub weight: Option<Param<F>>,
@@ -134,6 +135,7 @@ impl<F: Float> Module<F> for RmsNorm<F> {
 /// let y = gn.forward(x).value().to_vec();
 /// assert!((y[0] + 1.0).abs() < 1e-4 && (y[1] - 1.0).abs() < 1e-4 && y[2] == 0.0);
 /// ```
+#[derive(Debug)]
 pub struct GroupNorm<F: Float = f32> {
     /// The scale γ, `[C]`, if affine.
     pub weight: Option<Param<F>>,
@@ -224,6 +226,7 @@ impl<F: Float> Module<F> for GroupNorm<F> {
 /// assert!((v[0] + 1.0).abs() < 1e-4 && (v[1] - 1.0).abs() < 1e-4);
 /// assert!(store.parameters().is_empty());
 /// ```
+#[derive(Debug)]
 pub struct InstanceNorm<F: Float = f32> {
     /// The scale γ, `[C]`, if affine.
     pub weight: Option<Param<F>>,

@@ -13,6 +13,7 @@ use crate::store::Path;
 /// A fully connected layer. Default initialisation: Xavier/Glorot uniform weight and zero bias, as
 /// Keras' `Dense` (use [`Linear::with_init`] for PyTorch's or another). The parameters are `weight`
 /// `[out, in]` and `bias` `[out]`, PyTorch's `nn.Linear` names and layout.
+#[derive(Debug)]
 pub struct Linear<F: Float = f32> {
     /// The weight, `[out, in]`.
     pub weight: Param<F>,

@@ -88,6 +88,7 @@ fn check<F: Float>(name: &str, x: Var<'_, F>, max_len: usize, d: usize) -> usize
 /// let grads = y.sum().backward();
 /// assert_eq!(grads.param(&pos.weight).unwrap().to_vec()[..12], [2.0; 12]); // rows 0..3, batch 2
 /// ```
+#[derive(Debug)]
 pub struct LearnedPositionalEmbedding<F: Float = f32> {
     /// The table `[max_len, d_model]`.
     pub weight: Param<F>,

@@ -8,7 +8,7 @@
 //! xlogy, atan2, hypot, fmod and remainder nest here as `Binary::Math`, with their rules in
 //! `binary_math.rs`.
 
-use wengert_tensor::{Float, Tensor};
+use wengert_tensor::{Float, Tensor, broadcast_shapes};
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::rc::Rc;
@@ -43,7 +43,13 @@ impl<'t, F: Float> Var<'t, F> {
         self.tape.check_same(op.name(), &[other]);
         let y = {
             let nodes = self.tape.nodes.borrow();
-            f(&nodes[self.id].value, &nodes[other.id].value)
+            let (a, b) = (&nodes[self.id].value, &nodes[other.id].value);
+            // Checked here as well as in `f`: a panic inside `f` reports the line `f` was called through,
+            // not the user's, while this function is `#[track_caller]` all the way up.
+            if let Err(e) = broadcast_shapes(op.name(), a.shape(), b.shape()) {
+                panic!("{e}");
+            }
+            f(a, b)
         };
         self.tape.push(Op::Binary(op), &[self.id, other.id], y)
     }
@@ -129,6 +135,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "where")]
     pub fn where_cond(mask: &Tensor<F>, a: Self, b: Self) -> Self {
         let m = mask.ne_mask(&Tensor::scalar(F::zero()));
         a.binary(b, Binary::Where(Rc::new(m.clone())), |x, y| Tensor::where_cond(&m, x, y))
@@ -140,6 +147,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "gt")]
     pub fn gt_mask(self, other: Self) -> Self {
         self.constant(self.value().gt_mask(&other.value()))
     }
@@ -150,6 +158,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "lt")]
     pub fn lt_mask(self, other: Self) -> Self {
         self.constant(self.value().lt_mask(&other.value()))
     }
@@ -160,6 +169,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When the shapes do not broadcast.
     #[track_caller]
+    #[doc(alias = "eq")]
     pub fn eq_mask(self, other: Self) -> Self {
         self.constant(self.value().eq_mask(&other.value()))
     }

@@ -32,6 +32,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When the shapes do not match: `matmul: [2, 3] x [4, 5]: inner dimensions 3 and 4 differ`.
     #[track_caller]
+    #[doc(alias("mm", "bmm"))]
     pub fn matmul(self, other: Self) -> Self {
         self.tape.check_same("matmul", &[other]);
         let y = {

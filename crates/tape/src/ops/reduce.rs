@@ -79,6 +79,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When an axis is out of range or repeated.
     #[track_caller]
+    #[doc(alias("sum_dim", "reduce_sum"))]
     pub fn sum_axes(self, axes: &[usize], keepdim: bool) -> Self {
         self.reduce(ReduceKind::Sum, axes, keepdim)
     }
@@ -96,6 +97,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When an axis is out of range or repeated.
     #[track_caller]
+    #[doc(alias("mean_dim", "reduce_mean"))]
     pub fn mean_axes(self, axes: &[usize], keepdim: bool) -> Self {
         let shape = self.shape();
         let s = self.sum_axes(axes, keepdim);
@@ -115,6 +117,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When an axis is out of range, repeated or empty.
     #[track_caller]
+    #[doc(alias("amax", "reduce_max"))]
     pub fn max_axes(self, axes: &[usize], keepdim: bool) -> Self {
         self.reduce(ReduceKind::Max, axes, keepdim)
     }
@@ -131,6 +134,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When an axis is out of range, repeated or empty.
     #[track_caller]
+    #[doc(alias("amin", "reduce_min"))]
     pub fn min_axes(self, axes: &[usize], keepdim: bool) -> Self {
         self.reduce(ReduceKind::Min, axes, keepdim)
     }
@@ -240,6 +244,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When an axis is out of range or repeated.
     #[track_caller]
+    #[doc(alias("prod_dim", "reduce_prod"))]
     pub fn prod_axes(self, axes: &[usize], keepdim: bool) -> Self {
         self.reduce(ReduceKind::Prod, axes, keepdim)
     }

@@ -99,6 +99,7 @@ impl<'t, F: Float> Var<'t, F> {
     /// When `shape` holds a different number of elements:
     /// `reshape: [2, 3] (6 elements) cannot become [4] (4 elements)`.
     #[track_caller]
+    #[doc(alias = "view")]
     pub fn reshape(self, shape: &[usize]) -> Self {
         if self.shape() == shape {
             return self;
@@ -140,6 +141,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When `axis > ndim`.
     #[track_caller]
+    #[doc(alias = "expand_dims")]
     pub fn unsqueeze(self, axis: usize) -> Self {
         let y = self.tape.node(self.id).value.unsqueeze(axis);
         self.reshaped(y)
@@ -151,6 +153,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When the shape does not broadcast to `shape`.
     #[track_caller]
+    #[doc(alias = "expand")]
     pub fn broadcast_to(self, shape: &[usize]) -> Self {
         if self.shape() == shape {
             return self;
@@ -204,6 +207,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When `axes` is not a permutation of `0..ndim`.
     #[track_caller]
+    #[doc(alias = "transpose_axes")]
     pub fn permute(self, axes: &[usize]) -> Self {
         let y = self.tape.node(self.id).value.permute(axes);
         if axes.iter().enumerate().all(|(i, &a)| i == a) {
@@ -218,6 +222,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When either axis is out of range.
     #[track_caller]
+    #[doc(alias("transpose", "swapaxes"))]
     pub fn swap_axes(self, a: usize, b: usize) -> Self {
         let y = self.tape.node(self.id).value.swap_axes(a, b);
         let mut axes: Dims = (0..y.ndim()).collect();
@@ -326,6 +331,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// When `vars` is empty or spans two tapes, `axis` is out of range, or two shapes differ off `axis`.
     #[track_caller]
+    #[doc(alias("cat", "concatenate"))]
     pub fn concat(vars: &[Var<'t, F>], axis: usize) -> Var<'t, F> {
         let tape = join_tape("concat", vars);
         let y = {

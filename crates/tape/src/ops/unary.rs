@@ -109,6 +109,7 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// `ln x`.
     #[track_caller]
+    #[doc(alias = "log")]
     pub fn ln(self) -> Self {
         self.unary(Unary::Ln)
     }
@@ -145,6 +146,7 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// `1 / x`.
     #[track_caller]
+    #[doc(alias = "reciprocal")]
     pub fn recip(self) -> Self {
         self.unary(Unary::Recip)
     }
@@ -205,6 +207,7 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// Limits every element to `[min, max]`. The gradient is 1 inside and at the bounds, 0 outside.
     #[track_caller]
+    #[doc(alias = "clip")]
     pub fn clamp(self, min: F, max: F) -> Self {
         self.unary(Unary::Clamp(min, max))
     }

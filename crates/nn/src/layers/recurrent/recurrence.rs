@@ -16,7 +16,7 @@ pub(crate) use sealed::Kind;
 /// assert_eq!((GruKind::NAME, GruKind::GATES), ("gru", 3));
 /// assert_eq!((LstmKind::NAME, LstmKind::GATES), ("lstm", 4));
 /// ```
-pub trait Recurrence: sealed::Sealed {
+pub trait Recurrence: sealed::Sealed + Send + Sync {
     /// What one step carries to the next: `h` for an RNN or a GRU, `(h, c)` for an LSTM. A sequence
     /// layer's initial and final states have the same form, each Var stacked over layers and
     /// directions.
