@@ -95,7 +95,10 @@ mod tests {
         assert_eq!((c.epoch, c.param("w").unwrap().to_vec()), (7, vec![1.0, -2.0, 0.5]));
         let mut rng = c.rng.clone().expect("the file holds a generator");
         let next: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
-        assert_eq!(next, [0x968d_9f00_4e50_de7d, 0x2017_18ff_221a_3556, 0x9ae9_4e07_0ed8_cb46, 0x352c_f3da_f095_ccc7]);
+        assert_eq!(
+            next,
+            [0x968d_9f00_4e50_de7d, 0x2017_18ff_221a_3556, 0x9ae9_4e07_0ed8_cb46, 0x352c_f3da_f095_ccc7]
+        );
         assert_eq!(c.rng.clone().unwrap().fork(3).next_u64(), 0x9a92_c0c5_d175_f7ec);
         // Saved again, it is the same file byte for byte: the state's layout has not changed.
         let dir = TempDir::new("rng");

@@ -86,7 +86,8 @@ impl CsvOptions {
 /// stream such as `/dev/zero` included).
 pub fn read_csv<F: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Tensor<F>, DataError> {
     let path = path.as_ref();
-    let (file, _) = open_bounded(path, options.max_bytes).map_err(data_error(path, options.max_bytes, None))?;
+    let (file, _) =
+        open_bounded(path, options.max_bytes).map_err(data_error(path, options.max_bytes, None))?;
     let rows = parse(path, file, options, None, |source| DataError::Io { path: path.to_path_buf(), source })?;
     let columns = rows.first().map_or(0, |(_, r)| r.len());
     let values: Vec<F> = rows.iter().flat_map(|(_, r)| r.iter().map(|&v| F::from_f64(v))).collect();
@@ -134,10 +135,14 @@ pub(super) fn parse(
     fail: impl Fn(io::Error) -> DataError,
 ) -> Result<Vec<(usize, Vec<f64>)>, DataError> {
     let p = || path.to_path_buf();
-    let delimiter = u8::try_from(options.delimiter).ok().filter(u8::is_ascii).ok_or_else(|| DataError::Malformed {
-        path: p(),
-        reason: format!("the delimiter {:?} is not one ASCII character, as the CSV reader needs", options.delimiter),
-    })?;
+    let delimiter =
+        u8::try_from(options.delimiter).ok().filter(u8::is_ascii).ok_or_else(|| DataError::Malformed {
+            path: p(),
+            reason: format!(
+                "the delimiter {:?} is not one ASCII character, as the CSV reader needs",
+                options.delimiter
+            ),
+        })?;
     let limit = options.max_bytes;
     let too_large = || DataError::TooLarge { path: p(), size: None, limit };
     let mut reader = csv::ReaderBuilder::new()
@@ -379,7 +384,10 @@ mod tests {
         let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
         assert_eq!(err.to_string(), format!("{}: no such file", path.display()));
         let err = load_iris::<f32>(&path).unwrap_err();
-        assert!(err.to_string().contains("iris.csv ships in the Wengert repository as `data/iris.csv`"), "{err}");
+        assert!(
+            err.to_string().contains("iris.csv ships in the Wengert repository as `data/iris.csv`"),
+            "{err}"
+        );
         let err = read_csv::<f32>(&dir.0, &CsvOptions::default()).unwrap_err();
         assert!(matches!(err, DataError::Io { .. }), "{err}");
     }

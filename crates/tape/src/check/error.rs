@@ -120,7 +120,9 @@ pub enum GradcheckError {
         numeric: f64,
     },
     /// The tape's gradient of an input has another shape than the input (a bug in a backward rule).
-    #[error("{check}: the analytic gradient of input {input} has shape {got:?} but the input has shape {expected:?}")]
+    #[error(
+        "{check}: the analytic gradient of input {input} has shape {got:?} but the input has shape {expected:?}"
+    )]
     GradientShape {
         /// First or second derivatives.
         check: Check,
