@@ -1,9 +1,9 @@
 //! Matmul throughput: `Tensor::matmul` against the bare `gemm::gemm` call on the same buffers, f32 and f64.
 //!
-//! `cargo bench --bench matmul` runs the criterion groups (throughput in elements = 2n³ flops), then prints
-//! a table of median GFLOP/s measured in interleaved runs, and the shapes of a small MLP's forward and
-//! backward pass (with transposed operands), each through `Tensor::matmul` and the bare kernel on one
-//! thread and on the rayon pool.
+//! `cargo bench -p wengert-benches --bench matmul` runs the criterion groups (throughput in elements =
+//! 2n³ flops), then prints a table of median GFLOP/s measured in interleaved runs, and the shapes of a
+//! small MLP's forward and backward pass (with transposed operands), each through `Tensor::matmul` and
+//! the bare kernel on one thread and on the rayon pool.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -2,9 +2,9 @@
 //! W2 (one step of a 784-512-512-10 ReLU MLP, batch 128, softmax cross-entropy, Adam) beside the 8
 //! GEMMs of that step alone, all on a rayon pool of 2 threads.
 //!
-//! `cargo bench --bench train` runs the criterion groups, then prints the medians side by side and
-//! the ratio step / GEMMs measured interleaved in the same run. `examples/bench_report.rs` prints
-//! every workload of issue 6 (W1–W5) in one table.
+//! `cargo bench -p wengert-benches --bench train` runs the criterion groups, then prints the medians
+//! side by side and the ratio step / GEMMs measured interleaved in the same run.
+//! `examples/bench_report.rs` prints every workload of issue 6 (W1–W5) in one table.
 
 mod workloads;
 

@@ -2,8 +2,8 @@
 //! batch normalisation, ReLU and 2x2 max pooling, then a linear head, trained with `fit` on 80% of the
 //! images and evaluated on the other 20%.
 //!
-//! Run: `cargo run --release --example digits [-- PATH]` (default: the repository's shared data,
-//! `../shared/data/digits.csv.gz` beside the workspace).
+//! Run: `cargo run --release --example digits [-- PATH]` (default: the copy the repository ships,
+//! `data/digits.csv.gz`).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -16,9 +16,9 @@ use wengert::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ParamStore, R
 use wengert::prelude::*;
 use wengert::tensor::Conv2dOptions;
 
-/// The shared copy of the data set, `../shared/data/digits.csv.gz` from the workspace.
+/// The copy of the data set the repository ships, `data/digits.csv.gz`.
 pub fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/digits.csv.gz")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz")
 }
 
 /// Trains the CNN for `epochs` epochs from `seed` (weights, split and shuffling) on the digits at

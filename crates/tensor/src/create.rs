@@ -140,7 +140,8 @@ impl<F: Float> Tensor<F> {
         alloc::collect("linspace", &[n], values)
     }
 
-    /// Samples from the standard normal distribution (Box–Muller), reproducible from a seeded `rng`.
+    /// Samples from the standard normal distribution (`rand_distr`'s ziggurat `StandardNormal`),
+    /// reproducible from a seeded `rng`.
     ///
     /// ```
     /// use rand::{SeedableRng, rngs::StdRng};
@@ -157,17 +158,7 @@ impl<F: Float> Tensor<F> {
     pub fn randn<R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Self {
         let mut data = alloc::buffer("randn", shape);
         let n: usize = shape.iter().product();
-        while data.len() < n {
-            // 1 - u lies in (0, 1], so its log is finite.
-            let u1: f64 = 1.0 - rng.random::<f64>();
-            let u2: f64 = rng.random::<f64>();
-            let r = (-2.0 * u1.ln()).sqrt();
-            let theta = std::f64::consts::TAU * u2;
-            data.push(F::from_f64(r * theta.cos()));
-            if data.len() < n {
-                data.push(F::from_f64(r * theta.sin()));
-            }
-        }
+        data.extend(rng.sample_iter::<f64, _>(rand_distr::StandardNormal).take(n).map(F::from_f64));
         from_vec_shaped(data, shape)
     }
 

@@ -1,17 +1,16 @@
 //! Errors from runtime data: building tensors from vectors, reshaping, decoding.
 
-use std::fmt;
-
 use crate::shape::checked_numel;
 
 /// Errors from building or reshaping tensors out of runtime data.
 ///
 /// Programmer mistakes (shapes that do not broadcast, an axis out of range) panic instead,
 /// with a message naming the op and the shapes; see the `# Panics` section of each op.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TensorError {
     /// `len` elements cannot fill `shape`.
+    #[error("{op}: {len} elements cannot fill shape {shape:?} ({})", elements(.shape))]
     LengthMismatch {
         /// The op that was building the tensor.
         op: &'static str,
@@ -21,6 +20,7 @@ pub enum TensorError {
         shape: Vec<usize>,
     },
     /// A reshape to a shape with a different number of elements.
+    #[error("reshape: {from:?} ({}) cannot become {to:?} ({})", elements(.from), elements(.to))]
     ReshapeMismatch {
         /// The shape of the tensor.
         from: Vec<usize>,
@@ -28,6 +28,7 @@ pub enum TensorError {
         to: Vec<usize>,
     },
     /// Two shapes that do not broadcast against each other.
+    #[error("{op}: shapes {a:?} and {b:?} do not broadcast")]
     Broadcast {
         /// The op that was broadcasting.
         op: &'static str,
@@ -37,6 +38,7 @@ pub enum TensorError {
         b: Vec<usize>,
     },
     /// A value outside what the op accepts (a NaN bound, a zero count, ...).
+    #[error("{op}: {reason}")]
     InvalidArgument {
         /// The op that rejected the argument.
         op: &'static str,
@@ -45,31 +47,10 @@ pub enum TensorError {
     },
 }
 
-impl fmt::Display for TensorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TensorError::LengthMismatch { op, len, shape } => match checked_numel(shape) {
-                Some(need) => write!(f, "{op}: {len} elements cannot fill shape {shape:?} ({need} elements)"),
-                None => write!(f, "{op}: {len} elements cannot fill shape {shape:?} (too many elements)"),
-            },
-            TensorError::ReshapeMismatch { from, to } => {
-                let count = |s: &[usize]| checked_numel(s).map_or("too many".to_string(), |n| n.to_string());
-                write!(
-                    f,
-                    "reshape: {from:?} ({} elements) cannot become {to:?} ({} elements)",
-                    count(from),
-                    count(to)
-                )
-            }
-            TensorError::Broadcast { op, a, b } => {
-                write!(f, "{op}: shapes {a:?} and {b:?} do not broadcast")
-            }
-            TensorError::InvalidArgument { op, reason } => write!(f, "{op}: {reason}"),
-        }
-    }
+/// The number of elements of `shape` in words: `6 elements`, or `too many elements` past `usize`.
+fn elements(shape: &[usize]) -> String {
+    checked_numel(shape).map_or_else(|| "too many elements".to_string(), |n| format!("{n} elements"))
 }
-
-impl std::error::Error for TensorError {}
 
 /// `unwrap` for shape checks inside `#[track_caller]` ops: panics with the error's message at the
 /// user's line (a closure passed to `unwrap_or_else` cannot be `#[track_caller]`).

@@ -14,9 +14,9 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,26 +40,9 @@ pub const HEADER_LEN: usize = 32;
 /// Payloads larger than this are refused without reading them (1 TiB).
 const MAX_PAYLOAD: u64 = 1 << 40;
 
-/// The CRC-32 (IEEE 802.3, reflected, as zlib and PNG use) lookup table.
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
-
-/// The CRC-32 of `bytes` (the checksum of zlib, gzip and PNG).
+/// The CRC-32 of `bytes` (IEEE 802.3, reflected: the checksum of zlib, gzip and PNG).
 pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |c, &b| CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8))
+    crc32fast::hash(bytes)
 }
 
 /// The dtype field: `name` in ASCII, zero-padded to four bytes.
@@ -151,36 +134,29 @@ pub(crate) fn remove_stale_temporaries(path: &Path) {
     }
 }
 
-/// A temporary file being written: registered in [`WRITING`] while it lives, removed on drop unless
-/// renamed into place (so a failed write, or a panic in one, leaves nothing behind).
-struct Temporary {
-    path: PathBuf,
-    n: u64,
-    created: bool,
-    kept: bool,
-}
+/// The number of a temporary file being written, registered in [`WRITING`] while it lives so that
+/// [`remove_stale_temporaries`] leaves the file alone.
+struct Writing(u64);
 
-impl Temporary {
-    fn new(dir: &Path, name: &OsStr) -> Self {
+impl Writing {
+    fn register() -> Self {
         let n = NEXT_TMP.fetch_add(1, Ordering::Relaxed);
         WRITING.lock().unwrap_or_else(|e| e.into_inner()).insert(n);
-        let path = dir.join(temporary_name(name, std::process::id(), n));
-        Temporary { path, n, created: false, kept: false }
+        Writing(n)
     }
 }
 
-impl Drop for Temporary {
+impl Drop for Writing {
     fn drop(&mut self) {
-        if self.created && !self.kept {
-            let _ = fs::remove_file(&self.path);
-        }
-        WRITING.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.n);
+        WRITING.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
     }
 }
 
-/// Writes a file with `write` into a temporary sibling `.name.tmp-<pid>-<n>`, syncs it and renames it over
-/// `path`: an interrupted or failed write never leaves a partial file under `path`, and the temporary is
-/// removed on failure. Stale temporaries of `path` (see [`remove_stale_temporaries`]) are removed first.
+/// Writes a file with `write` into a temporary sibling `.name.tmp-<pid>-<n>` (a
+/// [`tempfile::NamedTempFile`]), syncs it and persists it over `path`: an interrupted or failed write
+/// never leaves a partial file under `path`, and the temporary is removed on failure (or a panic in
+/// `write`). Stale temporaries of `path` (see [`remove_stale_temporaries`]) are removed first. The file
+/// gets the permissions [`File::create`] gives, not `tempfile`'s owner-only default.
 pub(crate) fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut File) -> io::Result<()>,
@@ -190,14 +166,22 @@ pub(crate) fn write_atomic(
         return Err(io_err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")));
     };
     let dir = dir_of(path);
-    let mut tmp = Temporary::new(dir, name);
+    // Declared before the temporary, so dropped after it: the file is gone before it is unregistered.
+    let writing = Writing::register();
     remove_stale_temporaries(path);
-    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp.path).map_err(io_err)?;
-    tmp.created = true;
-    let written = write(&mut file).and_then(|()| file.flush()).and_then(|()| file.sync_all());
-    drop(file);
-    written.and_then(|()| fs::rename(&tmp.path, path)).map_err(io_err)?;
-    tmp.kept = true;
+    let mut builder = tempfile::Builder::new();
+    let prefix = temporary_name(name, std::process::id(), writing.0);
+    builder.prefix(&prefix).rand_bytes(0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // As `File::create`: read and write for everyone, less the umask.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(io_err)?;
+    let file = tmp.as_file_mut();
+    write(file).and_then(|()| file.flush()).and_then(|()| file.sync_all()).map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
     // Make the rename itself durable; not every platform lets a directory be opened and synced.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -434,6 +418,21 @@ mod tests {
             let (_, payload) = encode(&c).unwrap();
             assert_eq!(decode::<f32>(&payload).unwrap(), c, "{len}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_saved_file_gets_the_permissions_file_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("wengert-format-mode-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (saved, created) = (dir.join("m.ckpt"), dir.join("plain"));
+        write_atomic(&saved, |f| f.write_all(b"x")).unwrap();
+        File::create(&created).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&saved), mode(&created));
+        assert_eq!(fs::read(&saved).unwrap(), b"x");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

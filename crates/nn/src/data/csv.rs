@@ -1,11 +1,12 @@
 //! Readers for CSV files of numbers, and for the iris data set as scikit-learn ships it.
 
+use std::io::{self, Read};
 use std::path::Path;
 
 use wengert_tensor::{Float, Tensor};
 
 use super::DataError;
-use super::bounded::{DEFAULT_MAX_BYTES, data_error, read_bounded};
+use super::bounded::{DEFAULT_MAX_BYTES, data_error, open_bounded, read_bounded};
 
 /// How [`read_csv`] reads a file: the rows to skip first (a header), the field delimiter, and the
 /// most bytes it may hold.
@@ -19,7 +20,8 @@ use super::bounded::{DEFAULT_MAX_BYTES, data_error, read_bounded};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CsvOptions {
-    /// Lines skipped at the start of the file, such as a header (default 0).
+    /// Lines skipped at the start of the file, such as a header (default 0): every row that starts
+    /// within them (a quoted field may carry a header over several lines).
     pub skip_rows: usize,
     /// The character between fields (default `,`).
     pub delimiter: char,
@@ -60,13 +62,14 @@ impl CsvOptions {
     }
 }
 
-/// Reads a CSV file of numbers into a `[rows, columns]` tensor. Fields may carry spaces around them;
-/// blank lines are skipped; `\r\n` line ends are accepted. A file without data rows gives `[0, 0]`.
+/// Reads a CSV file of numbers into a `[rows, columns]` tensor, streaming it through the `csv` crate.
+/// Fields may carry spaces around them and may be quoted (`"1.5"`, a header `"a, b",c`); blank lines
+/// are skipped; `\r\n` line ends are accepted. A file without data rows gives `[0, 0]`.
 ///
 /// ```
 /// use wengert::nn::data::{CsvOptions, read_csv};
 /// let path = std::env::temp_dir().join(format!("wengert-doc-{}.csv", std::process::id()));
-/// std::fs::write(&path, "a,b\n1, 2.5\n-3,4e2\n")?;
+/// std::fs::write(&path, "a,\"b, in metres\"\n1, 2.5\n-3,\"4e2\"\n")?;
 /// let x = read_csv::<f64>(&path, &CsvOptions::default().header())?;
 /// assert_eq!((x.shape(), x.to_vec()), (&[2, 2][..], vec![1.0, 2.5, -3.0, 400.0]));
 /// # std::fs::remove_file(&path)?;
@@ -78,19 +81,21 @@ impl CsvOptions {
 /// [`DataError::NotFound`] when the file is absent, [`DataError::Io`] when it cannot be read,
 /// [`DataError::NotANumber`] naming the line and column of a field that is not a number,
 /// [`DataError::Ragged`] for a row with another number of fields than the first,
-/// [`DataError::Format`] for a line that is not UTF-8, and [`DataError::TooLarge`] past
-/// [`CsvOptions::max_bytes`] (an endless stream such as `/dev/zero` included).
+/// [`DataError::Format`] for a field that is not UTF-8, [`DataError::Malformed`] for a delimiter that
+/// is not one ASCII character, and [`DataError::TooLarge`] past [`CsvOptions::max_bytes`] (an endless
+/// stream such as `/dev/zero` included).
 pub fn read_csv<F: Float>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Tensor<F>, DataError> {
     let path = path.as_ref();
-    let text = read(path, None, options.max_bytes)?;
-    let rows = parse(path, &text, options, None)?;
+    let (file, _) =
+        open_bounded(path, options.max_bytes).map_err(data_error(path, options.max_bytes, None))?;
+    let rows = parse(path, file, options, None, |source| DataError::Io { path: path.to_path_buf(), source })?;
     let columns = rows.first().map_or(0, |(_, r)| r.len());
     let values: Vec<F> = rows.iter().flat_map(|(_, r)| r.iter().map(|&v| F::from_f64(v))).collect();
     shaped(path, values, &[rows.len(), columns])
 }
 
 /// The file's bytes, at most `limit`; an absent file is [`DataError::NotFound`] with `hint`.
-pub(super) fn read(path: &Path, hint: Option<&str>, limit: u64) -> Result<Vec<u8>, DataError> {
+fn read(path: &Path, hint: Option<&str>, limit: u64) -> Result<Vec<u8>, DataError> {
     read_bounded(path, limit).map_err(data_error(path, limit, hint))
 }
 
@@ -103,52 +108,97 @@ pub(super) fn shaped<F: Float>(path: &Path, values: Vec<F>, shape: &[usize]) -> 
     })
 }
 
-/// The data rows with their line numbers (from 1). Every row has as many fields as the first, or as
-/// `width` when given. More values than `options.max_bytes / 8` is [`DataError::TooLarge`].
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// The data rows of the CSV text `text` streams, with the line each starts on (from 1), read with the
+/// `csv` crate: quoted fields, fields trimmed, blank lines skipped, `\n`, `\r\n` or `\r` line ends.
+/// Rows that start within the first `options.skip_rows` lines are skipped. Every row has as many fields
+/// as the first, or as `width` when given. More than `options.max_bytes` bytes of text, or more values
+/// than `options.max_bytes / 8`, is [`DataError::TooLarge`]; `fail` maps the stream's errors.
 pub(super) fn parse(
     path: &Path,
-    text: &[u8],
+    text: impl Read,
     options: &CsvOptions,
     width: Option<usize>,
+    fail: impl Fn(io::Error) -> DataError,
 ) -> Result<Vec<(usize, Vec<f64>)>, DataError> {
-    let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
-    let max_values = options.max_bytes / size_of::<f64>() as u64;
-    let mut values = 0u64;
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate().skip(options.skip_rows) {
-        let line = i + 1;
-        let s = std::str::from_utf8(raw).map_err(|e| DataError::Format {
-            path: path.to_path_buf(),
-            line,
-            reason: format!("the line is not valid UTF-8 ({e})"),
+    let p = || path.to_path_buf();
+    let delimiter =
+        u8::try_from(options.delimiter).ok().filter(u8::is_ascii).ok_or_else(|| DataError::Malformed {
+            path: p(),
+            reason: format!(
+                "the delimiter {:?} is not one ASCII character, as the CSV reader needs",
+                options.delimiter
+            ),
         })?;
-        let s = s.trim();
-        if s.is_empty() {
+    let limit = options.max_bytes;
+    let too_large = || DataError::TooLarge { path: p(), size: None, limit };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter)
+        .from_reader(Counted { inner: text.take(limit.saturating_add(1)), count: 0 });
+    let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
+    let max_values = limit / size_of::<f64>() as u64;
+    let mut values = 0u64;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let reason = e.to_string();
+            match e.into_kind() {
+                csv::ErrorKind::Io(source) => fail(source),
+                _ => DataError::Malformed { path: p(), reason },
+            }
+        })?;
+        // The text went on past the limit (the reader stops one byte after it).
+        if reader.get_ref().count > limit {
+            return Err(too_large());
+        }
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |at| usize::try_from(at.line()).unwrap_or(usize::MAX));
+        if line <= options.skip_rows || (record.len() == 1 && record[0].is_empty()) {
             continue;
         }
-        let row = s
-            .split(options.delimiter)
+        let row = record
+            .iter()
             .enumerate()
             .map(|(c, field)| {
-                let field = field.trim();
-                field.parse::<f64>().map_err(|_| DataError::NotANumber {
-                    path: path.to_path_buf(),
+                let column = c + 1;
+                let field = std::str::from_utf8(field).map_err(|e| DataError::Format {
+                    path: p(),
                     line,
-                    column: c + 1,
+                    reason: format!("column {column} is not valid UTF-8 ({e})"),
+                })?;
+                field.parse::<f64>().map_err(|_| DataError::NotANumber {
+                    path: p(),
+                    line,
+                    column,
                     field: field.to_string(),
                 })
             })
             .collect::<Result<Vec<f64>, _>>()?;
         let expected = width.or(rows.first().map(|(_, r)| r.len())).unwrap_or(row.len());
         if row.len() != expected {
-            return Err(DataError::Ragged { path: path.to_path_buf(), line, found: row.len(), expected });
+            return Err(DataError::Ragged { path: p(), line, found: row.len(), expected });
         }
         values += row.len() as u64;
         if values > max_values {
-            return Err(DataError::TooLarge {
-                path: path.to_path_buf(),
-                size: None,
-                limit: options.max_bytes,
-            });
+            return Err(too_large());
         }
         rows.push((line, row));
     }
@@ -156,9 +206,8 @@ pub(super) fn parse(
 }
 
 /// Where the iris file comes from, for the message when it is absent.
-const IRIS_HINT: &str = "iris.csv ships in the Wengert repository's shared data (`shared/data/iris.csv` beside \
-                         the workspace, read from a crate as `../shared/data/iris.csv`); copy it there or pass \
-                         the path of your copy";
+const IRIS_HINT: &str = "iris.csv ships in the Wengert repository as `data/iris.csv` (read from a crate of the \
+                         workspace as `../../data/iris.csv`); pass the path of your copy";
 
 /// Reads the iris data set as scikit-learn ships it: a first line `150,4,setosa,versicolor,virginica`
 /// (samples, features, class names), then one row per sample of 4 features and the class index.
@@ -166,11 +215,10 @@ const IRIS_HINT: &str = "iris.csv ships in the Wengert repository's shared data 
 ///
 /// ```
 /// use wengert::nn::data::load_iris;
-/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
-/// match load_iris::<f32>(path) {
-///     Ok((x, labels)) => assert_eq!((x.shape(), labels.len()), (&[150, 4][..], 150)),
-///     Err(e) => println!("skipped: {e}"), // a checkout without the shared data
-/// }
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/iris.csv");
+/// let (x, labels) = load_iris::<f32>(path)?;
+/// assert_eq!((x.shape(), labels.len()), (&[150, 4][..], 150));
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 ///
 /// # Errors
@@ -187,11 +235,9 @@ pub fn load_iris<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<usi
 ///
 /// ```
 /// use wengert::nn::data::{DataError, load_iris_with};
-/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
-/// match load_iris_with::<f32>(path, 1000) {
-///     Err(DataError::TooLarge { limit: 1000, .. }) => {} // the file has about 2,800 bytes
-///     other => assert!(matches!(other, Err(DataError::NotFound { .. })), "{other:?}"),
-/// }
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/iris.csv");
+/// let too_small = load_iris_with::<f32>(path, 1000); // the file has about 2,800 bytes
+/// assert!(matches!(too_small, Err(DataError::TooLarge { limit: 1000, .. })), "{too_small:?}");
 /// ```
 ///
 /// # Errors
@@ -214,7 +260,9 @@ pub fn load_iris_with<F: Float>(
         },
         _ => return Err(format(1, bad_header(&first))),
     };
-    let rows = parse(path, &text, &CsvOptions::default().header().max_bytes(max_bytes), Some(features + 1))?;
+    let options = CsvOptions::default().header().max_bytes(max_bytes);
+    let io = |source| DataError::Io { path: path.to_path_buf(), source };
+    let rows = parse(path, &text[..], &options, Some(features + 1), io)?;
     if rows.len() != samples {
         let last = rows.last().map_or(1, |(line, _)| *line);
         return Err(format(
@@ -309,13 +357,37 @@ mod tests {
     }
 
     #[test]
+    fn quoted_fields_are_read_and_lines_counted_across_them() {
+        let dir = TempDir::new("csv");
+        let header = "\"name\",\"a header\nover two lines\"\n";
+        let path = write(&dir, "q.csv", &format!("{header}\"1.5\",\"2\"\n3,4\n"));
+        let x = read_csv::<f64>(&path, &CsvOptions::default().header()).unwrap();
+        assert_eq!((x.shape(), x.to_vec()), (&[2, 2][..], vec![1.5, 2.0, 3.0, 4.0]));
+        let path = write(&dir, "r.csv", &format!("{header}\"1.5\",\"2\"\n3,x\n"));
+        let err = read_csv::<f64>(&path, &CsvOptions::default().header()).unwrap_err();
+        assert_eq!(err.to_string(), format!("{}:4:2: `x` is not a number", path.display()));
+    }
+
+    #[test]
+    fn a_delimiter_of_more_than_one_byte_is_refused() {
+        let dir = TempDir::new("csv");
+        let path = write(&dir, "d.csv", "1§2\n");
+        let err = read_csv::<f64>(&path, &CsvOptions::default().delimiter('§')).unwrap_err();
+        assert!(matches!(err, DataError::Malformed { .. }), "{err}");
+        assert!(err.to_string().contains("the delimiter '§' is not one ASCII character"), "{err}");
+    }
+
+    #[test]
     fn a_missing_file_says_so() {
         let dir = TempDir::new("csv");
         let path = dir.join("absent.csv");
         let err = read_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
         assert_eq!(err.to_string(), format!("{}: no such file", path.display()));
         let err = load_iris::<f32>(&path).unwrap_err();
-        assert!(err.to_string().contains("iris.csv ships in the Wengert repository's shared data"), "{err}");
+        assert!(
+            err.to_string().contains("iris.csv ships in the Wengert repository as `data/iris.csv`"),
+            "{err}"
+        );
         let err = read_csv::<f32>(&dir.0, &CsvOptions::default()).unwrap_err();
         assert!(matches!(err, DataError::Io { .. }), "{err}");
     }
@@ -343,11 +415,7 @@ mod tests {
 
     #[test]
     fn the_real_iris_file_has_150_samples_of_4_features_in_3_classes() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/iris.csv");
-        if !Path::new(path).exists() {
-            println!("skipped: {path} is absent (it ships in the repository's shared data)");
-            return;
-        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/iris.csv");
         let (x, labels) = load_iris::<f32>(path).unwrap();
         assert_eq!(x.shape(), &[150, 4]);
         assert_eq!(labels.len(), 150);

@@ -7,13 +7,12 @@ use std::path::Path;
 use wengert_tensor::{Float, Tensor};
 
 use super::DataError;
-use super::bounded::{Bounded, DEFAULT_MAX_BYTES, data_error, gunzip, open_buffered, read_to_limit};
+use super::bounded::{DEFAULT_MAX_BYTES, data_error, gunzip, open_buffered};
 use super::csv::{CsvOptions, parse, shaped};
 
 /// Where the digits file comes from, for the message when it is absent.
-const DIGITS_HINT: &str = "digits.csv.gz ships in the Wengert repository's shared data (`shared/data/digits.csv.gz` \
-                           beside the workspace, read from a crate as `../shared/data/digits.csv.gz`); copy it \
-                           there or pass the path of your copy";
+const DIGITS_HINT: &str = "digits.csv.gz ships in the Wengert repository as `data/digits.csv.gz` (read from \
+                           a crate of the workspace as `../../data/digits.csv.gz`); pass the path of your copy";
 
 /// Pixels per image (8 x 8).
 const PIXELS: usize = 64;
@@ -24,11 +23,10 @@ const PIXELS: usize = 64;
 ///
 /// ```
 /// use wengert::nn::data::load_digits;
-/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/digits.csv.gz");
-/// match load_digits::<f32>(path) {
-///     Ok((x, labels)) => assert_eq!((x.shape(), labels.len()), (&[1797, 1, 8, 8][..], 1797)),
-///     Err(e) => println!("skipped: {e}"), // a checkout without the shared data
-/// }
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/digits.csv.gz");
+/// let (x, labels) = load_digits::<f32>(path)?;
+/// assert_eq!((x.shape(), labels.len()), (&[1797, 1, 8, 8][..], 1797));
+/// # Ok::<(), wengert::nn::data::DataError>(())
 /// ```
 ///
 /// # Errors
@@ -48,11 +46,9 @@ pub fn load_digits<F: Float>(path: impl AsRef<Path>) -> Result<(Tensor<F>, Vec<u
 ///
 /// ```
 /// use wengert::nn::data::{DataError, load_digits_with};
-/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/digits.csv.gz");
-/// match load_digits_with::<f32>(path, 100_000) {
-///     Err(DataError::TooLarge { limit: 100_000, .. }) => {} // the text takes about 500 KB
-///     other => assert!(matches!(other, Err(DataError::NotFound { .. })), "{other:?}"),
-/// }
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/digits.csv.gz");
+/// let too_small = load_digits_with::<f32>(path, 100_000); // the text takes about 500 KB
+/// assert!(matches!(too_small, Err(DataError::TooLarge { limit: 100_000, .. })), "{too_small:?}");
 /// ```
 ///
 /// # Errors
@@ -72,11 +68,7 @@ pub fn load_digits_with<F: Float>(
     let gz = gunzip(file)
         .map_err(|e| too_large(e.into()))?
         .map_err(|_| not_gzip(io::ErrorKind::InvalidData.into()))?;
-    let text = read_to_limit(gz, max_bytes, 0).map_err(|e| match e {
-        Bounded::Io(source) => not_gzip(source),
-        e => too_large(e),
-    })?;
-    let rows = parse(path, &text, &CsvOptions::default().max_bytes(max_bytes), Some(PIXELS + 1))?;
+    let rows = parse(path, gz, &CsvOptions::default().max_bytes(max_bytes), Some(PIXELS + 1), not_gzip)?;
     let format = |line, reason: String| DataError::Format { path: path.to_path_buf(), line, reason };
     let mut x = Vec::with_capacity(rows.len() * PIXELS);
     let mut labels = Vec::with_capacity(rows.len());
@@ -136,12 +128,9 @@ mod tests {
     }
 
     #[test]
-    fn load_digits_reads_the_shared_file_when_present() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/digits.csv.gz");
-        let Ok((x, labels)) = load_digits::<f32>(path) else {
-            eprintln!("skipping: {path} is absent");
-            return;
-        };
+    fn load_digits_reads_the_file_the_repository_ships() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/digits.csv.gz");
+        let (x, labels) = load_digits::<f32>(path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(x.shape(), &[1797, 1, 8, 8]);
         assert!(x.to_vec().iter().all(|v| (0.0..=1.0).contains(v)));
         assert!((0..10).all(|d| labels.iter().filter(|&&l| l == d).count() > 170));

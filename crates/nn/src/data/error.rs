@@ -1,16 +1,16 @@
 //! `DataError`: a data file that is absent, unreadable or malformed, or tensors that do not pair up.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
 /// Errors from reading data files and building datasets.
 ///
 /// `Display` names the file, and the line and column where they apply (`data.csv:3:2: ...`).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
     /// The file does not exist.
+    #[error("{path}: no such file{}", hint_suffix(.hint))]
     NotFound {
         /// The file.
         path: PathBuf,
@@ -18,6 +18,7 @@ pub enum DataError {
         hint: Option<String>,
     },
     /// Reading the file failed for another reason.
+    #[error("{path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -25,6 +26,7 @@ pub enum DataError {
         source: io::Error,
     },
     /// A field is not a number.
+    #[error("{path}:{line}:{column}: {}", not_a_number(.field))]
     NotANumber {
         /// The file.
         path: PathBuf,
@@ -36,6 +38,7 @@ pub enum DataError {
         field: String,
     },
     /// A row has another number of fields than the rows before it.
+    #[error("{path}:{line}: {found} fields where {expected} were expected (ragged row)")]
     Ragged {
         /// The file.
         path: PathBuf,
@@ -47,6 +50,7 @@ pub enum DataError {
         expected: usize,
     },
     /// The file's content is not what the reader expects (a header, a class index, a count).
+    #[error("{path}:{line}: {reason}")]
     Format {
         /// The file.
         path: PathBuf,
@@ -56,6 +60,7 @@ pub enum DataError {
         reason: String,
     },
     /// A binary file whose bytes are not what the reader expects (an IDX header, a gzip stream).
+    #[error("{path}: {reason}")]
     Malformed {
         /// The file.
         path: PathBuf,
@@ -63,6 +68,7 @@ pub enum DataError {
         reason: String,
     },
     /// A file's magic number names another kind of file (IDX labels where images were expected, say).
+    #[error("{path}: wrong magic number 0x{found:08x}, expected 0x{expected:08x}")]
     BadMagic {
         /// The file.
         path: PathBuf,
@@ -72,6 +78,7 @@ pub enum DataError {
         expected: u32,
     },
     /// A file ends before the data its header announces.
+    #[error("{path}: truncated: {found} bytes where the header announces {needed}")]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -82,6 +89,7 @@ pub enum DataError {
     },
     /// A file, its decompressed content, or the values read from it would take more bytes than the
     /// reader's limit ([`DEFAULT_MAX_BYTES`](super::DEFAULT_MAX_BYTES) unless raised).
+    #[error("{path}: {}", too_large(*.size, *.limit))]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -92,6 +100,7 @@ pub enum DataError {
         limit: u64,
     },
     /// Two files that belong together hold different numbers of samples (images and labels).
+    #[error("{inputs} holds {input_count} samples but {targets} holds {target_count}")]
     CountMismatch {
         /// The file of inputs.
         inputs: PathBuf,
@@ -103,6 +112,7 @@ pub enum DataError {
         target_count: usize,
     },
     /// Files a data set needs are absent from its folder.
+    #[error("{dir}: missing {}; the folder needs {}, each plain or gzipped (.gz)", .missing.join(", "), .expected.join(", "))]
     MissingFiles {
         /// The folder.
         dir: PathBuf,
@@ -112,6 +122,9 @@ pub enum DataError {
         expected: Vec<String>,
     },
     /// Inputs and targets do not hold the same number of samples on axis 0.
+    #[error(
+        "dataset: inputs of shape {inputs:?} and targets of shape {targets:?} need the same number of samples on axis 0"
+    )]
     LengthMismatch {
         /// The inputs' shape.
         inputs: Vec<usize>,
@@ -120,72 +133,25 @@ pub enum DataError {
     },
 }
 
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DataError::NotFound { path, hint } => {
-                write!(f, "{}: no such file", path.display())?;
-                match hint {
-                    Some(hint) => write!(f, "; {hint}"),
-                    None => Ok(()),
-                }
-            }
-            DataError::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            DataError::NotANumber { path, line, column, field } if field.is_empty() => {
-                write!(f, "{}:{line}:{column}: empty field where a number was expected", path.display())
-            }
-            DataError::NotANumber { path, line, column, field } => {
-                write!(f, "{}:{line}:{column}: `{field}` is not a number", path.display())
-            }
-            DataError::Ragged { path, line, found, expected } => write!(
-                f,
-                "{}:{line}: {found} fields where {expected} were expected (ragged row)",
-                path.display()
-            ),
-            DataError::Format { path, line, reason } => write!(f, "{}:{line}: {reason}", path.display()),
-            DataError::Malformed { path, reason } => write!(f, "{}: {reason}", path.display()),
-            DataError::BadMagic { path, found, expected } => {
-                write!(f, "{}: wrong magic number 0x{found:08x}, expected 0x{expected:08x}", path.display())
-            }
-            DataError::Truncated { path, needed, found } => {
-                write!(f, "{}: truncated: {found} bytes where the header announces {needed}", path.display())
-            }
-            DataError::TooLarge { path, size: Some(size), limit } => write!(
-                f,
-                "{}: {size} bytes exceed the limit of {limit} bytes (a reader's `max_bytes`)",
-                path.display()
-            ),
-            DataError::TooLarge { path, size: None, limit } => {
-                write!(f, "{}: more than {limit} bytes, the limit (a reader's `max_bytes`)", path.display())
-            }
-            DataError::CountMismatch { inputs, input_count, targets, target_count } => write!(
-                f,
-                "{} holds {input_count} samples but {} holds {target_count}",
-                inputs.display(),
-                targets.display()
-            ),
-            DataError::MissingFiles { dir, missing, expected } => write!(
-                f,
-                "{}: missing {}; the folder needs {}, each plain or gzipped (.gz)",
-                dir.display(),
-                missing.join(", "),
-                expected.join(", ")
-            ),
-            DataError::LengthMismatch { inputs, targets } => write!(
-                f,
-                "dataset: inputs of shape {inputs:?} and targets of shape {targets:?} need the same number \
-                 of samples on axis 0"
-            ),
-        }
+/// `; hint` after the message of [`DataError::NotFound`], when there is a hint.
+fn hint_suffix(hint: &Option<String>) -> String {
+    hint.as_ref().map_or_else(String::new, |h| format!("; {h}"))
+}
+
+/// What is wrong with a field of [`DataError::NotANumber`].
+fn not_a_number(field: &str) -> String {
+    if field.is_empty() {
+        "empty field where a number was expected".to_string()
+    } else {
+        format!("`{field}` is not a number")
     }
 }
 
-impl std::error::Error for DataError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DataError::Io { source, .. } => Some(source),
-            _ => None,
-        }
+/// The size and the limit of [`DataError::TooLarge`] in words.
+fn too_large(size: Option<u64>, limit: u64) -> String {
+    match size {
+        Some(size) => format!("{size} bytes exceed the limit of {limit} bytes (a reader's `max_bytes`)"),
+        None => format!("more than {limit} bytes, the limit (a reader's `max_bytes`)"),
     }
 }
 

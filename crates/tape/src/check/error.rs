@@ -64,10 +64,14 @@ impl Location {
 /// gradcheck: input 1, element [0, 2] (output element [1]): analytic 0.5 != numeric 0.25 (atol 1e-5, rtol 1e-3)
 /// gradcheck: input 0 gets no gradient but its numeric derivative at element [3] (output element []) is 1.5
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GradcheckError {
     /// The analytic and the numeric derivative differ: `|analytic - numeric| > atol + rtol |numeric|`.
+    #[error(
+        "{check}: input {input}, {}: analytic {analytic} != numeric {numeric} (atol {atol:e}, rtol {rtol:e})",
+        .at.describe(*.check)
+    )]
     Mismatch {
         /// First or second derivatives.
         check: Check,
@@ -86,6 +90,7 @@ pub enum GradcheckError {
     },
     /// The input gets no gradient from the tape (it does not reach the output, or only through
     /// `detach` or a constant), yet its numeric derivative is not zero.
+    #[error("{check}: input {input} gets no gradient but its numeric derivative {} is {numeric}", place(.at, *.check))]
     MissingGradient {
         /// First or second derivatives.
         check: Check,
@@ -97,6 +102,11 @@ pub enum GradcheckError {
         numeric: f64,
     },
     /// An analytic or numeric derivative is NaN or infinite.
+    #[error(
+        "{check}: input {input}, {}: analytic {}, numeric {numeric}: a derivative is not finite",
+        .at.describe(*.check),
+        optional(*.analytic)
+    )]
     NotFinite {
         /// First or second derivatives.
         check: Check,
@@ -110,6 +120,9 @@ pub enum GradcheckError {
         numeric: f64,
     },
     /// The tape's gradient of an input has another shape than the input (a bug in a backward rule).
+    #[error(
+        "{check}: the analytic gradient of input {input} has shape {got:?} but the input has shape {expected:?}"
+    )]
     GradientShape {
         /// First or second derivatives.
         check: Check,
@@ -154,42 +167,18 @@ impl GradcheckError {
     }
 }
 
-impl fmt::Display for GradcheckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GradcheckError::Mismatch { check, input, at, analytic, numeric, atol, rtol } => write!(
-                f,
-                "{check}: input {input}, {}: analytic {analytic} != numeric {numeric} (atol {atol:e}, rtol {rtol:e})",
-                at.describe(*check)
-            ),
-            GradcheckError::MissingGradient { check, input, at, numeric } => {
-                let place = match at {
-                    Location::Entry { .. } => "at",
-                    Location::Direction { .. } => "along",
-                };
-                write!(
-                    f,
-                    "{check}: input {input} gets no gradient but its numeric derivative {place} {} is {numeric}",
-                    at.describe(*check)
-                )
-            }
-            GradcheckError::NotFinite { check, input, at, analytic, numeric } => {
-                let analytic = analytic.map_or_else(|| "none".to_string(), |a| a.to_string());
-                write!(
-                    f,
-                    "{check}: input {input}, {}: analytic {analytic}, numeric {numeric}: a derivative is not finite",
-                    at.describe(*check)
-                )
-            }
-            GradcheckError::GradientShape { check, input, expected, got } => write!(
-                f,
-                "{check}: the analytic gradient of input {input} has shape {got:?} but the input has shape {expected:?}"
-            ),
-        }
+/// `at`, with the word for how the numeric derivative was taken there.
+fn place(at: &Location, check: Check) -> String {
+    match at {
+        Location::Entry { .. } => format!("at {}", at.describe(check)),
+        Location::Direction { .. } => format!("along {}", at.describe(check)),
     }
 }
 
-impl std::error::Error for GradcheckError {}
+/// The analytic value of a [`GradcheckError::NotFinite`], or `none`.
+fn optional(analytic: Option<f64>) -> String {
+    analytic.map_or_else(|| "none".to_string(), |a| a.to_string())
+}
 
 #[cfg(test)]
 mod tests {

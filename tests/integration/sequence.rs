@@ -1,7 +1,7 @@
 //! The sequence example: a two-layer transformer learns to reverse sequences of symbols, above 95%
 //! per-symbol accuracy on held-out sequences within 150 steps.
 
-#[path = "../examples/sequence.rs"]
+#[path = "../../examples/sequence.rs"]
 mod example;
 
 #[test]

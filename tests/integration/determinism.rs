@@ -3,7 +3,7 @@
 //! compared bit for bit. Matmul, the elementwise kernels and Adam all run on the installed rayon pool,
 //! so the two runs really use 1 and 2 threads.
 
-#[path = "../benches/workloads/mod.rs"]
+#[path = "../../benches/workloads/mod.rs"]
 mod workloads;
 
 use workloads::{Mlp, W2};

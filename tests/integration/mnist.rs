@@ -1,7 +1,7 @@
 //! The MNIST example runs on IDX files written here (no network): a small synthetic set in MNIST's
 //! format, whose classes the CNN must tell apart, and a clear error when files are missing.
 
-#[path = "../examples/mnist.rs"]
+#[path = "../../examples/mnist.rs"]
 mod example;
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The seed's linear regression, end to end through `fit` and `predict`: the reference run matches
 //! Keras, PyTorch and an f64 reference, and the higher learning rate reaches the targets.
 
-#[path = "../examples/linear_regression.rs"]
+#[path = "../../examples/linear_regression.rs"]
 mod example;
 
 #[test]
