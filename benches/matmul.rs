@@ -12,7 +12,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gemm::Parallelism;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use wengert_tensor::{Float, Tensor};
+use wengert::tensor::{Float, Tensor};
 
 const SIZES: [usize; 3] = [256, 512, 1024];
 

@@ -15,7 +15,7 @@ fn old_activation_names_are_the_new_types_and_values() {
     let gelu: GELU = GELU;
     let leaky: LeakyReLU = LeakyReLU { slope: 0.1 };
     let (_, _, _): (Relu, Gelu, LeakyRelu) = (relu, gelu, leaky);
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let model = Sequential::new(&store.root()).add(|_| ReLU).add(|_| GELU).add(|_| LeakyReLU::default());
     let tape = Tape::new();
     let x = tape.constant(Tensor::from_vec(vec![-1.0, 0.5, 2.0], &[3]).unwrap());
@@ -26,7 +26,7 @@ fn old_activation_names_are_the_new_types_and_values() {
 
 #[test]
 fn old_recurrent_names_are_the_new_types() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let root = store.root();
     let _: Rnn<f64> = RNN::new(&root.sub("a"), 2, 3);
     let _: Gru<f64> = GRU::new(&root.sub("b"), 2, 3);

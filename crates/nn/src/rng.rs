@@ -60,8 +60,8 @@ impl RngCore for SeedRng {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::Checkpoint;
     use crate::checkpoint::tests::TempDir;
+    use crate::checkpoint::{Checkpoint, FORMAT_VERSION, HEADER_LEN};
     use rand::Rng;
 
     #[test]
@@ -100,11 +100,15 @@ mod tests {
             [0x968d_9f00_4e50_de7d, 0x2017_18ff_221a_3556, 0x9ae9_4e07_0ed8_cb46, 0x352c_f3da_f095_ccc7]
         );
         assert_eq!(c.rng.clone().unwrap().fork(3).next_u64(), 0x9a92_c0c5_d175_f7ec);
-        // Saved again, it is the same file byte for byte: the state's layout has not changed.
+        // Saved again, it is the current version: the old payload byte for byte (the state's layout has
+        // not changed), then the absent data generator that version 2 added.
         let dir = TempDir::new("rng");
         let again = dir.join("again.ckpt");
         c.save(&again).unwrap();
-        assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(old).unwrap());
+        let (new, old) = (std::fs::read(&again).unwrap(), std::fs::read(old).unwrap());
+        assert_eq!(new[8..12], FORMAT_VERSION.to_le_bytes());
+        assert_eq!(new[HEADER_LEN..], [&old[HEADER_LEN..], &[0][..]].concat());
+        assert_eq!(Checkpoint::<f32>::load(&again).unwrap(), c);
     }
 
     #[test]

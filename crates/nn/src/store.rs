@@ -60,9 +60,36 @@ impl<F: Float> Clone for ParamStore<F> {
     }
 }
 
-impl<F: Float> ParamStore<F> {
-    /// An empty store in training mode, its generator seeded with `seed`.
+impl ParamStore<f32> {
+    /// An empty `f32` store in training mode, its generator seeded with `seed`: f32 is the default
+    /// dtype, as in PyTorch and Keras, and `ParamStore::new` is always f32, so an untyped float literal
+    /// in a user's tensors cannot turn the model into f64 (it is a type error instead). For f64, write
+    /// [`ParamStore::<f64>::with_seed(seed)`](ParamStore::with_seed).
+    ///
+    /// ```
+    /// use wengert::nn::{Linear, Module, ParamStore};
+    /// use wengert::tape::Tape;
+    /// use wengert::tensor::Tensor;
+    ///
+    /// let store = ParamStore::new(0); // ParamStore<f32>
+    /// let model = Linear::new(&store.root(), 2, 1);
+    /// let tape = Tape::new();
+    /// let y = model.forward(tape.constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2]).unwrap()));
+    /// let value: Tensor<f32> = y.value(); // the literals above are f32
+    ///
+    /// let wide = ParamStore::<f64>::with_seed(0); // f64, chosen by name
+    /// let weight: Tensor<f64> = Linear::new(&wide.root(), 2, 1).weight.value();
+    /// assert_eq!((value.shape(), weight.shape()), (&[1, 1][..], &[1, 2][..]));
+    /// ```
     pub fn new(seed: u64) -> Self {
+        ParamStore::with_seed(seed)
+    }
+}
+
+impl<F: Float> ParamStore<F> {
+    /// An empty store of dtype `F` in training mode, its generator seeded with `seed`:
+    /// `ParamStore::<f64>::with_seed(seed)` for f64 (`ParamStore::new(seed)` is the f32 one).
+    pub fn with_seed(seed: u64) -> Self {
         ParamStore {
             inner: Arc::new(Inner {
                 params: RwLock::new(Vec::new()),

@@ -33,7 +33,7 @@ pub enum CheckpointError {
     },
     /// The file was written in a format version this build does not read.
     #[error(
-        "{}: format version {found} is not supported (this build reads version {supported})",
+        "{}: format version {found} is not supported (this build reads versions 1 to {supported})",
         .path.display()
     )]
     UnsupportedVersion {
@@ -41,7 +41,7 @@ pub enum CheckpointError {
         path: PathBuf,
         /// The version in the header.
         found: u32,
-        /// The version this build reads and writes.
+        /// The newest version this build reads, the one it writes.
         supported: u32,
     },
     /// The file holds tensors of another element type than the one asked for.
@@ -215,8 +215,8 @@ mod tests {
                 "run/model.ckpt: not a Wengert checkpoint (magic: the file starts with nothing, not `WENGERT\\0`)",
             ),
             (
-                CheckpointError::UnsupportedVersion { path: p(), found: 9, supported: 1 },
-                "run/model.ckpt: format version 9 is not supported (this build reads version 1)",
+                CheckpointError::UnsupportedVersion { path: p(), found: 9, supported: 2 },
+                "run/model.ckpt: format version 9 is not supported (this build reads versions 1 to 2)",
             ),
             (
                 CheckpointError::DtypeMismatch { path: p(), expected: "f32", found: "f64".into() },

@@ -31,8 +31,14 @@ use crate::data::read_up_to;
 /// The first eight bytes of every checkpoint file.
 pub const MAGIC: [u8; 8] = *b"WENGERT\0";
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes, and the newest it reads. Version 1 files, written before
+/// checkpoints carried the data source's generator, read as version 2 files whose `data_rng` is `None`:
+/// that field is the payload's last, so a version 1 payload is a version 2 payload without its final
+/// `None` tag (one zero byte), which the reader appends after checking the checksum.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// The size of the header before the payload, in bytes.
 pub const HEADER_LEN: usize = 32;
@@ -199,7 +205,7 @@ pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointErr
     let file_len = file.metadata().map_err(io_err)?.len();
     let mut header = [0u8; HEADER_LEN];
     let got = read_up_to(&mut file, &mut header).map_err(io_err)?;
-    let (length, checksum) = parse_header::<F>(&header[..got], path)?;
+    let (version, length, checksum) = parse_header::<F>(&header[..got], path)?;
     let need = HEADER_LEN as u64 + length;
     if file_len < need {
         return Err(CheckpointError::Truncated { path: p(), expected: need, found: file_len });
@@ -225,6 +231,9 @@ pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointErr
     if found != checksum {
         return Err(CheckpointError::ChecksumMismatch { path: p(), expected: checksum, found });
     }
+    if version == 1 {
+        payload.push(0); // `data_rng: None`, the field version 2 added at the end
+    }
     let mut checkpoint: Checkpoint<F> =
         decode(&payload).map_err(|reason| CheckpointError::Corrupt { path: p(), reason })?;
     checkpoint.path = Some(p());
@@ -237,7 +246,7 @@ pub(super) fn load<F: Float>(path: &Path) -> Result<Checkpoint<F>, CheckpointErr
 
 /// Checks the header's fields in order (magic, version, dtype, reserved, length); the payload's length
 /// and checksum.
-fn parse_header<F: Float>(header: &[u8], path: &Path) -> Result<(u64, u32), CheckpointError> {
+fn parse_header<F: Float>(header: &[u8], path: &Path) -> Result<(u32, u64, u32), CheckpointError> {
     let p = || path.to_path_buf();
     let truncated =
         || CheckpointError::Truncated { path: p(), expected: HEADER_LEN as u64, found: header.len() as u64 };
@@ -249,7 +258,7 @@ fn parse_header<F: Float>(header: &[u8], path: &Path) -> Result<(u64, u32), Chec
         return Err(truncated());
     }
     let version = u32::from_le_bytes(header[8..12].try_into().expect("four bytes"));
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(CheckpointError::UnsupportedVersion {
             path: p(),
             found: version,
@@ -275,7 +284,7 @@ fn parse_header<F: Float>(header: &[u8], path: &Path) -> Result<(u64, u32), Chec
         let reason = format!("header: a payload length of {length} bytes exceeds the limit of {MAX_PAYLOAD}");
         return Err(CheckpointError::Corrupt { path: p(), reason });
     }
-    Ok((length, checksum))
+    Ok((version, length, checksum))
 }
 
 /// `1 << shift`, saturated to what `usize` holds.

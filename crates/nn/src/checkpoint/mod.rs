@@ -33,7 +33,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic       b"WENGERT\0"
-//!      8     4  version     u32 little-endian, FORMAT_VERSION (1)
+//!      8     4  version     u32 little-endian, FORMAT_VERSION (2; version 1 files still load)
 //!     12     4  dtype       "f32" or "f64" in ASCII, zero-padded
 //!     16     8  length      u64 little-endian, bytes of payload
 //!     24     4  checksum    u32 little-endian, CRC-32 (IEEE) of the payload
@@ -73,7 +73,7 @@ pub use apply::LoadReport;
 use apply::assign;
 pub use dict::{IntDtype, IntTensor, SaveDtype, TensorDict, load_safetensors_dict, save_safetensors_dict};
 pub use error::CheckpointError;
-pub use format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use format::{FORMAT_VERSION, HEADER_LEN, MAGIC, OLDEST_READABLE_VERSION};
 pub use keymap::KeyMap;
 pub use safetensors_io::{SafetensorsOptions, load_safetensors, save_safetensors};
 
@@ -210,10 +210,10 @@ impl<F: Float> Checkpoint<F> {
 /// use wengert::nn::{Init, ParamStore};
 /// use wengert::nn::checkpoint::{load_weights, save_weights};
 /// let path = std::env::temp_dir().join(format!("wengert-doc-weights-{}.ckpt", std::process::id()));
-/// let a = ParamStore::<f64>::new(0);
+/// let a = ParamStore::<f64>::with_seed(0);
 /// a.root().param("w", &[3], Init::GLOROT_UNIFORM);
 /// save_weights(&a, &path)?;
-/// let b = ParamStore::<f64>::new(1);
+/// let b = ParamStore::<f64>::with_seed(1);
 /// b.root().param("w", &[3], Init::Zeros);
 /// let report = load_weights(&b, &path)?;
 /// assert_eq!(report.loaded, ["w"]);

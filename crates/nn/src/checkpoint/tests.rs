@@ -177,8 +177,15 @@ fn header_errors_name_the_field() {
     let err = corrupt_kind(&path, |b| b[0] = b'X');
     assert!(matches!(&err, CheckpointError::BadMagic { found, .. } if found[0] == b'X'), "{err}");
     fresh();
-    let err = corrupt_kind(&path, |b| b[8] = 2);
-    assert!(matches!(err, CheckpointError::UnsupportedVersion { found: 2, supported: 1, .. }), "{err}");
+    let err = corrupt_kind(&path, |b| b[8] = 3);
+    assert!(matches!(err, CheckpointError::UnsupportedVersion { found: 3, supported: 2, .. }), "{err}");
+    fresh();
+    let err = corrupt_kind(&path, |b| b[8] = 0);
+    assert!(matches!(err, CheckpointError::UnsupportedVersion { found: 0, supported: 2, .. }), "{err}");
+    fresh();
+    // A version 2 payload under a version 1 header decodes one byte short of its end: corrupt, not a panic.
+    let err = corrupt_kind(&path, |b| b[8] = 1);
+    assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
     fresh();
     let err = corrupt_kind(&path, |b| b.truncate(20));
     assert!(matches!(err, CheckpointError::Truncated { expected: 32, found: 20, .. }), "{err}");

@@ -23,7 +23,7 @@ use crate::store::{ParamStore, Path};
 /// use wengert::nn::{BatchNorm2d, Module, ParamStore};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let bn = BatchNorm2d::new(&store.root().sub("bn"), 1);
 /// let tape = Tape::new();
 /// let x = tape.constant(Tensor::from_vec(vec![1.0, 3.0, 1.0, 3.0], &[1, 1, 2, 2]).unwrap());
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn batch_norm2d_normalises_each_channel_over_batch_and_space_in_training() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let bn = BatchNorm2d::new(&store.root(), 3);
         let x = seq(&[2, 3, 2, 2]);
         let tape = Tape::new();
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn batch_norm2d_uses_the_running_statistics_in_eval_and_leaves_them_alone() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let bn = BatchNorm2d::new(&store.root(), 2);
         bn.running_mean.set(Tensor::from_vec(vec![1.0, -1.0], &[2]).unwrap());
         bn.running_var.set(Tensor::from_vec(vec![4.0, 0.25], &[2]).unwrap());
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn batch_norm2d_gradients_match_finite_differences() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let bn = BatchNorm2d::new(&store.root(), 2);
         bn.weight.as_ref().unwrap().set(Tensor::from_vec(vec![1.5, -0.5], &[2]).unwrap());
         let weights = seq(&[2, 2, 2, 3]).cos();

@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn conv2d_is_the_convolution_plus_the_bias_per_channel() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let opts = Conv2dOptions::default().stride((2, 1)).padding((1, 1)).groups(2);
         let conv = Conv2d::with_options(&store.root().sub("c"), 4, 6, (3, 2), opts, true);
         assert_eq!(conv.weight.shape(), vec![6, 2, 3, 2]);
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn conv_layers_initialise_like_pytorch() {
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let conv = Conv2d::new(&store.root().sub("a"), 8, 16, (3, 3));
         let bound = 1.0 / 72f64.sqrt();
         for p in [&conv.weight, conv.bias.as_ref().unwrap()] {
@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn conv1d_and_conv_transpose2d_have_their_shapes_and_gradients() {
-        let store = ParamStore::<f64>::new(2);
+        let store = ParamStore::<f64>::with_seed(2);
         let c1 = Conv1d::with_options(
             &store.root().sub("c1"),
             2,

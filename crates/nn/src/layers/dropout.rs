@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn dropout_zeroes_about_p_and_scales_the_rest_in_training() {
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let drop = Dropout::new(&store.root(), 0.3);
         let tape = Tape::new();
         let y = drop.forward(tape.constant(Tensor::ones(&[100, 100]))).value().to_vec();
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn dropout_is_the_identity_in_eval_mode_and_at_p_zero() {
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let tape = Tape::new();
         let x = tape.constant(input());
         assert_eq!(Dropout::new(&store.root(), 0.0).forward(x).value(), input());
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn dropout_masks_follow_the_store_seed() {
         let run = |seed| {
-            let store = ParamStore::<f64>::new(seed);
+            let store = ParamStore::<f64>::with_seed(seed);
             let tape = Tape::new();
             Dropout::new(&store.root(), 0.5).forward(tape.constant(input())).value()
         };
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn dropout_gradient_is_the_scaled_mask() {
-        let store = ParamStore::<f64>::new(3);
+        let store = ParamStore::<f64>::with_seed(3);
         let drop = Dropout::new(&store.root(), 0.25);
         let tape = Tape::new();
         let x = tape.var(input());
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn dropout_gradients_match_finite_differences_with_a_fixed_mask_and_in_eval() {
-        let store = ParamStore::<f64>::new(5);
+        let store = ParamStore::<f64>::with_seed(5);
         let drop = Dropout::new(&store.root(), 0.4);
         let seed = store.rng_state();
         for training in [true, false] {
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn dropout2d_drops_whole_channels_at_about_p() {
-        let store = ParamStore::<f64>::new(4);
+        let store = ParamStore::<f64>::with_seed(4);
         let drop = Dropout2d::new(&store.root(), 0.25);
         let tape = Tape::new();
         let y = drop.forward(tape.constant(Tensor::ones(&[50, 40, 2, 3]))).value().to_vec();
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn dropout2d_is_the_identity_in_eval_and_its_gradient_is_the_mask() {
-        let store = ParamStore::<f64>::new(5);
+        let store = ParamStore::<f64>::with_seed(5);
         let drop = Dropout2d::new(&store.root(), 0.5);
         let tape = Tape::new();
         let x = tape.var(input().reshape(&[2, 4, 5]).unwrap());

@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn embedding_looks_up_rows_for_indices_and_float_inputs() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let emb = Embedding::new(&store.root(), 4, 3);
         emb.weight.set(table());
         assert_eq!((emb.num(), emb.dim(), emb.weight.name()), (4, 3, "weight"));
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn embedding_gradient_accumulates_for_repeated_indices() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let emb = Embedding::new(&store.root(), 4, 3);
         let tape = Tape::new();
         let g = Tensor::from_vec((1..=12).map(f64::from).collect(), &[4, 3]).unwrap();
@@ -166,7 +166,7 @@ mod tests {
         let weights = Tensor::from_vec((0..12).map(|i| (i as f64 * 0.4).cos()).collect(), &[4, 3]).unwrap();
         gradcheck(looked_up, &[table(), weights.clone()], &GradcheckOptions::default()).unwrap();
         // ... and it is what the layer computes, gradient included.
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let emb = Embedding::new(&store.root(), 4, 3);
         emb.weight.set(table());
         let tape = Tape::new();
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn embedding_is_drawn_from_a_standard_normal() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let v = Embedding::new(&store.root(), 100, 100).weight.value().to_vec();
         let mean = v.iter().sum::<f64>() / 1e4;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 1e4;

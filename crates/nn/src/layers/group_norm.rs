@@ -55,7 +55,7 @@ pub(crate) fn group_norm<'t, F: Float>(
 /// use wengert::nn::{Module, ParamStore, RmsNorm};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let norm = RmsNorm::new(&store.root().sub("norm"), &[2]);
 /// let tape = Tape::new();
 /// let y = norm.forward(tape.constant(Tensor::from_vec(vec![3.0, 4.0], &[1, 2]).unwrap()));
@@ -128,7 +128,7 @@ impl<F: Float> Module<F> for RmsNorm<F> {
 /// use wengert::nn::{GroupNorm, Module, ParamStore};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let gn = GroupNorm::new(&store.root(), 2, 4);
 /// let tape = Tape::new();
 /// let x = tape.constant(Tensor::from_vec(vec![1.0, 3.0, 10.0, 10.0], &[1, 4]).unwrap());
@@ -218,7 +218,7 @@ impl<F: Float> Module<F> for GroupNorm<F> {
 /// use wengert::nn::{InstanceNorm, Module, ParamStore};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let norm = InstanceNorm::new(&store.root(), 1);
 /// let tape = Tape::new();
 /// let y = norm.forward(tape.constant(Tensor::from_vec(vec![1.0, 3.0], &[1, 1, 2]).unwrap()));

@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn linear_computes_x_wt_plus_b() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let fc = Linear::new(&store.root(), 2, 1);
         fc.weight.set(Tensor::from_vec(vec![0.5, -0.5], &[1, 2]).unwrap());
         fc.bias.as_ref().unwrap().set(Tensor::from_vec(vec![1.0], &[1]).unwrap());
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn linear_gradients_match_finite_differences() {
-        let store = ParamStore::<f64>::new(3);
+        let store = ParamStore::<f64>::with_seed(3);
         let fc = Linear::new(&store.root(), 3, 2);
         let x = Tensor::from_vec((0..12).map(|i| i as f64 * 0.1 - 0.5).collect(), &[4, 3]).unwrap();
         let (w, b) = (fc.weight.value(), fc.bias.as_ref().unwrap().value());

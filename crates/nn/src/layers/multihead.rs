@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn fused_and_separate_projections_compute_the_same_attention() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let fused = MultiHeadAttention::new(&store.root().sub("f"), 4, 2);
         let sep = MultiHeadAttention::with_options(&store.root().sub("s"), 4, 2, Projections::Separate, true);
         // Copy the separate weights into the fused ones.

@@ -22,7 +22,7 @@ use crate::store::{ParamStore, Path};
 /// use wengert::nn::{LayerNorm, Module, ParamStore};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let ln = LayerNorm::new(&store.root().sub("ln"), &[2]);
 /// let tape = Tape::new();
 /// let y = ln.forward(tape.constant(Tensor::from_vec(vec![1.0, 3.0], &[1, 2]).unwrap()));
@@ -143,7 +143,7 @@ fn affine<'t, F: Float>(
 /// use wengert::nn::{BatchNorm1d, Module, ParamStore};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let bn = BatchNorm1d::new(&store.root().sub("bn"), 1);
 /// let tape = Tape::new();
 /// let x = tape.constant(Tensor::from_vec(vec![1.0, 3.0], &[2, 1]).unwrap());

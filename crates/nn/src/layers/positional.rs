@@ -148,7 +148,7 @@ mod tests {
         let y = pe.forward(tape.constant(Tensor::ones(&[1, 3, 2]))).value().to_vec();
         let want: Vec<f64> = pe.table().narrow(0, 0, 3).to_vec().iter().map(|v| v + 1.0).collect();
         assert_eq!(y, want);
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let pos = LearnedPositionalEmbedding::new(&store.root(), 4, 2);
         let y = pos.forward(tape.constant(Tensor::zeros(&[2, 4, 2]))).value().to_vec();
         let w = pos.weight.value().to_vec();

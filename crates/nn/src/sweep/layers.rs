@@ -52,7 +52,7 @@ fn norms() -> impl Strategy<Value = Vec<Case>> {
             let (last, chans) = ([x.clone(), wl.clone(), bl], [x.clone(), wc, bc]);
             vec![
                 case(format!("layer_norm, {lay:?}"), &last, move |v| {
-                    let store = ParamStore::<f64>::new(0);
+                    let store = ParamStore::<f64>::with_seed(0);
                     let norm = LayerNorm::with_options(&store.root(), &[l], 1e-5, false);
                     norm.forward(view(v[0], lay)) * v[1] + v[2]
                 }),
@@ -63,7 +63,7 @@ fn norms() -> impl Strategy<Value = Vec<Case>> {
                     group_norm(view(v[0], lay), groups, 1e-5, Some(v[1]), Some(v[2]))
                 }),
                 case(format!("instance_norm, {lay:?}"), &chans, move |v| {
-                    let store = ParamStore::<f64>::new(0);
+                    let store = ParamStore::<f64>::with_seed(0);
                     let norm = InstanceNorm::with_options(&store.root(), c, 1e-5, false);
                     norm.forward(view(v[0], lay)) * column(v[1]) + column(v[2])
                 }),

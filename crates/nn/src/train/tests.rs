@@ -35,7 +35,7 @@ fn mse<'t>(p: Var<'t, f64>, t: Var<'t, f64>) -> Var<'t, f64> {
 fn linear_run(
     fit: impl FnOnce(&mut Trainer<'_, f64, Linear<f64>, Sgd<f64>, Mse>) -> History,
 ) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let store = ParamStore::new(4);
+    let store = ParamStore::with_seed(4);
     let model = Linear::new(&store.root(), 2, 1);
     let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), mse as Mse);
     let h = fit(&mut trainer);
@@ -81,7 +81,7 @@ impl Callback<f64> for Recorder {
 #[test]
 fn callbacks_see_every_batch_and_set_the_learning_rate() {
     let (x, y) = data(10);
-    let store = ParamStore::new(0);
+    let store = ParamStore::with_seed(0);
     let model = Linear::new(&store.root(), 2, 1);
     let events = Rc::new(RefCell::new(Vec::new()));
     let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.5), mse)
@@ -107,7 +107,7 @@ fn callbacks_see_every_batch_and_set_the_learning_rate() {
 #[test]
 fn a_batch_scheduler_steps_after_every_step_and_an_epoch_scheduler_after_every_epoch() {
     let (x, y) = data(12);
-    let store = ParamStore::new(0);
+    let store = ParamStore::with_seed(0);
     let model = Linear::new(&store.root(), 2, 1);
     let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 9.0), mse)
         .with_scheduler(StepLr::new(0.1, 1, 0.5), Every::Batch);
@@ -120,7 +120,7 @@ fn a_batch_scheduler_steps_after_every_step_and_an_epoch_scheduler_after_every_e
 #[test]
 fn keras_learning_rate_scheduler_sets_the_rate_before_each_epoch() {
     let (x, y) = data(8);
-    let store = ParamStore::new(0);
+    let store = ParamStore::with_seed(0);
     let model = Linear::new(&store.root(), 2, 1);
     let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), mse)
         .callback(LearningRateScheduler::new(|epoch, lr| if epoch < 3 { lr } else { lr / 10.0 }));
@@ -146,7 +146,7 @@ fn a_callback_stops_training_after_a_batch() {
         }
     }
     let (x, y) = data(12);
-    let store = ParamStore::new(0);
+    let store = ParamStore::with_seed(0);
     let model = Linear::new(&store.root(), 2, 1);
     let mut trainer =
         Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), mse).callback(StopAt(2));
@@ -179,7 +179,7 @@ fn a_model_with_two_inputs_learns_from_batches_of_two_tensors() {
     let a = Tensor::from_vec((0..n).map(|i| (i as f64 * 0.3).sin()).collect(), &[n, 1]).unwrap();
     let b = Tensor::from_vec((0..n).map(|i| (i as f64 * 0.7).cos()).collect(), &[n, 1]).unwrap();
     let y = &a + &b.map(|v| 2.0 * v);
-    let store = ParamStore::new(0);
+    let store = ParamStore::with_seed(0);
     let (fa, fb) = (Linear::new(&store.root().sub("a"), 1, 1), Linear::new(&store.root().sub("b"), 1, 1));
     let model = FnModel::new(|xs: &[Var<'_, f64>]| fa.forward(xs[0]) + fb.forward(xs[1])).inputs(2);
     let mut batches = vec![Batch::new(vec![a.clone(), b.clone()], y.clone())];
@@ -206,7 +206,7 @@ fn trainer<'m>(
 }
 
 fn resumable(seed: u64) -> (ParamStore<f64>, Sequential<f64>) {
-    let store = ParamStore::new(seed);
+    let store = ParamStore::with_seed(seed);
     let model = Sequential::new(&store.root())
         .add(|p| Linear::new(p, 2, 8))
         .add(|_| Relu)
@@ -274,7 +274,7 @@ fn targets_of_shape_n_train_as_targets_of_shape_n_by_1() {
     let (x, y) = data(12);
     let flat = y.reshape(&[12]).unwrap();
     let train = |target: &Tensor<f64>| {
-        let store = ParamStore::new(1);
+        let store = ParamStore::with_seed(1);
         let model = Linear::new(&store.root(), 2, 1);
         let mut t = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), mse);
         let h = t.fit(&x, target, &quiet(3)).unwrap();
@@ -286,7 +286,7 @@ fn targets_of_shape_n_train_as_targets_of_shape_n_by_1() {
 #[test]
 fn targets_that_do_not_fit_the_output_are_named_before_any_step() {
     let (x, _) = data(12);
-    let store = ParamStore::new(1);
+    let store = ParamStore::with_seed(1);
     let model = Linear::new(&store.root(), 2, 3);
     let before = values(&store);
     // Rows that differ, from a source whose targets were cut wrong.
@@ -323,7 +323,7 @@ fn targets_that_do_not_fit_the_output_are_named_before_any_step() {
 fn accumulating_two_micro_batches_of_5_steps_as_one_batch_of_10() {
     let (x, y) = data(10);
     let train = |batches: Vec<(Tensor<f64>, Tensor<f64>)>, k: usize| {
-        let store = ParamStore::new(2);
+        let store = ParamStore::with_seed(2);
         let model = Linear::new(&store.root(), 2, 1);
         let mut t = Trainer::new(&model, &store, Adam::new(store.parameters(), 0.05), mse);
         t.fit_batches(&mut batches.clone(), &FitOptions { accumulate_steps: k, ..quiet(5) }).unwrap();
@@ -353,7 +353,7 @@ fn accumulating_two_micro_batches_of_5_steps_as_one_batch_of_10() {
 #[test]
 fn a_frozen_prefix_keeps_its_weights_through_fit() {
     let (x, y) = data(12);
-    let store = ParamStore::new(3);
+    let store = ParamStore::with_seed(3);
     let model = Sequential::new(&store.root())
         .add(|p| Linear::new(p, 2, 4))
         .add(|_| Relu)
@@ -373,7 +373,7 @@ fn a_frozen_prefix_keeps_its_weights_through_fit() {
 #[test]
 fn initial_epoch_numbers_the_epochs_from_there_and_validation_splits_need_tensors() {
     let (x, y) = data(8);
-    let store = ParamStore::new(0);
+    let store = ParamStore::with_seed(0);
     let model = Linear::new(&store.root(), 2, 1);
     let mut t = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), mse);
     let h = t.fit(&x, &y, &FitOptions { initial_epoch: 3, ..quiet(5) }).unwrap();

@@ -170,7 +170,7 @@ fn check_parameters(store: &ParamStore<f64>, loss: impl for<'t> Fn(&'t Tape<f64>
 #[test]
 fn multi_head_attention_matches_finite_differences_in_inputs_and_parameters() {
     for projections in [Projections::Fused, Projections::Separate] {
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let mha = MultiHeadAttention::with_options(&store.root(), 4, 2, projections, true);
         let opts = GradcheckOptions::default();
         let mask = AttentionMask::new().causal().key_lengths(&[3, 2], 3);
@@ -203,7 +203,7 @@ fn half_padded3() -> AttentionMask<f64> {
 
 #[test]
 fn the_encoder_layer_matches_finite_differences_in_inputs_and_parameters() {
-    let store = ParamStore::<f64>::new(2);
+    let store = ParamStore::<f64>::with_seed(2);
     let opts = TransformerOptions::default().ff_dim(6).dropout(0.0);
     let layer = TransformerEncoderLayer::with_options(&store.root().sub("enc"), 4, 2, &opts);
     let x = seq(&[2, 3, 4], 0);

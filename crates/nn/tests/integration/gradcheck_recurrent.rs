@@ -38,7 +38,7 @@ fn project<'t>(y: Var<'t, f64>, k: usize) -> Var<'t, f64> {
 
 #[test]
 fn rnn_and_gru_cells_through_time_match_finite_differences() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let rnn = RnnCell::new(&store.root().sub("rnn"), I, H);
     let gru = GruCell::new(&store.root().sub("gru"), I, H);
     let opts = GradcheckOptions::default();
@@ -65,7 +65,7 @@ fn rnn_and_gru_cells_through_time_match_finite_differences() {
 
 #[test]
 fn the_lstm_cell_through_time_matches_finite_differences() {
-    let store = ParamStore::<f64>::new(1);
+    let store = ParamStore::<f64>::with_seed(1);
     let lstm = LstmCell::new(&store.root(), I, H);
     let mut inputs = vec![seq(&[B, H], 3), seq(&[B, H], 4)];
     inputs.extend(values(&lstm.parameters()));
@@ -87,7 +87,7 @@ fn the_lstm_cell_through_time_matches_finite_differences() {
 
 #[test]
 fn a_gru_cell_has_correct_second_derivatives() {
-    let store = ParamStore::<f64>::new(2);
+    let store = ParamStore::<f64>::with_seed(2);
     let gru = GruCell::new(&store.root(), I, H);
     let mut inputs = vec![seq(&[B, I], 0), seq(&[B, H], 1)];
     inputs.extend(values(&gru.parameters()));
@@ -101,7 +101,7 @@ fn a_gru_cell_has_correct_second_derivatives() {
 
 /// Checks a 2-layer bidirectional sequence layer's gradients in every input, state and weight.
 fn check_stacked_bidirectional(kind: &str) {
-    let store = ParamStore::<f64>::new(3);
+    let store = ParamStore::<f64>::with_seed(3);
     let opts = RecurrentOptions::default().num_layers(2).bidirectional(true);
     let (gru, lstm, rnn) = (
         Gru::with_options(&store.root().sub("gru"), I, H, &opts),
@@ -166,7 +166,7 @@ fn dot_row(w: &[f64], cols: usize, r: usize, x: &[f64]) -> f64 {
 
 #[test]
 fn cells_follow_pytorchs_equations_and_gate_order() {
-    let store = ParamStore::<f64>::new(4);
+    let store = ParamStore::<f64>::with_seed(4);
     let gru = GruCell::new(&store.root().sub("gru"), I, H);
     let lstm = LstmCell::new(&store.root().sub("lstm"), I, H);
     let rnn = RnnCell::new(&store.root().sub("rnn"), I, H);
@@ -209,7 +209,7 @@ fn cells_follow_pytorchs_equations_and_gate_order() {
 
 #[test]
 fn bidirectional_layers_read_the_sequence_both_ways_and_stack_final_states() {
-    let store = ParamStore::<f64>::new(5);
+    let store = ParamStore::<f64>::with_seed(5);
     let opts = RecurrentOptions::default().bidirectional(true);
     let gru = Gru::with_options(&store.root().sub("gru"), I, H, &opts);
     let names: Vec<String> = store.parameters().iter().map(|p| p.name().to_string()).collect();
@@ -253,7 +253,7 @@ fn bidirectional_layers_read_the_sequence_both_ways_and_stack_final_states() {
 
 #[test]
 fn sequence_layers_train_every_parameter_and_forward_their_outputs() {
-    let store = ParamStore::<f64>::new(6);
+    let store = ParamStore::<f64>::with_seed(6);
     let opts = RecurrentOptions::default().num_layers(2);
     let lstm = Lstm::with_options(&store.root().sub("lstm"), I, H, &opts);
     assert_eq!(

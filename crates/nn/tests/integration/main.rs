@@ -4,3 +4,5 @@
 mod attention;
 mod checkpoint_corruption;
 mod gradcheck_recurrent;
+mod pytorch_weights;
+mod threads;

@@ -7,7 +7,7 @@ use crate::checkpoint::{IntDtype, IntTensor, KeyMap, SafetensorsOptions, SaveDty
 use std::fs;
 
 fn store<F: Float>(seed: u64) -> ParamStore<F> {
-    let s = ParamStore::new(seed);
+    let s = ParamStore::with_seed(seed);
     s.root().sub("layers").sub(0).param("weight", &[3, 2], Init::GLOROT_UNIFORM);
     s.root().sub("layers").sub(0).param("bias", &[3], Init::GLOROT_UNIFORM);
     s
@@ -177,7 +177,7 @@ fn f16_and_bf16_tensors_widen_exactly_into_either_float_type() {
     let (f16s, bf16s) = halves(&values);
     let header = r#"{"a":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[4],"data_offsets":[8,16]}}"#;
     fs::write(&path, by_hand(header, &[f16s, bf16s].concat())).unwrap();
-    let s = ParamStore::<f64>::new(0);
+    let s = ParamStore::<f64>::with_seed(0);
     s.root().param("a", &[2, 2], Init::Zeros);
     s.root().param("b", &[4], Init::Zeros);
     let report = load_safetensors(&s, &path).unwrap();
@@ -360,7 +360,7 @@ fn a_batch_norm_file_without_the_counter_loads_strictly_and_reports_it_defaulted
     let data: Vec<u8> =
         [0.0f32, 0.0, 0.5, -1.5, 2.0, 3.0, 1.0, 1.0].iter().flat_map(|v| v.to_le_bytes()).collect();
     fs::write(&path, by_hand(header, &data)).unwrap();
-    let s = ParamStore::<f64>::new(0);
+    let s = ParamStore::<f64>::with_seed(0);
     let bn = crate::BatchNorm1d::new(&s.root().sub("bn"), 2);
     let report = load_safetensors(&s, &path).unwrap();
     assert_eq!(report.loaded, ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]);
@@ -382,7 +382,7 @@ fn u64_tensors_load_like_the_other_integers() {
     let header = r#"{"count":{"dtype":"U64","shape":[2],"data_offsets":[0,16]},"seen":{"dtype":"U64","shape":[1],"data_offsets":[16,24]}}"#;
     let data = [3u64, 1 << 40, 9].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
     fs::write(&path, by_hand(header, &data)).unwrap();
-    let s = ParamStore::<f64>::new(0);
+    let s = ParamStore::<f64>::with_seed(0);
     let count = s.add_buffer(crate::Param::new("count", Tensor::zeros(&[2])));
     let report = SafetensorsOptions::new().strict(false).load(&s, &path).unwrap();
     assert_eq!(count.value().to_vec(), vec![3.0, 2f64.powi(40)]);
@@ -414,7 +414,7 @@ fn a_u64_value_past_i64_max_loads_as_floats_or_is_skipped_with_the_reason() {
     let dict = load_safetensors_dict::<f64>(&path).unwrap();
     assert!(dict.ints.is_empty() && dict.tensors.is_empty());
     assert_eq!(dict.skipped, [("hash".to_string(), reason.to_string())]);
-    let s = ParamStore::<f64>::new(0);
+    let s = ParamStore::<f64>::with_seed(0);
     let report = SafetensorsOptions::new().strict(false).load(&s, &path).unwrap();
     assert_eq!(report.skipped, [("hash".to_string(), reason.to_string())]);
     let hash = s.add_buffer(crate::Param::new("hash", Tensor::zeros(&[2])));

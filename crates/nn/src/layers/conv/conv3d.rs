@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn conv3d_is_the_convolution_plus_the_bias_per_channel() {
-        let store = ParamStore::<f64>::new(3);
+        let store = ParamStore::<f64>::with_seed(3);
         let opts =
             Conv3dOptions::default().stride((2, 1, 1)).padding((1, 0, 1)).dilation((1, 2, 1)).groups(2);
         let conv = Conv3d::with_options(&store.root().sub("conv"), 4, 6, (2, 2, 3), opts, true);
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn conv3d_gradients_of_input_weight_and_bias_match_finite_differences() {
-        let store = ParamStore::<f64>::new(5);
+        let store = ParamStore::<f64>::with_seed(5);
         let conv = Conv3d::with_options(&store.root(), 2, 2, (2, 1, 2), Conv3dOptions::default(), true);
         let inputs = [
             crate::testing::sines(&[1, 2, 3, 2, 3], 0.41),
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn conv3d_initialises_like_pytorch() {
         // fan in is weight.shape[1] · kD · kH · kW = 4 · 2 · 2 · 2, as PyTorch's.
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let conv = Conv3d::new(&store.root(), 4, 8, (2, 2, 2));
         let bound = 1.0 / 32f64.sqrt();
         for p in [&conv.weight, conv.bias.as_ref().unwrap()] {

@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn conv_transpose1d_is_the_transposed_convolution_plus_the_bias_per_channel() {
-        let store = ParamStore::<f64>::new(3);
+        let store = ParamStore::<f64>::with_seed(3);
         let opts =
             ConvTranspose1dOptions { stride: 2, padding: 1, output_padding: 1, dilation: 2, groups: 2 };
         let up = ConvTranspose1d::with_options(&store.root().sub("up"), 4, 6, 3, opts, true);
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn conv_transpose1d_initialises_like_pytorch() {
         // fan in is weight.shape[1] · k = 4 · 2, as PyTorch's.
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let up = ConvTranspose1d::new(&store.root(), 16, 4, 2);
         let bound = 1.0 / 8f64.sqrt();
         for p in [&up.weight, up.bias.as_ref().unwrap()] {

@@ -29,7 +29,7 @@ fn layer(store: &ParamStore<f64>, norm_first: bool) -> TransformerDecoderLayer<f
 
 #[test]
 fn decoder_parameters_are_named_as_pytorchs() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let dec = layer(&store, true);
     assert!(dec.norm_first());
     let names: Vec<String> = store.parameters().iter().map(|p| p.name().to_string()).collect();
@@ -49,7 +49,7 @@ fn decoder_parameters_are_named_as_pytorchs() {
 #[test]
 fn decoder_layers_compose_their_sublayers_pre_and_post_norm() {
     for norm_first in [true, false] {
-        let store = ParamStore::<f64>::new(3);
+        let store = ParamStore::<f64>::with_seed(3);
         let dec = layer(&store, norm_first);
         let tape = Tape::new();
         let x = tape.constant(seq(&[2, 3, 4]));
@@ -73,7 +73,7 @@ fn decoder_layers_compose_their_sublayers_pre_and_post_norm() {
 
 #[test]
 fn encoder_post_norm_normalises_after_each_residual_sum() {
-    let store = ParamStore::<f64>::new(1);
+    let store = ParamStore::<f64>::with_seed(1);
     let opts = TransformerOptions::default().ff_dim(8).dropout(0.0).norm_first(false);
     let enc = TransformerEncoderLayer::with_options(&store.root(), 4, 2, &opts);
     assert!(!enc.norm_first());
@@ -91,7 +91,7 @@ fn encoder_post_norm_normalises_after_each_residual_sum() {
 
 #[test]
 fn decoder_outputs_do_not_depend_on_later_targets_or_masked_memory() {
-    let store = ParamStore::<f64>::new(5);
+    let store = ParamStore::<f64>::with_seed(5);
     let dec = layer(&store, true);
     let tape = Tape::new();
     let m = tape.constant(seq(&[1, 3, 4]).cos());
@@ -119,7 +119,7 @@ fn decoder_outputs_do_not_depend_on_later_targets_or_masked_memory() {
 fn decoder_gradients_match_finite_differences_to_second_order() {
     let opts = GradcheckOptions::default();
     for norm_first in [true, false] {
-        let store = ParamStore::<f64>::new(7);
+        let store = ParamStore::<f64>::with_seed(7);
         let dec = layer(&store, norm_first);
         let probe = seq(&[1, 3, 4]).cos();
         let f = hr(|v| (dec.decode(v[0], v[1]) * &probe).sum());
@@ -132,7 +132,7 @@ fn decoder_gradients_match_finite_differences_to_second_order() {
 #[test]
 fn attention_dropout_drops_attention_weights_in_training_only() {
     // Three stores of the same seed: the same weights.
-    let stores: Vec<ParamStore<f64>> = (0..3).map(|_| ParamStore::new(2)).collect();
+    let stores: Vec<ParamStore<f64>> = (0..3).map(|_| ParamStore::with_seed(2)).collect();
     let plain = MultiHeadAttention::new(&stores[0].root(), 4, 2);
     let all = MultiHeadAttention::new(&stores[1].root(), 4, 2).with_attention_dropout(1.0);
     let half = MultiHeadAttention::new(&stores[2].root(), 4, 2).with_attention_dropout(0.5);

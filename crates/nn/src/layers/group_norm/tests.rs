@@ -39,7 +39,7 @@ fn standardise(x: &[f64], len: usize, eps: f64) -> Vec<f64> {
 
 #[test]
 fn rms_norm_matches_a_hand_computation_with_and_without_weight() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let norm = RmsNorm::new(&store.root(), &[3]);
     assert_eq!((norm.eps(), norm.normalized_shape()), (f64::EPSILON, &[3][..]));
     let w = [1.0, 2.0, 0.5];
@@ -67,7 +67,7 @@ fn rms_norm_matches_a_hand_computation_with_and_without_weight() {
 
 #[test]
 fn group_norm_normalises_each_group_of_channels_then_applies_per_channel_affine() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let gn = GroupNorm::new(&store.root(), 2, 4);
     assert_eq!((gn.groups(), gn.eps()), (2, 1e-5));
     let (w, b) = ([1.0, 2.0, 0.5, -1.0], [0.0, 1.0, -1.0, 2.0]);
@@ -96,7 +96,7 @@ fn group_norm_normalises_each_group_of_channels_then_applies_per_channel_affine(
 
 #[test]
 fn instance_norm_normalises_each_channel_over_its_spatial_axes() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let x = seq(&[2, 3, 2, 2]).to_vec();
     let tape = Tape::new();
     let plain = InstanceNorm::new(&store.root(), 3);
@@ -147,7 +147,7 @@ fn norm_gradients_in_input_weight_and_bias_match_finite_differences_to_second_or
 
 #[test]
 fn norm_layers_give_their_parameters_gradients() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let (gn, rms) =
         (GroupNorm::new(&store.root().sub("gn"), 2, 4), RmsNorm::new(&store.root().sub("rms"), &[3]));
     let inorm = InstanceNorm::with_options(&store.root().sub("in"), 4, 1e-5, true);

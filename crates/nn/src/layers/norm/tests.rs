@@ -35,7 +35,7 @@ fn by_hand(x: &[f64], len: usize, w: &[f64], b: &[f64], eps: f64) -> Vec<f64> {
 
 #[test]
 fn layer_norm_matches_a_hand_computation() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let ln = LayerNorm::new(&store.root(), &[3]);
     let (w, b) = ([1.0, 2.0, 0.5], [0.0, 1.0, -1.0]);
     ln.weight.as_ref().unwrap().set(t(&w, &[3]));
@@ -51,7 +51,7 @@ fn layer_norm_matches_a_hand_computation() {
 
 #[test]
 fn layer_norm_normalises_several_trailing_dimensions_without_affine() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let ln = LayerNorm::with_options(&store.root(), &[2, 2], 0.1, false);
     assert!(ln.weight.is_none() && ln.bias.is_none() && store.parameters().is_empty());
     let x = seq(&[3, 2, 2]);
@@ -67,7 +67,7 @@ fn by_vars<'t>(v: &[Var<'t, f64>]) -> Var<'t, f64> {
 
 #[test]
 fn layer_norm_gradients_match_finite_differences() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let ln = LayerNorm::new(&store.root(), &[4]);
     let (w, b) = (seq(&[4]).add_scalar(2.0), seq(&[4]));
     ln.weight.as_ref().unwrap().set(w.clone());
@@ -93,7 +93,7 @@ proptest::proptest! {
     fn layer_norm_gradients_match_finite_differences_over_random_inputs(
         x in strategy::shape_in(0..=2, 1..=3).prop_flat_map(|mut s| { s.push(5); strategy::tensor(&s, -3.0..3.0) })
     ) {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let ln = LayerNorm::new(&store.root(), &[5]);
         let weights = x.cos();
         gradcheck(|v| (ln.forward(v[0]) * v[1]).sum(), &[x, weights], &GradcheckOptions::default())?;
@@ -110,7 +110,7 @@ fn layer_norm_rejects_a_wrong_trailing_shape() {
 
 #[test]
 fn batch_norm_trains_on_batch_statistics_and_updates_running_ones() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let bn = BatchNorm1d::new(&store.root().sub("bn"), 2);
     bn.weight.as_ref().unwrap().set(t(&[2.0, 0.5], &[2]));
     bn.bias.as_ref().unwrap().set(t(&[1.0, -1.0], &[2]));
@@ -132,7 +132,7 @@ fn batch_norm_trains_on_batch_statistics_and_updates_running_ones() {
 
 #[test]
 fn batch_norm_evaluates_with_running_statistics_and_leaves_them_alone() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let bn = BatchNorm1d::new(&store.root(), 2);
     bn.running_mean.set(t(&[1.0, -2.0], &[2]));
     bn.running_var.set(t(&[4.0, 0.25], &[2]));
@@ -160,7 +160,7 @@ fn batch_norm_evaluates_with_running_statistics_and_leaves_them_alone() {
 
 #[test]
 fn batch_norm_normalises_over_batch_and_length_of_3d_inputs() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let bn = BatchNorm1d::with_options(&store.root(), 2, 1e-3, 0.5, false);
     assert!(store.parameters().is_empty());
     let x = seq(&[2, 2, 3]);
@@ -185,7 +185,7 @@ fn batch_norm_normalises_over_batch_and_length_of_3d_inputs() {
 
 #[test]
 fn batch_norm_gradients_match_finite_differences_in_train_and_eval() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let bn = BatchNorm1d::new(&store.root(), 3);
     bn.weight.as_ref().unwrap().set(t(&[1.5, -0.5, 2.0], &[3]));
     bn.bias.as_ref().unwrap().set(t(&[0.1, 0.2, 0.3], &[3]));
@@ -243,7 +243,7 @@ fn batch_norm_rejects_a_wrong_channel_count() {
 
 #[test]
 fn batch_norm_counts_training_batches_only() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let bn = BatchNorm1d::new(&store.root().sub("bn"), 3);
     assert_eq!((bn.num_batches_tracked.shape(), bn.num_batches_tracked.value().item()), (vec![], 0.0));
     store.train();

@@ -194,7 +194,7 @@ impl<K: Recurrence, F: Float> RecurrentCell<K, F> {
     /// use wengert::nn::{GruCell, ParamStore};
     /// use wengert::tape::Tape;
     /// use wengert::tensor::Tensor;
-    /// let store = ParamStore::<f64>::new(0);
+    /// let store = ParamStore::<f64>::with_seed(0);
     /// let cell = GruCell::new(&store.root(), 3, 4);
     /// let tape = Tape::new();
     /// let x = tape.constant(Tensor::ones(&[2, 3]));
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn cells_name_and_initialise_their_parameters_as_pytorch() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let cell = LstmCell::new(&store.root().sub("cell"), 3, 4);
         let names: Vec<String> = store.parameters().iter().map(|p| p.name().to_string()).collect();
         assert_eq!(names, ["cell.weight_ih", "cell.weight_hh", "cell.bias_ih", "cell.bias_hh"]);
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_cell_forward_is_a_step_from_zeros() {
-        let store = ParamStore::<f64>::new(1);
+        let store = ParamStore::<f64>::with_seed(1);
         let cell = GruCell::new(&store.root(), 3, 4);
         let tape = Tape::new();
         let x = tape.constant(Tensor::from_vec((0..6).map(|i| i as f64 * 0.3).collect(), &[2, 3]).unwrap());
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn an_lstm_cell_forward_is_the_hidden_state_of_a_step_from_zeros() {
-        let store = ParamStore::<f64>::new(2);
+        let store = ParamStore::<f64>::with_seed(2);
         let cell = LstmCell::new(&store.root(), 3, 4);
         let tape = Tape::new();
         let x =

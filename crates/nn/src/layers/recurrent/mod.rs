@@ -62,7 +62,7 @@ impl Kind {
 /// use wengert::nn::{CellWeights, GruCell, ParamStore};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;
-/// let store = ParamStore::<f64>::new(0);
+/// let store = ParamStore::<f64>::with_seed(0);
 /// let cell = GruCell::new(&store.root().sub("gru"), 3, 4);
 /// let tape = Tape::new();
 /// let w: CellWeights<'_, f64> = cell.weights(&tape);

@@ -384,7 +384,7 @@ impl<K: Recurrence, F: Float> RecurrentLayer<K, F> {
     /// use wengert::nn::{Lstm, ParamStore};
     /// use wengert::tape::Tape;
     /// use wengert::tensor::Tensor;
-    /// let store = ParamStore::<f64>::new(0);
+    /// let store = ParamStore::<f64>::with_seed(0);
     /// let lstm = Lstm::new(&store.root(), 3, 4);
     /// let tape = Tape::new();
     /// let x = tape.constant(Tensor::ones(&[2, 5, 3]));

@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn pixel_layers_chain_in_a_sequential_and_undo_each_other() {
-        let store = ParamStore::<f64>::new(0);
+        let store = ParamStore::<f64>::with_seed(0);
         let model = Sequential::new(&store.root())
             .add(|_| PixelUnshuffle { factor: 2 })
             .add(|_| PixelShuffle { factor: 2 });

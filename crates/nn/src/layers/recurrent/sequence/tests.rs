@@ -12,7 +12,7 @@ fn input(seed: f64) -> Tensor<f64> {
 
 /// The outputs of a 2-layer GRU with dropout `p`, in training or evaluation.
 fn gru_outputs(p: f64, training: bool, x: &Tensor<f64>) -> Vec<f64> {
-    let store = ParamStore::<f64>::new(7);
+    let store = ParamStore::<f64>::with_seed(7);
     let gru = Gru::with_options(&store.root(), 3, 5, &RecurrentOptions::default().num_layers(2).dropout(p));
     if !training {
         store.eval();
@@ -40,7 +40,7 @@ fn dropping_everything_cuts_the_upper_layer_off_its_input() {
 fn one_layer_has_nothing_to_drop() {
     let x = input(0.0);
     let run = |p: f64| {
-        let store = ParamStore::<f64>::new(3);
+        let store = ParamStore::<f64>::with_seed(3);
         let rnn = Rnn::with_options(&store.root(), 3, 4, &RecurrentOptions::default().dropout(p));
         let tape = Tape::new();
         rnn.forward_seq(tape.constant(x.clone()), None).0.value().to_vec()
@@ -50,7 +50,7 @@ fn one_layer_has_nothing_to_drop() {
 
 #[test]
 fn gradients_flow_through_the_kept_outputs() {
-    let store = ParamStore::<f64>::new(1);
+    let store = ParamStore::<f64>::with_seed(1);
     let opts = RecurrentOptions::default().num_layers(3).bidirectional(true).dropout(0.3);
     let lstm = Lstm::with_options(&store.root(), 3, 4, &opts);
     let tape = Tape::new();

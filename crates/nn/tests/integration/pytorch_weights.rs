@@ -129,7 +129,7 @@ fn a_pytorch_transformer_encoder_layer_loads_under_its_own_names() {
 
 #[test]
 fn wengert_files_read_back_through_the_safetensors_crate() {
-    let store = ParamStore::<f64>::new(0);
+    let store = ParamStore::<f64>::with_seed(0);
     let model = Sequential::new(&store.root()).add(|p| Linear::new(p, 3, 2)).add(|p| BatchNorm1d::new(p, 2));
     store.train();
     model.forward(Tape::new().constant(Tensor::from_vec((0..12).map(f64::from).collect(), &[4, 3]).unwrap()));

@@ -106,7 +106,7 @@ fn predict(model: &Sequential<f64>, x: &Tensor<f64>) -> Vec<f64> {
 
 #[test]
 fn a_model_trained_on_one_thread_predicts_the_same_bits_on_eight() {
-    let store = ParamStore::<f64>::new(7);
+    let store = ParamStore::<f64>::with_seed(7);
     let net = model(&store);
     let mut rng = SeedRng::new(3);
     let x = Tensor::<f64>::randn(&[32, 3], &mut rng);
