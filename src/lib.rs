@@ -70,18 +70,20 @@ pub mod prelude {
     };
 
     pub use wengert_nn::optim::{
-        Adagrad, Adam, AdamW, Clip, CosineAnnealingLr, ExponentialLr, LinearWarmup, OptimError, Optimizer,
-        ReduceLrOnPlateau, RmsProp, Scheduler, Sgd, StepLr,
+        Adagrad, Adam, AdamW, Clip, CosineAnnealingLr, ExponentialLr, GradAccumulator, LinearWarmup,
+        OptimError, Optimizer, ParamGroup, ReduceLrOnPlateau, RmsProp, Scheduler, Sgd, StepLr,
     };
     pub use wengert_nn::train::{
-        BestCheckpoint, Callback, Control, EarlyStopping, FitOptions, History, Trainer, Verbosity,
+        Batch, Batches, BestCheckpoint, Callback, Control, EarlyStopping, Every, FitContext, FitOptions,
+        FnModel, History, LearningRateScheduler, Model, Trainer, Validation, Verbosity,
     };
     pub use wengert_nn::{
-        AdaptiveAvgPool2d, AttentionMask, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d,
+        AdaptiveAvgPool2d, AttentionMask, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d,
         ConvTranspose1d, ConvTranspose2d, Dropout, Dropout2d, Embedding, Flatten, Gelu, GradientsParam,
         GroupNorm, Gru, GruCell, Init, InstanceNorm, LayerNorm, LeakyRelu, LearnedPositionalEmbedding,
-        Linear, Lstm, LstmCell, MaxPool2d, Module, MultiHeadAttention, Param, ParamStore, Path, Relu,
-        RmsNorm, Rnn, RnnCell, RotaryEmbedding, SeedRng, Sequential, Sigmoid, SinusoidalPositionalEncoding,
-        Softmax, Tanh, TapeParam, TransformerDecoderLayer, TransformerEncoderLayer, TransformerOptions, loss,
+        Linear, Lstm, LstmCell, MaxPool2d, Module, MultiHeadAttention, Param, ParamStore, Path, PixelShuffle,
+        PixelUnshuffle, Relu, RmsNorm, Rnn, RnnCell, RotaryEmbedding, SeedRng, Sequential, Sigmoid,
+        SinusoidalPositionalEncoding, Softmax, Tanh, TapeParam, TransformerDecoderLayer,
+        TransformerEncoderLayer, TransformerOptions, Upsample, UpsampleMode, loss,
     };
 }

@@ -32,6 +32,7 @@ use crate::store::{ParamStore, Path};
 /// assert_eq!(bn.running_mean.value().to_vec(), vec![0.2]);
 /// assert_eq!(bn.buffers()[1].name(), "bn.running_var");
 /// ```
+#[derive(Debug)]
 pub struct BatchNorm2d<F: Float = f32> {
     /// The scale γ, `[C]`, if affine.
     pub weight: Option<Param<F>>,

@@ -92,6 +92,7 @@ fn check_input(layer: &str, name: &str, x: &[usize], ndim: usize, channels: usiz
 /// assert_eq!(conv.forward(tape.constant(Tensor::ones(&[2, 3, 5, 5]))).shape(), vec![2, 8, 5, 5]);
 /// assert_eq!(store.num_parameters(), 8 * 3 * 9 + 8);
 /// ```
+#[derive(Debug)]
 pub struct Conv2d<F: Float = f32> {
     /// The weight, `[out, in / groups, kh, kw]`.
     pub weight: Param<F>,
@@ -168,6 +169,7 @@ impl<F: Float> Module<F> for Conv2d<F> {
 /// let tape = Tape::new();
 /// assert_eq!(conv.forward(tape.constant(Tensor::ones(&[5, 2, 10]))).shape(), vec![5, 4, 8]);
 /// ```
+#[derive(Debug)]
 pub struct Conv1d<F: Float = f32> {
     /// The weight, `[out, in / groups, k]`.
     pub weight: Param<F>,
@@ -245,6 +247,7 @@ impl<F: Float> Module<F> for Conv1d<F> {
 /// let tape = Tape::new();
 /// assert_eq!(up.forward(tape.constant(Tensor::ones(&[1, 4, 3, 3]))).shape(), vec![1, 2, 6, 6]);
 /// ```
+#[derive(Debug)]
 pub struct ConvTranspose2d<F: Float = f32> {
     /// The weight, `[in, out / groups, kh, kw]`.
     pub weight: Param<F>,

@@ -32,6 +32,7 @@ use crate::store::Path;
 /// let memory = tape.constant(Tensor::ones(&[2, 3, 8]));
 /// assert_eq!(layer.decode(target, memory).shape(), vec![2, 5, 8]);
 /// ```
+#[derive(Debug)]
 pub struct TransformerDecoderLayer<F: Float = f32> {
     /// The target's self-attention.
     pub self_attn: MultiHeadAttention<F>,

@@ -28,6 +28,7 @@ pub enum Projections {
 }
 
 /// The input projections of either kind.
+#[derive(Debug)]
 enum InProj<F: Float> {
     Fused { weight: Param<F>, bias: Option<Param<F>> },
     Separate { q: Linear<F>, k: Linear<F>, v: Linear<F> },
@@ -54,6 +55,7 @@ enum InProj<F: Float> {
 /// assert_eq!(mha.attend(x, memory, memory, &mask).shape(), vec![3, 5, 8]); // cross-attention
 /// assert_eq!(store.parameters()[0].name(), "attn.in_proj_weight");
 /// ```
+#[derive(Debug)]
 pub struct MultiHeadAttention<F: Float = f32> {
     in_proj: InProj<F>,
     /// The output projection, `[d_model, d_model]`.

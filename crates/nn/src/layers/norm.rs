@@ -30,6 +30,7 @@ use crate::store::{ParamStore, Path};
 /// assert!((v[0] + 1.0).abs() < 1e-4 && (v[1] - 1.0).abs() < 1e-4);
 /// assert_eq!(store.parameters()[0].name(), "ln.weight");
 /// ```
+#[derive(Debug)]
 pub struct LayerNorm<F: Float = f32> {
     /// The scale γ, of `normalized_shape`, if elementwise affine.
     pub weight: Option<Param<F>>,
@@ -153,6 +154,7 @@ fn affine<'t, F: Float>(
 /// assert_eq!(bn.running_var.value().to_vec(), vec![0.9 + 0.2]); // 0.9 · 1 + 0.1 · 2 (unbiased)
 /// assert_eq!(store.num_parameters(), 2);                         // weight and bias only
 /// ```
+#[derive(Debug)]
 pub struct BatchNorm1d<F: Float = f32> {
     /// The scale γ, `[C]`, if affine.
     pub weight: Option<Param<F>>,

@@ -91,6 +91,7 @@ impl TransformerOptions {
 /// let y = layer.forward_masked(x, &AttentionMask::new().causal());
 /// assert_eq!(y.shape(), vec![2, 5, 16]);
 /// ```
+#[derive(Debug)]
 pub struct TransformerEncoderLayer<F: Float = f32> {
     /// The norm before attention.
     pub norm1: LayerNorm<F>,

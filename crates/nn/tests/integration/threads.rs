@@ -8,17 +8,20 @@ use wengert::nn::optim::{
     RmsProp, Sgd, StepLr,
 };
 use wengert::nn::{
-    AdaptiveAvgPool2d, AttentionMask, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose1d,
-    ConvTranspose2d, Dropout, Dropout2d, Embedding, Flatten, Gelu, GroupNorm, Gru, GruCell, InstanceNorm,
-    LayerNorm, LeakyRelu, LearnedPositionalEmbedding, Linear, Lstm, LstmCell, MaxPool2d, Module,
-    MultiHeadAttention, Param, ParamStore, Path, Relu, RmsNorm, Rnn, RnnCell, RotaryEmbedding, SeedRng,
-    Sequential, Sigmoid, SinusoidalPositionalEncoding, Softmax, Tanh, TransformerDecoderLayer,
-    TransformerEncoderLayer,
+    AdaptiveAvgPool2d, AttentionMask, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d,
+    ConvTranspose1d, ConvTranspose2d, Dropout, Dropout2d, Embedding, Flatten, Gelu, GroupNorm, Gru, GruCell,
+    InstanceNorm, LayerNorm, LeakyRelu, LearnedPositionalEmbedding, Linear, Lstm, LstmCell, MaxPool2d,
+    Module, MultiHeadAttention, Param, ParamStore, Path, PixelShuffle, PixelUnshuffle, Relu, RmsNorm, Rnn,
+    RnnCell, RotaryEmbedding, SeedRng, Sequential, Sigmoid, SinusoidalPositionalEncoding, Softmax, Tanh,
+    TransformerDecoderLayer, TransformerEncoderLayer, Upsample,
 };
 use wengert::tape::{Tape, Var};
 use wengert::tensor::Tensor;
 
 fn assert_send_sync<T: Send + Sync>() {}
+
+/// A layer a model can hold: shareable across threads and printable with `{:?}`.
+fn assert_layer<T: Send + Sync + std::fmt::Debug>() {}
 
 #[test]
 fn stores_params_and_optimizers_are_send_and_sync() {
@@ -42,47 +45,51 @@ fn stores_params_and_optimizers_are_send_and_sync() {
 }
 
 #[test]
-fn every_layer_and_sequential_is_send_and_sync() {
-    assert_send_sync::<Sequential>();
-    assert_send_sync::<Sequential<f64>>();
+fn every_layer_and_sequential_is_send_sync_and_debug() {
+    assert_layer::<Sequential>();
+    assert_layer::<Sequential<f64>>();
     assert_send_sync::<Box<dyn Module>>();
-    assert_send_sync::<Linear>();
-    assert_send_sync::<Conv1d>();
-    assert_send_sync::<Conv2d>();
-    assert_send_sync::<ConvTranspose1d>();
-    assert_send_sync::<ConvTranspose2d>();
-    assert_send_sync::<MaxPool2d>();
-    assert_send_sync::<AvgPool2d>();
-    assert_send_sync::<AdaptiveAvgPool2d>();
-    assert_send_sync::<Flatten>();
-    assert_send_sync::<BatchNorm1d>();
-    assert_send_sync::<BatchNorm2d>();
-    assert_send_sync::<LayerNorm>();
-    assert_send_sync::<GroupNorm>();
-    assert_send_sync::<InstanceNorm>();
-    assert_send_sync::<RmsNorm>();
-    assert_send_sync::<Dropout>();
-    assert_send_sync::<Dropout2d>();
-    assert_send_sync::<Embedding>();
-    assert_send_sync::<SinusoidalPositionalEncoding>();
-    assert_send_sync::<LearnedPositionalEmbedding>();
-    assert_send_sync::<RotaryEmbedding>();
-    assert_send_sync::<AttentionMask>();
-    assert_send_sync::<MultiHeadAttention>();
-    assert_send_sync::<TransformerEncoderLayer>();
-    assert_send_sync::<TransformerDecoderLayer>();
-    assert_send_sync::<Rnn>();
-    assert_send_sync::<Gru>();
-    assert_send_sync::<Lstm>();
-    assert_send_sync::<RnnCell>();
-    assert_send_sync::<GruCell>();
-    assert_send_sync::<LstmCell>();
-    assert_send_sync::<Relu>();
-    assert_send_sync::<Tanh>();
-    assert_send_sync::<Sigmoid>();
-    assert_send_sync::<Gelu>();
-    assert_send_sync::<LeakyRelu>();
-    assert_send_sync::<Softmax>();
+    assert_layer::<Linear>();
+    assert_layer::<Conv1d>();
+    assert_layer::<Conv2d>();
+    assert_layer::<ConvTranspose1d>();
+    assert_layer::<ConvTranspose2d>();
+    assert_layer::<MaxPool2d>();
+    assert_layer::<AvgPool2d>();
+    assert_layer::<AdaptiveAvgPool2d>();
+    assert_layer::<Flatten>();
+    assert_layer::<BatchNorm1d>();
+    assert_layer::<BatchNorm2d>();
+    assert_layer::<LayerNorm>();
+    assert_layer::<GroupNorm>();
+    assert_layer::<InstanceNorm>();
+    assert_layer::<RmsNorm>();
+    assert_layer::<Dropout>();
+    assert_layer::<Dropout2d>();
+    assert_layer::<Embedding>();
+    assert_layer::<SinusoidalPositionalEncoding>();
+    assert_layer::<LearnedPositionalEmbedding>();
+    assert_layer::<RotaryEmbedding>();
+    assert_layer::<AttentionMask>();
+    assert_layer::<MultiHeadAttention>();
+    assert_layer::<TransformerEncoderLayer>();
+    assert_layer::<TransformerDecoderLayer>();
+    assert_layer::<Rnn>();
+    assert_layer::<Gru>();
+    assert_layer::<Lstm>();
+    assert_layer::<RnnCell>();
+    assert_layer::<GruCell>();
+    assert_layer::<LstmCell>();
+    assert_layer::<Relu>();
+    assert_layer::<Tanh>();
+    assert_layer::<Sigmoid>();
+    assert_layer::<Gelu>();
+    assert_layer::<LeakyRelu>();
+    assert_layer::<Softmax>();
+    assert_layer::<Conv3d>();
+    assert_layer::<Upsample>();
+    assert_layer::<PixelShuffle>();
+    assert_layer::<PixelUnshuffle>();
 }
 
 /// A small classifier-shaped model: two hidden layers, dropout (so the eval flag must cross threads).

@@ -46,7 +46,10 @@ impl<'t, F: Float> Var<'t, F> {
             let (a, b) = (&nodes[self.id].value, &nodes[other.id].value);
             // Checked here as well as in `f`: a panic inside `f` reports the line `f` was called through,
             // not the user's, while this function is `#[track_caller]` all the way up.
-            if let Err(e) = broadcast_shapes(op.name(), a.shape(), b.shape()) {
+            // Equal shapes always broadcast: the common case pays one comparison.
+            if a.shape() != b.shape()
+                && let Err(e) = broadcast_shapes(op.name(), a.shape(), b.shape())
+            {
                 panic!("{e}");
             }
             f(a, b)

@@ -23,6 +23,7 @@ use crate::store::Path;
 /// assert_eq!(conv.forward(tape.constant(Tensor::ones(&[1, 2, 4, 5, 5]))).shape(), vec![1, 4, 4, 5, 5]);
 /// assert_eq!(store.num_parameters(), 4 * 2 * 27 + 4);
 /// ```
+#[derive(Debug)]
 pub struct Conv3d<F: Float = f32> {
     /// The weight, `[out, in / groups, kD, kH, kW]`.
     pub weight: Param<F>,

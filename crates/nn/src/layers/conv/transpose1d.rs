@@ -23,6 +23,7 @@ use crate::store::Path;
 /// let tape = Tape::new();
 /// assert_eq!(up.forward(tape.constant(Tensor::ones(&[1, 4, 5]))).shape(), vec![1, 2, 12]);
 /// ```
+#[derive(Debug)]
 pub struct ConvTranspose1d<F: Float = f32> {
     /// The weight, `[in, out / groups, k]`.
     pub weight: Param<F>,

@@ -27,6 +27,7 @@ use crate::store::Path;
 /// let tape = Tape::new();
 /// assert_eq!(cell.step(tape.constant(Tensor::ones(&[2, 3])), None).shape(), vec![2, 4]);
 /// ```
+#[derive(Debug)]
 pub struct RecurrentCell<K: Recurrence, F: Float = f32> {
     params: CellParams<F>,
     kind: PhantomData<K>,

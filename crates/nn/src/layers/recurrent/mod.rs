@@ -83,6 +83,7 @@ pub struct CellWeights<'t, F: Float = f32> {
 }
 
 /// The parameters of one cell, in PyTorch's layout.
+#[derive(Debug)]
 pub(crate) struct CellParams<F: Float> {
     pub(crate) kind: Kind,
     pub(crate) weight_ih: Param<F>,
@@ -164,6 +165,7 @@ impl<F: Float> CellParams<F> {
 
 /// A cell's weights prepared for a run of steps: transposed once, with the biases that only add up
 /// folded into the input projection.
+#[derive(Debug)]
 pub(crate) struct Prepared<'t, F: Float> {
     kind: Kind,
     hidden: usize,

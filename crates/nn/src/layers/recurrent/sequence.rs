@@ -81,6 +81,7 @@ impl RecurrentOptions {
 
 /// The cells of a stacked, possibly bidirectional layer; cell `l · directions + d` is layer `l`,
 /// direction `d` (0 forward, 1 reverse).
+#[derive(Debug)]
 struct Stack<F: Float> {
     kind: Kind,
     hidden: usize,
@@ -203,6 +204,7 @@ impl<F: Float> Stack<F> {
 /// let (y, (h_n, c_n)) = lstm.forward_seq(tape.constant(Tensor::ones(&[5, 7, 3])), None);
 /// assert_eq!((y.shape(), h_n.shape(), c_n.shape()), (vec![5, 7, 4], vec![1, 5, 4], vec![1, 5, 4]));
 /// ```
+#[derive(Debug)]
 pub struct RecurrentLayer<K: Recurrence, F: Float = f32> {
     stack: Stack<F>,
     kind: PhantomData<K>,
