@@ -106,12 +106,13 @@ impl<F: Float> Sequential<F> {
 }
 
 impl<F: Float> std::fmt::Debug for Sequential<F> {
-    /// The number of layers and the parameters under the sequence's path (layers themselves need not
-    /// be `Debug`).
+    /// The number of layers and the parameters under their paths `path.i` (layers themselves need
+    /// not be `Debug`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let prefix = format!("{}.", self.path.prefix());
-        let params: Vec<_> =
-            self.path.store().parameters().into_iter().filter(|p| p.name().starts_with(&prefix)).collect();
+        let prefixes: Vec<String> =
+            (0..self.layers.len()).map(|i| format!("{}.", self.path.sub(i).prefix())).collect();
+        let mine = |name: &str| prefixes.iter().any(|prefix| name.starts_with(prefix.as_str()));
+        let params: Vec<_> = self.path.store().parameters().into_iter().filter(|p| mine(p.name())).collect();
         f.debug_struct("Sequential").field("layers", &self.layers.len()).field("parameters", &params).finish()
     }
 }
@@ -140,8 +141,8 @@ mod tests {
         let _other = Linear::new(&store.root().sub("head"), 1, 1);
         let model = Sequential::new(&store.root()).add(|p| Linear::new(p, 2, 3)).add(|_| Relu);
         let text = format!("{model:?}");
-        assert!(text.starts_with("Sequential { layers: 2, parameters: [Param(layers.0.weight, #"), "{text}");
-        assert!(text.contains("Param(layers.0.bias, #") && text.contains("shape [3])"), "{text}");
+        assert!(text.starts_with("Sequential { layers: 2, parameters: [Param(0.weight, #"), "{text}");
+        assert!(text.contains("Param(0.bias, #") && text.contains("shape [3])"), "{text}");
         assert!(!text.contains("head"), "{text}");
     }
 }

@@ -400,7 +400,7 @@ mod tests {
         c.rng = Some(SeedRng::new(3));
         let (header, payload) = encode(&c).unwrap();
         assert_eq!(&header[0..8], b"WENGERT\0");
-        assert_eq!(header[8..12], 1u32.to_le_bytes());
+        assert_eq!(header[8..12], FORMAT_VERSION.to_le_bytes());
         assert_eq!(&header[12..16], b"f64\0");
         assert_eq!(header[16..24], (payload.len() as u64).to_le_bytes());
         assert_eq!(header[24..28], crc32(&payload).to_le_bytes());

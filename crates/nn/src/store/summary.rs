@@ -97,21 +97,22 @@ mod tests {
         let _fc = Linear::new(&store.root().sub("encoder").sub("fc"), 4, 300);
         let _bn = BatchNorm1d::new(&store.root().sub("bn"), 3);
         let expected = "\
-Parameter          Shape     Params
------------------------------------
-encoder.fc.weight  [300, 4]   1,200
-encoder.fc.bias    [300]        300
-bn.weight          [3]            3
-bn.bias            [3]            3
-bn.running_mean    [3]            3  (buffer)
-bn.running_var     [3]            3  (buffer)
------------------------------------
-Total params: 1,512
+Parameter               Shape     Params
+----------------------------------------
+encoder.fc.weight       [300, 4]   1,200
+encoder.fc.bias         [300]        300
+bn.weight               [3]            3
+bn.bias                 [3]            3
+bn.running_mean         [3]            3  (buffer)
+bn.running_var          [3]            3  (buffer)
+bn.num_batches_tracked  []             1  (buffer)
+----------------------------------------
+Total params: 1,513
 Trainable params: 1,506
-Non-trainable params: 6
+Non-trainable params: 7
 ";
         assert_eq!(store.summary().to_string(), expected);
-        assert_eq!((store.summary().trainable(), store.summary().non_trainable()), (1506, 6));
+        assert_eq!((store.summary().trainable(), store.summary().non_trainable()), (1506, 7));
     }
 
     #[test]

@@ -50,17 +50,17 @@ where
     /// let y = Tensor::<f64>::from_vec((0..6).map(f64::from).collect(), &[6, 1]).unwrap();
     /// let opts = |initial_epoch| FitOptions { epochs: 4, initial_epoch, batch_size: 2, verbosity: Verbosity::Quiet, ..FitOptions::default() };
     /// // Straight through four epochs...
-    /// let store = ParamStore::new(0);
+    /// let store = ParamStore::<f64>::with_seed(0);
     /// let model = Linear::new(&store.root(), 2, 1);
     /// let mut a = Trainer::new(&model, &store, Adam::new(store.parameters(), 0.01), |p, t| loss::mse(p, t));
     /// a.fit(&x, &y, &opts(0)).unwrap();
     /// // ...or two, a checkpoint, and two more in a fresh trainer.
-    /// let s1 = ParamStore::new(0);
+    /// let s1 = ParamStore::<f64>::with_seed(0);
     /// let m1 = Linear::new(&s1.root(), 2, 1);
     /// let mut b = Trainer::new(&m1, &s1, Adam::new(s1.parameters(), 0.01), |p, t| loss::mse(p, t));
     /// b.fit(&x, &y, &FitOptions { epochs: 2, ..opts(0) }).unwrap();
     /// let saved = b.checkpoint(2);
-    /// let s2 = ParamStore::new(9);
+    /// let s2 = ParamStore::<f64>::with_seed(9);
     /// let m2 = Linear::new(&s2.root(), 2, 1);
     /// let mut c = Trainer::new(&m2, &s2, Adam::new(s2.parameters(), 0.01), |p, t| loss::mse(p, t));
     /// let done = c.resume(&saved).unwrap();

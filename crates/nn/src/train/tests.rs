@@ -354,18 +354,18 @@ fn accumulating_two_micro_batches_of_5_steps_as_one_batch_of_10() {
 fn a_frozen_prefix_keeps_its_weights_through_fit() {
     let (x, y) = data(12);
     let store = ParamStore::with_seed(3);
-    let model = Sequential::new(&store.root())
+    let model = Sequential::new(&store.root().sub("net"))
         .add(|p| Linear::new(p, 2, 4))
         .add(|_| Relu)
         .add(|p| Linear::new(p, 4, 1));
     let mut t = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), mse);
-    assert_eq!(t.freeze("layers.0."), 2);
+    assert_eq!(t.freeze("net.0."), 2);
     let before = values(&store);
     t.fit(&x, &y, &quiet(3)).unwrap();
     let after = values(&store);
     assert_eq!(after[..2], before[..2]);
     assert_ne!(after[2..], before[2..]);
-    assert_eq!(t.unfreeze("layers."), 4);
+    assert_eq!(t.unfreeze("net."), 4);
     t.fit(&x, &y, &quiet(1)).unwrap();
     assert_ne!(values(&store)[..2], before[..2]);
 }
