@@ -1,5 +1,5 @@
 //! The generated gradient sweep of nn's losses and functional layers, through the public
-//! `wengert_tape::check` API as a user's own tests would run it: each family draws a `Vec<Case>` of
+//! `wengert::tape::check` API as a user's own tests would run it: each family draws a `Vec<Case>` of
 //! f64 inputs (random sizes, size-1 axes, every reduction and option, and primary inputs stored
 //! transposed or inside a larger tensor, so that the function sees a non-contiguous view) on
 //! [`CASES`] deterministic draws (ChaCha, no failure persistence), and checks each case against

@@ -263,7 +263,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// # Panics
     ///
-    /// As [`wengert_tensor::index_put_layout`].
+    /// As [`wengert::tensor::index_put_layout`](wengert_tensor::index_put_layout).
     #[track_caller]
     pub fn index_put(self, indices: &[&[usize]], values: Self, accumulate: bool) -> Self {
         let shape = self.shape();
