@@ -27,6 +27,7 @@ pub struct DataLoader<F: Float = f32> {
     batch_size: usize,
     rng: Option<SeedRng>,
     drop_last: bool,
+    shard: Option<(usize, usize)>,
 }
 
 impl<F: Float> DataLoader<F> {
@@ -39,7 +40,7 @@ impl<F: Float> DataLoader<F> {
     #[track_caller]
     pub fn new(dataset: TensorDataset<F>, batch_size: usize) -> Self {
         assert!(batch_size > 0, "DataLoader: batch_size must be at least 1");
-        DataLoader { dataset, batch_size, rng: None, drop_last: false }
+        DataLoader { dataset, batch_size, rng: None, drop_last: false, shard: None }
     }
 
     /// Shuffles every epoch with a generator seeded by `seed`.
@@ -59,9 +60,36 @@ impl<F: Float> DataLoader<F> {
         self
     }
 
+    /// Keeps worker `rank`'s shard of every epoch out of `world` workers of a data-parallel run (see
+    /// [`shard_order`](super::shard_order)): give every worker the same seed, and each takes its own
+    /// batches of the same shuffle, the same number of them.
+    ///
+    /// ```
+    /// use wengert::nn::data::{DataLoader, TensorDataset};
+    /// use wengert::tensor::Tensor;
+    /// let data = TensorDataset::new(Tensor::<f32>::arange(0.0, 8.0, 1.0), Tensor::zeros(&[8]))?;
+    /// let mut rank1 = DataLoader::new(data, 2).shard(1, 2);
+    /// let rows: Vec<Vec<f32>> = rank1.iter().map(|(x, _)| x.to_vec()).collect();
+    /// assert_eq!(rows, [vec![2.0, 3.0], vec![6.0, 7.0]]);
+    /// # Ok::<(), wengert::nn::data::DataError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `rank >= world`.
+    #[track_caller]
+    pub fn shard(mut self, rank: usize, world: usize) -> Self {
+        assert!(rank < world, "DataLoader::shard: rank {rank} is not below the world size {world}");
+        self.shard = Some((rank, world));
+        self
+    }
+
     /// The number of batches per epoch.
     pub fn len(&self) -> usize {
         let n = self.dataset.len();
+        if let Some((_, world)) = self.shard {
+            return super::shard_batches(n, self.batch_size, world, self.drop_last);
+        }
         if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) }
     }
 
@@ -98,6 +126,11 @@ impl<F: Float> DataLoader<F> {
             Some(rng) => permutation(n, rng),
             None => (0..n).collect(),
         };
+        if let Some((rank, world)) = self.shard {
+            let order = super::shard_order(&order, self.batch_size, rank, world, self.drop_last);
+            let end = order.len();
+            return Batches { dataset: self.dataset.clone(), order, at: 0, end, batch_size: self.batch_size };
+        }
         let end = if self.drop_last { n - n % self.batch_size } else { n };
         Batches { dataset: self.dataset.clone(), order, at: 0, end, batch_size: self.batch_size }
     }
@@ -218,6 +251,18 @@ mod tests {
         c.set_rng_state(resumed);
         assert_eq!(targets(&mut c), next);
         assert!(DataLoader::new(data(1), 1).rng_state().is_none());
+    }
+
+    #[test]
+    fn shards_of_the_same_seed_split_every_epoch_between_the_workers() {
+        let mut shards: Vec<DataLoader<f32>> = (0..3).map(|r| DataLoader::new(data(21), 3).shuffle(5).shard(r, 3)).collect();
+        for _epoch in 0..2 {
+            let mut seen: Vec<f32> = shards.iter_mut().flat_map(|l| targets(l).concat()).collect();
+            seen.sort_by(f32::total_cmp);
+            assert_eq!(seen, (0..21).map(|i| i as f32).collect::<Vec<_>>());
+        }
+        assert!(shards.iter().all(|l| l.len() == 3));
+        assert_eq!(DataLoader::new(data(21), 3).shard(0, 3).drop_last(true).len(), 2);
     }
 
     #[test]

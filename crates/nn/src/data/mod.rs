@@ -30,6 +30,7 @@ mod error;
 mod idx;
 mod loader;
 mod mnist;
+mod shard;
 
 pub use bounded::DEFAULT_MAX_BYTES;
 pub(crate) use bounded::read_up_to;
@@ -42,3 +43,4 @@ pub use idx::{
 };
 pub use loader::{Batches, DataLoader};
 pub use mnist::{MNIST_FILES, load_mnist, load_mnist_with};
+pub use shard::{shard_batches, shard_order};

@@ -25,11 +25,17 @@ pub struct FitContext<'a, F: Float> {
     pub steps: u64,
     optimizer: &'a mut dyn Optimizer<F>,
     store: &'a ParamStore<F>,
+    pub(crate) leader: bool,
 }
 
 impl<'a, F: Float> FitContext<'a, F> {
     pub(crate) fn new(optimizer: &'a mut dyn Optimizer<F>, store: &'a ParamStore<F>, epochs: usize) -> Self {
-        FitContext { epoch: 0, epochs, batch: 0, batches: None, steps: 0, optimizer, store }
+        FitContext { epoch: 0, epochs, batch: 0, batches: None, steps: 0, optimizer, store, leader: true }
+    }
+
+    /// False on the workers of a distributed run other than rank 0: only the leader writes files.
+    pub fn is_leader(&self) -> bool {
+        self.leader
     }
 
     /// The optimizer's learning rate.
@@ -267,17 +273,31 @@ impl BestCheckpoint {
     }
 }
 
-impl<F: Float> Callback<F> for BestCheckpoint {
-    fn on_epoch_end(&mut self, log: &EpochLog, store: &ParamStore<F>) -> Result<Control, String> {
+impl BestCheckpoint {
+    /// Tracks the best value on every worker; writes the file when `write` (on the leader).
+    fn update<F: Float>(&mut self, log: &EpochLog, store: &ParamStore<F>, write: bool) -> Result<Control, String> {
         let value = log
             .get(&self.monitor)
             .ok_or_else(|| format!("best checkpoint: `{}` is not among the epoch's figures", self.monitor))?;
         if self.best.is_none_or(|b| self.goal.better(value, b, 0.0)) {
             self.best = Some(value);
-            checkpoint::save_weights(store, &self.path).map_err(|e| e.to_string())?;
+            if write {
+                checkpoint::save_weights(store, &self.path).map_err(|e| e.to_string())?;
+            }
             self.saved_epoch = Some(log.epoch);
         }
         Ok(Control::Continue)
+    }
+}
+
+impl<F: Float> Callback<F> for BestCheckpoint {
+    fn on_epoch_end(&mut self, log: &EpochLog, store: &ParamStore<F>) -> Result<Control, String> {
+        self.update(log, store, true)
+    }
+
+    fn on_epoch_end_with(&mut self, log: &EpochLog, ctx: &mut FitContext<'_, F>) -> Result<Control, String> {
+        let leader = ctx.is_leader();
+        self.update(log, ctx.store(), leader)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::collective::CollectiveError;
 use crate::optim::OptimError;
 
 /// Errors from training.
@@ -41,6 +42,8 @@ pub enum TrainError {
     Callback(String),
     /// A checkpoint could not be applied to resume training (the message names the file).
     Resume(String),
+    /// The workers of a data-parallel run failed to exchange gradients or figures, or are out of step.
+    Collective(CollectiveError),
 }
 
 impl fmt::Display for TrainError {
@@ -65,11 +68,18 @@ impl fmt::Display for TrainError {
             ),
             TrainError::Callback(m) => write!(f, "fit: callback: {m}"),
             TrainError::Resume(m) => write!(f, "fit: resume: {m}"),
+            TrainError::Collective(e) => write!(f, "fit: workers: {e}"),
         }
     }
 }
 
 impl std::error::Error for TrainError {}
+
+impl From<CollectiveError> for TrainError {
+    fn from(e: CollectiveError) -> Self {
+        TrainError::Collective(e)
+    }
+}
 
 impl From<OptimError> for TrainError {
     fn from(e: OptimError) -> Self {

@@ -10,7 +10,7 @@ use super::callbacks::{Callback, Control, FitContext};
 use super::progress::Progress;
 use super::{
     EpochLog, Every, FitOptions, History, NonFinite, Pair, TrainError, Trainer, check_inputs, fit_target,
-    rows, scalar_loss,
+    parallel, rows, scalar_loss,
 };
 use crate::optim::{GradAccumulator, OptimError, Optimizer, StepReport};
 use crate::store::ParamStore;
@@ -22,16 +22,23 @@ pub(super) struct InMemory<F: Float> {
     shuffle: bool,
     drop_last: bool,
     store: ParamStore<F>,
+    shard: Option<(usize, usize)>,
 }
 
 impl<F: Float> InMemory<F> {
-    pub(super) fn new(pair: Pair<F>, opts: &FitOptions<F>, store: ParamStore<F>) -> Self {
+    pub(super) fn new(
+        pair: Pair<F>,
+        opts: &FitOptions<F>,
+        store: ParamStore<F>,
+        shard: Option<(usize, usize)>,
+    ) -> Self {
         InMemory {
             pair,
             batch_size: opts.batch_size,
             shuffle: opts.shuffle,
             drop_last: opts.drop_last,
             store,
+            shard,
         }
     }
 
@@ -50,6 +57,9 @@ impl<F: Float> Batches<F> for InMemory<F> {
             self.store.with_rng(|rng| order.shuffle(rng));
         }
         let (size, drop_last) = (self.batch_size, self.drop_last);
+        if let Some((rank, world)) = self.shard {
+            order = crate::data::shard_order(&order, size, rank, world, drop_last);
+        }
         let chunks: Vec<Vec<usize>> =
             order.chunks(size).filter(|c| !drop_last || c.len() == size).map(<[usize]>::to_vec).collect();
         Box::new(chunks.into_iter().map(move |idx| Batch::from(rows(&self.pair, &idx, n))))
@@ -57,6 +67,9 @@ impl<F: Float> Batches<F> for InMemory<F> {
 
     fn len_hint(&self) -> Option<usize> {
         let n = self.rows();
+        if let Some((_, world)) = self.shard {
+            return Some(crate::data::shard_batches(n, self.batch_size, world, self.drop_last));
+        }
         Some(if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) })
     }
 }
@@ -69,6 +82,7 @@ struct Pos {
     batch: usize,
     batches: Option<usize>,
     steps: u64,
+    leader: bool,
 }
 
 /// Calls `hook` on every callback with a context over `optimizer` and `store`; collects the results.
@@ -81,6 +95,7 @@ fn each<'m, F: Float, R>(
 ) -> Result<Vec<R>, TrainError> {
     let mut ctx = FitContext::new(optimizer, store, pos.epochs);
     (ctx.epoch, ctx.batch, ctx.batches, ctx.steps) = (pos.epoch, pos.batch, pos.batches, pos.steps);
+    ctx.leader = pos.leader;
     callbacks.iter_mut().map(|cb| hook(&mut **cb, &mut ctx).map_err(TrainError::Callback)).collect()
 }
 
@@ -121,7 +136,9 @@ where
         if opts.accumulate_steps == 0 {
             return Err(TrainError::InvalidData("accumulate_steps must be at least 1".into()));
         }
-        let mut progress = Progress::new(opts.verbosity, opts.epochs, opts.log_every);
+        let leader = self.workers().is_none_or(|c| c.is_leader());
+        let verbosity = if leader { opts.verbosity } else { super::Verbosity::Quiet };
+        let mut progress = Progress::new(verbosity, opts.epochs, opts.log_every);
         let result = self.epochs(source, val.as_deref(), opts, &mut progress);
         progress.finish();
         self.store.eval();
@@ -137,7 +154,9 @@ where
     ) -> Result<History, TrainError> {
         let mut history = History::default();
         let mut pos =
-            Pos { epoch: opts.initial_epoch, epochs: opts.epochs, batch: 0, batches: None, steps: 0 };
+            Pos { epoch: opts.initial_epoch, epochs: opts.epochs, batch: 0, batches: None, steps: 0, leader: true };
+        pos.leader = self.workers().is_none_or(|c| c.is_leader());
+        let world = self.workers().map_or(1, |c| c.size());
         if let Some(s) = &self.scheduler {
             self.optimizer.set_lr(s.scheduler.lr());
         }
@@ -161,7 +180,15 @@ where
                 each(&mut self.callbacks, &mut self.optimizer, &self.store, pos, |cb, ctx| {
                     cb.on_batch_begin(ctx)
                 })?;
-                let pass = self.pass(&b)?;
+                let mut pass = self.pass(&b)?;
+                let mut rows = b.rows();
+                let shared = match self.workers() {
+                    Some(c) => Some(parallel::share(c, self.optimizer.params(), &self.metrics, &pass.grads, rows, pass.loss)?),
+                    None => None,
+                };
+                if let Some(s) = &shared {
+                    (rows, pass.loss) = (s.rows(), s.loss());
+                }
                 if !pass.loss.is_finite() {
                     if !skip {
                         return Err(TrainError::NonFiniteLoss { epoch });
@@ -169,15 +196,17 @@ where
                     history.skipped_batches.push((epoch, index + 1));
                     continue;
                 }
-                let rows = b.rows();
                 last_loss = pass.loss;
                 let lr_now = self.optimizer.lr();
-                let stepped = if opts.accumulate_steps == 1 {
+                let stepped = if opts.accumulate_steps == 1 && shared.is_none() {
                     Some(self.optimizer.step(&pass.grads))
                 } else {
-                    acc.add(&pass.grads, rows as f64);
+                    match (self.workers(), &shared) {
+                        (Some(c), Some(s)) => parallel::gather(c, s, self.optimizer.params(), &pass.grads, &mut acc)?,
+                        _ => acc.add(&pass.grads, rows as f64),
+                    }
                     acc_rows += rows;
-                    (acc.micro_batches() == opts.accumulate_steps)
+                    (acc.micro_batches() == opts.accumulate_steps * world)
                         .then(|| self.step_accumulated(&mut acc, &mut acc_rows))
                 };
                 if let Some(r) = stepped {
@@ -206,7 +235,10 @@ where
                 step_lr = Some(lr_now);
                 self.after_step(r, &mut history, (epoch, pos.batch), skip, last_loss, &mut pos)?;
             }
-            let metrics = self.batch_metrics(&preds);
+            let mut metrics = self.batch_metrics(&preds);
+            if let Some(c) = self.workers() {
+                metrics = parallel::epoch_metrics(c, self.optimizer.params(), &self.metrics, metrics, &preds)?;
+            }
             let (val_loss, val_metrics) = match val {
                 Some(v) => {
                     let e = self.evaluate_batches(v)?;

@@ -49,10 +49,12 @@
 
 mod batches;
 mod callbacks;
+mod collective;
 mod error;
 mod fit;
 mod history;
 mod inputs;
+mod parallel;
 mod plot;
 mod progress;
 mod resume;
@@ -62,6 +64,10 @@ mod tests;
 pub use batches::{Batch, Batches, FnModel, FromFn, Model, from_fn};
 pub use callbacks::{
     BestCheckpoint, Callback, Control, EarlyStopping, FitContext, Goal, LearningRateScheduler,
+};
+pub use collective::{
+    Collective, CollectiveError, DEFAULT_BUCKET_BYTES, RankBatch, SingleProcess, all_gather, all_reduce_gradients,
+    exchange_batch, gather_gradients, mean_loss,
 };
 pub use error::TrainError;
 pub use history::{EpochLog, History};
@@ -244,6 +250,7 @@ where
     metrics: Vec<Metric>,
     callbacks: Vec<Box<dyn Callback<F> + 'm>>,
     scheduler: Option<Scheduled<'m>>,
+    workers: Option<Box<dyn Collective + 'm>>,
 }
 
 impl<'m, F, M, O, L> Trainer<'m, F, M, O, L>
@@ -263,7 +270,38 @@ where
             metrics: Vec::new(),
             callbacks: Vec::new(),
             scheduler: None,
+            workers: None,
         }
+    }
+
+    /// Trains as one worker of a data-parallel run (PyTorch's `DistributedDataParallel`): `fit` shards
+    /// every epoch's shuffle over the workers, averages every step's gradients over them (in rank
+    /// order, see [`all_reduce_gradients`]), reports the loss and metrics of all of them, and only the
+    /// leader (rank 0) prints progress and lets callbacks write files. Start every worker from the same
+    /// weights and generator (`wengert::dist::World::sync_store`). [`fit_batches`](Self::fit_batches)
+    /// leaves sharding to its source ([`DataLoader::shard`](crate::data::DataLoader::shard)).
+    ///
+    /// ```
+    /// use wengert::nn::optim::Sgd;
+    /// use wengert::nn::train::{FitOptions, SingleProcess, Trainer, Verbosity};
+    /// use wengert::nn::{Linear, ParamStore, loss};
+    /// use wengert::tensor::Tensor;
+    /// let (x, y) = (Tensor::<f32>::ones(&[4, 2]), Tensor::<f32>::ones(&[4, 1]));
+    /// let store = ParamStore::new(0);
+    /// let model = Linear::new(&store.root(), 2, 1);
+    /// let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t))
+    ///     .distributed(SingleProcess); // a `&wengert::dist::World` under mpirun
+    /// let opts = FitOptions { epochs: 2, verbosity: Verbosity::Quiet, ..FitOptions::default() };
+    /// assert_eq!(trainer.fit(&x, &y, &opts).unwrap().epochs.len(), 2);
+    /// ```
+    pub fn distributed(mut self, workers: impl Collective + 'm) -> Self {
+        self.workers = Some(Box::new(workers));
+        self
+    }
+
+    /// The workers of a distributed run of more than one.
+    fn workers(&self) -> Option<&(dyn Collective + 'm)> {
+        self.workers.as_deref().filter(|c| c.size() > 1)
     }
 
     /// Adds metrics reported with the loss.
@@ -333,7 +371,8 @@ where
             Some(pair) => Some(batches_of(&pair, opts.batch_size)),
             None => validation_batches(&opts.validation)?,
         };
-        let mut source = fit::InMemory::new(train, opts, self.store.clone());
+        let shard = self.workers().map(|c| (c.rank(), c.size()));
+        let mut source = fit::InMemory::new(train, opts, self.store.clone(), shard);
         self.run(&mut source, val, opts)
     }
 

@@ -1,0 +1,90 @@
+//! `fit` on the workers of a data-parallel run: the figures and gradients of every batch shared through
+//! a [`Collective`] before the step, and the epoch's metrics averaged over the ranks.
+
+use wengert_tensor::{Float, Tensor};
+
+use super::collective::{self, Collective, KIND_EPOCH, RankBatch};
+use super::{Metric, TrainError};
+use crate::optim::GradAccumulator;
+use crate::param::{GradientsParam, Param};
+
+/// Every rank's rows, loss and gradient flags of the current batch.
+pub(super) struct Shared {
+    batches: Vec<RankBatch>,
+    present: Vec<Vec<bool>>,
+}
+
+impl Shared {
+    /// The rows of the global batch.
+    pub(super) fn rows(&self) -> usize {
+        self.batches.iter().map(|b| b.rows).sum()
+    }
+
+    /// The loss of the global batch: the rows-weighted mean of the ranks' losses.
+    pub(super) fn loss(&self) -> f64 {
+        collective::mean_loss(&self.batches)
+    }
+}
+
+/// The length of every control message of a `fit`: the same for batches and epochs, so that ranks out
+/// of step exchange messages of equal size and find out.
+fn message_len<F: Float>(params: &[Param<F>], metrics: &[Metric]) -> usize {
+    params.len().max(metrics.len())
+}
+
+/// Shares this rank's rows, loss and which parameters have gradients with every rank.
+pub(super) fn share<F: Float>(
+    c: &dyn Collective,
+    params: &[Param<F>],
+    metrics: &[Metric],
+    grads: &dyn GradientsParam<F>,
+    rows: usize,
+    loss: f64,
+) -> Result<Shared, TrainError> {
+    let len = message_len(params, metrics);
+    let (batches, present) = collective::exchange_batch_padded(c, params, grads, RankBatch { rows, loss }, len)?;
+    Ok(Shared { batches, present })
+}
+
+/// Adds every rank's gradients to `acc` in rank order (see [`collective::gather_gradients`]).
+pub(super) fn gather<F: Float>(
+    c: &dyn Collective,
+    shared: &Shared,
+    params: &[Param<F>],
+    grads: &dyn GradientsParam<F>,
+    acc: &mut GradAccumulator<F>,
+) -> Result<(), TrainError> {
+    Ok(collective::gather_gradients(c, params, grads, &shared.batches, &shared.present, acc)?)
+}
+
+/// The epoch's metrics over all ranks: each rank's weighted by its rows (root mean squares by their
+/// squares), summed in rank order.
+pub(super) fn epoch_metrics<F: Float>(
+    c: &dyn Collective,
+    params: &[Param<F>],
+    metrics: &[Metric],
+    local: Vec<(String, f64)>,
+    preds: &[(Tensor<F>, Tensor<F>)],
+) -> Result<Vec<(String, f64)>, TrainError> {
+    let rows: usize = preds.iter().map(|(p, _)| p.shape().first().copied().unwrap_or(1)).sum();
+    let values: Vec<f64> = metrics
+        .iter()
+        .map(|m| {
+            let v = local.iter().find(|(n, _)| n == m.name()).map_or(0.0, |&(_, v)| v);
+            if *m == Metric::Rmse { v * v } else { v }
+        })
+        .collect();
+    let msgs = collective::exchange(c, KIND_EPOCH, [rows as f64, 0.0], &values, message_len(params, metrics))?;
+    let total: f64 = msgs.iter().map(|m| m[0]).sum();
+    if total == 0.0 {
+        return Ok(Vec::new());
+    }
+    Ok(metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mean = msgs.iter().fold(0.0, |s, msg| s + msg[2 + i] * msg[0]) / total;
+            (m.name().to_string(), if *m == Metric::Rmse { mean.sqrt() } else { mean })
+        })
+        .collect())
+}
