@@ -5,6 +5,10 @@
 //! Most programs start with `use wengert::prelude::*;`.
 #![doc = include_str!("../README.md")]
 
+/// Data-parallel training (features `dist`, and `mpi` for the MPI world): gradients averaged over
+/// workers in a fixed order, bit-identical to one process.
+#[cfg(feature = "dist")]
+pub use wengert_dist as dist;
 pub use wengert_nn as nn;
 pub use wengert_tape as tape;
 pub use wengert_tensor as tensor;

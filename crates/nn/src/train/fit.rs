@@ -238,6 +238,7 @@ where
             let mut metrics = self.batch_metrics(&preds);
             if let Some(c) = self.workers() {
                 metrics = parallel::epoch_metrics(c, self.optimizer.params(), &self.metrics, metrics, &preds)?;
+                parallel::sync_buffers(c, &self.store)?;
             }
             let (val_loss, val_metrics) = match val {
                 Some(v) => {

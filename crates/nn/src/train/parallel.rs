@@ -7,6 +7,7 @@ use super::collective::{self, Collective, KIND_EPOCH, RankBatch};
 use super::{Metric, TrainError};
 use crate::optim::GradAccumulator;
 use crate::param::{GradientsParam, Param};
+use crate::store::ParamStore;
 
 /// Every rank's rows, loss and gradient flags of the current batch.
 pub(super) struct Shared {
@@ -87,4 +88,35 @@ pub(super) fn epoch_metrics<F: Float>(
             (m.name().to_string(), if *m == Metric::Rmse { mean.sqrt() } else { mean })
         })
         .collect())
+}
+
+/// Sends rank 0's buffers (batch-norm running statistics, which every rank updates from its own
+/// shard) to all ranks, as PyTorch DDP's `broadcast_buffers`, so that evaluation and prediction give
+/// the same answer everywhere.
+pub(super) fn sync_buffers<F: Float>(c: &dyn Collective, store: &ParamStore<F>) -> Result<(), TrainError> {
+    let buffers = store.buffers();
+    if buffers.is_empty() {
+        return Ok(());
+    }
+    let fail = |m: String| TrainError::Collective(collective::CollectiveError::new("broadcast buffers", m));
+    let config = bincode::config::standard();
+    let values: Vec<Tensor<F>> = buffers.iter().map(Param::value).collect();
+    let mut bytes = if c.is_leader() {
+        bincode::serde::encode_to_vec(&values, config).map_err(|e| fail(e.to_string()))?
+    } else {
+        Vec::new()
+    };
+    c.broadcast_bytes(&mut bytes)?;
+    let (leader, _): (Vec<Tensor<F>>, usize) =
+        bincode::serde::decode_from_slice(&bytes, config).map_err(|e| fail(e.to_string()))?;
+    if leader.len() != buffers.len() {
+        return Err(fail(format!("rank 0 has {} buffers, rank {} has {}", leader.len(), c.rank(), buffers.len())));
+    }
+    for (b, v) in buffers.iter().zip(leader) {
+        if v.shape() != b.value().shape() {
+            return Err(fail(format!("`{}`: rank 0's shape {:?} differs from {:?}", b.name(), v.shape(), b.value().shape())));
+        }
+        b.set(v);
+    }
+    Ok(())
 }
