@@ -34,7 +34,8 @@ fn first_difference(leader: &[String], mine: &[String], rank: usize) -> Option<S
 }
 
 /// Checks that every rank's store holds the same parameters and buffers (names, shapes, element
-/// type, in order), before any gradient travels: rank 0 sends its list, every rank compares.
+/// type, in order), before any gradient travels: every rank gathers every rank's list and compares
+/// it with rank 0's, so every rank reports the same first difference.
 ///
 /// ```
 /// use wengert::dist::{Threads, check_models};
@@ -42,37 +43,46 @@ fn first_difference(leader: &[String], mine: &[String], rank: usize) -> Option<S
 /// let errors = Threads::run(2, |world| {
 ///     let store = ParamStore::new(0);
 ///     let _model = Linear::new(&store.root(), 2, 1 + world.rank()); // rank 1 differs
-///     check_models(&world, &store).err().map(|e| e.to_string())
+///     check_models(&world, &store).unwrap_err().to_string()
 /// });
-/// assert!(errors[1].as_deref().unwrap().contains("rank 0 has `weight` [2, 1] f32, rank 1 has `weight` [2, 2] f32"));
-/// assert!(errors[0].as_deref().unwrap().contains("rank 1 differs"));
+/// assert!(errors[1].contains("first difference: entry 0: rank 0 has `weight` [1, 2] f32, rank 1 has `weight` [2, 2] f32"));
+/// assert_eq!(errors[0], errors[1]);
 /// ```
 ///
 /// # Errors
 ///
-/// [`DistError::ModelMismatch`] on every rank when one differs: the differing rank's error names the
-/// first difference, the others' name the ranks that differ.
+/// [`DistError::ModelMismatch`] on every rank when one differs, naming the first rank that differs
+/// and its first difference.
 pub fn check_models<F: Float>(c: &dyn Collective, store: &ParamStore<F>) -> Result<(), DistError> {
-    let mine = describe(store);
-    let mut leader = mine.join("\n").into_bytes();
-    c.broadcast_bytes(&mut leader)?;
-    let leader = String::from_utf8_lossy(&leader);
-    let leader: Vec<String> = if leader.is_empty() { Vec::new() } else { leader.split('\n').map(String::from).collect() };
-    let difference = first_difference(&leader, &mine, c.rank());
-    let flags = c.all_gather_f64(&[f64::from(u8::from(difference.is_some()))])?;
-    let differ: Vec<usize> = flags.iter().enumerate().filter(|&(_, &f)| f != 0.0).map(|(r, _)| r).collect();
-    match (difference, differ.is_empty()) {
-        (Some(d), _) => Err(DistError::ModelMismatch(format!("first difference: {d}"))),
-        (None, true) => Ok(()),
-        (None, false) => {
-            let list = differ.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
-            let verb = if differ.len() == 1 { "differs" } else { "differ" };
-            Err(DistError::ModelMismatch(format!(
-                "rank {list} {verb} from rank 0 (rank {} names the first difference)",
-                differ[0]
-            )))
+    let lists = gather_texts(c, &describe(store).join("\n"))?;
+    let lines = |t: &str| -> Vec<String> { if t.is_empty() { Vec::new() } else { t.split('\n').map(String::from).collect() } };
+    let leader = lines(&lists[0]);
+    let mut differ = (1..lists.len()).filter_map(|r| first_difference(&leader, &lines(&lists[r]), r));
+    match differ.next() {
+        None => Ok(()),
+        Some(d) => {
+            let more = differ.count();
+            let others = if more > 0 { format!(" ({more} more ranks differ)") } else { String::new() };
+            Err(DistError::ModelMismatch(format!("first difference: {d}{others}")))
         }
     }
+}
+
+/// Every rank's `text`, in rank order (bytes carried as `f64`, padded to the longest).
+fn gather_texts(c: &dyn Collective, text: &str) -> Result<Vec<String>, DistError> {
+    let lens: Vec<usize> = c.all_gather_f64(&[text.len() as f64])?.into_iter().map(|l| l as usize).collect();
+    let max = lens.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        return Ok(vec![String::new(); lens.len()]);
+    }
+    let mut mine: Vec<f64> = text.bytes().map(f64::from).collect();
+    mine.resize(max, 0.0);
+    let all = c.all_gather_f64(&mine)?;
+    Ok(all
+        .chunks(max)
+        .zip(&lens)
+        .map(|(b, &n)| String::from_utf8_lossy(&b[..n].iter().map(|&v| v as u8).collect::<Vec<u8>>()).into_owned())
+        .collect())
 }
 
 /// Sends rank 0's parameters, buffers and generator to every rank (PyTorch DDP's broadcast at

@@ -25,11 +25,11 @@ use crate::DistError;
 /// # Ok::<(), wengert::dist::DistError>(())
 /// ```
 pub struct World {
-    // Dropped last: finalises MPI.
-    universe: Universe,
     comm: SimpleCommunicator,
     bucket_bytes: usize,
     busy: Cell<Duration>,
+    // Declared last, so dropped last: finalises MPI.
+    _universe: Universe,
 }
 
 impl std::fmt::Debug for World {
@@ -55,7 +55,7 @@ impl World {
             )));
         }
         let comm = universe.world();
-        Ok(World { universe, comm, bucket_bytes: DEFAULT_BUCKET_BYTES, busy: Cell::new(Duration::ZERO) })
+        Ok(World { comm, bucket_bytes: DEFAULT_BUCKET_BYTES, busy: Cell::new(Duration::ZERO), _universe: universe })
     }
 
     /// Exchanges gradients in buckets of `bytes` (default 25 MiB, as PyTorch DDP).

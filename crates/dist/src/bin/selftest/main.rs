@@ -1,6 +1,7 @@
 //! The MPI self-test of wengert-dist, spawned by its tests under `mpirun`: `wengert-dist-selftest
 //! SCENARIO [ARGS]` runs one scenario on every rank and prints what the tests compare.
 
+#[allow(dead_code)] // the tests parse the lines it prints with `scenario::parse`
 mod scenario;
 
 use wengert_dist::{DistError, World, check_models, run, sync_store, world_change};

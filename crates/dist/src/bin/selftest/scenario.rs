@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wengert_nn::checkpoint::Checkpoint;
 use wengert_nn::optim::Adam;
-use wengert_nn::train::{Callback, Collective, Control, FitContext, FitOptions, Metric, Trainer, Verbosity};
+use wengert_nn::train::{Callback, Collective, Control, EpochLog, FitContext, FitOptions, Metric, Trainer, Verbosity};
 use wengert_nn::{Linear, ParamStore, Sequential, Tanh, loss};
 use wengert_tensor::Tensor;
 
@@ -47,6 +47,10 @@ struct Steps {
 }
 
 impl Callback<f32> for Steps {
+    fn on_epoch_end(&mut self, _log: &EpochLog, _store: &ParamStore<f32>) -> Result<Control, String> {
+        Ok(Control::Continue)
+    }
+
     fn on_batch_end(&mut self, ctx: &mut FitContext<'_, f32>, _loss: f64) -> Result<Control, String> {
         let mut seen = self.seen.borrow_mut();
         if ctx.steps as usize > seen.len() {
