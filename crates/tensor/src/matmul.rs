@@ -4,7 +4,7 @@
 //! and strides, so transposed and strided views are read in place, never copied; the result is a fresh
 //! row-major array that gemm writes without it being zeroed first.
 
-use gemm::Parallelism;
+use gemm_common::Parallelism;
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
 use rayon::prelude::*;
 

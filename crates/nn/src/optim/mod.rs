@@ -32,8 +32,6 @@ mod rule;
 pub mod schedule;
 mod sgd;
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use wengert_tape::Gradients;
 use wengert_tensor::{Float, Tensor};
@@ -226,15 +224,24 @@ pub struct Misshaped {
 }
 
 /// Errors of optimizer steps and of loading optimizer and scheduler state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OptimError {
     /// These parameters received no gradient (unused in the loss, or cut off from it).
+    #[error(
+        "optimizer step: no gradient for {} (not used in the loss, or cut off from it); nothing was updated \
+         (build the optimizer with allow_missing(true) to skip them)",
+        backticked(.names)
+    )]
     MissingGradients {
         /// Their names.
         names: Vec<String>,
     },
     /// A gradient's shape differs from its parameter's.
+    #[error(
+        "optimizer step: the gradient of `{name}` has shape {found:?} but the parameter has shape {expected:?}; \
+         nothing was updated"
+    )]
     GradientShape {
         /// The parameter's name.
         name: String,
@@ -244,11 +251,17 @@ pub enum OptimError {
         found: Vec<usize>,
     },
     /// These parameters' gradients hold NaN or ±∞: the step was skipped (see `check_finite`).
+    #[error(
+        "optimizer step: the gradient of {} holds NaN or infinite values; the step was skipped and nothing \
+         was updated (build the optimizer with check_finite(false) to step anyway)",
+        backticked(.names)
+    )]
     NonFiniteGradients {
         /// Their names.
         names: Vec<String>,
     },
     /// The state belongs to another kind of optimizer or scheduler.
+    #[error("load_state: the state is of kind `{found}`, not `{expected}`")]
     KindMismatch {
         /// This one's kind.
         expected: String,
@@ -256,6 +269,7 @@ pub enum OptimError {
         found: String,
     },
     /// The state's entries do not fit this optimizer's parameters and settings (or this scheduler).
+    #[error("load_state ({kind}): the state does not fit{}", mismatch_details(.missing, .unexpected, .misshaped))]
     StateMismatch {
         /// The optimizer's or scheduler's kind.
         kind: String,
@@ -267,6 +281,7 @@ pub enum OptimError {
         misshaped: Vec<Misshaped>,
     },
     /// A value of the state cannot be what it claims (a fractional step count, a negative lr, ...).
+    #[error("load_state ({kind}): {reason}")]
     InvalidState {
         /// The optimizer's or scheduler's kind.
         kind: String,
@@ -275,60 +290,83 @@ pub enum OptimError {
     },
 }
 
-fn names(list: &[String]) -> String {
+/// The names of a message, each in backticks, separated by commas.
+pub(crate) fn backticked(list: &[String]) -> String {
     list.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
-impl fmt::Display for OptimError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OptimError::MissingGradients { names: list } => write!(
-                f,
-                "optimizer step: no gradient for {} (not used in the loss, or cut off from it); \
-                 nothing was updated (build the optimizer with allow_missing(true) to skip them)",
-                names(list)
-            ),
-            OptimError::GradientShape { name, expected, found } => write!(
-                f,
-                "optimizer step: the gradient of `{name}` has shape {found:?} but the parameter has shape \
-                 {expected:?}; nothing was updated"
-            ),
-            OptimError::NonFiniteGradients { names: list } => write!(
-                f,
-                "optimizer step: the gradient of {} holds NaN or infinite values; the step was skipped and \
-                 nothing was updated (build the optimizer with check_finite(false) to step anyway)",
-                names(list)
-            ),
-            OptimError::KindMismatch { expected, found } => {
-                write!(f, "load_state: the state is of kind `{found}`, not `{expected}`")
-            }
-            OptimError::StateMismatch { kind, missing, unexpected, misshaped } => {
-                write!(f, "load_state ({kind}): the state does not fit")?;
-                let mut sep = ":";
-                if !missing.is_empty() {
-                    write!(f, "{sep} missing {}", names(missing))?;
-                    sep = ";";
-                }
-                if !unexpected.is_empty() {
-                    write!(f, "{sep} unexpected {}", names(unexpected))?;
-                    sep = ";";
-                }
-                for m in misshaped {
-                    write!(f, "{sep} `{}` has shape {:?}, not {:?}", m.slot, m.found, m.expected)?;
-                    sep = ";";
-                }
-                Ok(())
-            }
-            OptimError::InvalidState { kind, reason } => write!(f, "load_state ({kind}): {reason}"),
-        }
+/// What a [`OptimError::StateMismatch`] message lists after "does not fit": the missing and unexpected
+/// entries and the mis-shaped slots, each part after a colon (the first) or a semicolon; empty when none.
+fn mismatch_details(missing: &[String], unexpected: &[String], misshaped: &[Misshaped]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", backticked(missing)));
     }
+    if !unexpected.is_empty() {
+        parts.push(format!("unexpected {}", backticked(unexpected)));
+    }
+    for m in misshaped {
+        parts.push(format!("`{}` has shape {:?}, not {:?}", m.slot, m.found, m.expected));
+    }
+    if parts.is_empty() { String::new() } else { format!(": {}", parts.join("; ")) }
 }
-
-impl std::error::Error for OptimError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_message_names_the_call_and_what_did_not_fit() {
+        let list = || vec!["fc.weight".to_string(), "fc.bias".to_string()];
+        let cases = [
+            (
+                OptimError::MissingGradients { names: list() },
+                "optimizer step: no gradient for `fc.weight`, `fc.bias` (not used in the loss, or cut off from it); \
+                 nothing was updated (build the optimizer with allow_missing(true) to skip them)",
+            ),
+            (
+                OptimError::NonFiniteGradients { names: list() },
+                "optimizer step: the gradient of `fc.weight`, `fc.bias` holds NaN or infinite values; the step was \
+                 skipped and nothing was updated (build the optimizer with check_finite(false) to step anyway)",
+            ),
+            (
+                OptimError::KindMismatch { expected: "adam".into(), found: "sgd".into() },
+                "load_state: the state is of kind `sgd`, not `adam`",
+            ),
+            (
+                OptimError::StateMismatch {
+                    kind: "sgd".into(),
+                    missing: vec![],
+                    unexpected: vec![],
+                    misshaped: vec![],
+                },
+                "load_state (sgd): the state does not fit",
+            ),
+            (
+                OptimError::StateMismatch {
+                    kind: "adam".into(),
+                    missing: vec![],
+                    unexpected: vec!["p/x".into()],
+                    misshaped: vec![
+                        Misshaped { slot: "p/m".into(), expected: vec![2], found: vec![3] },
+                        Misshaped { slot: "q/m".into(), expected: vec![], found: vec![1, 1] },
+                    ],
+                },
+                "load_state (adam): the state does not fit: unexpected `p/x`; `p/m` has shape [3], not [2]; `q/m` \
+                 has shape [1, 1], not []",
+            ),
+            (
+                OptimError::InvalidState {
+                    kind: "adam".into(),
+                    reason: "step 1.5 is not a whole number".into(),
+                },
+                "load_state (adam): step 1.5 is not a whole number",
+            ),
+        ];
+        for (err, message) in cases {
+            assert_eq!(err.to_string(), message);
+        }
+    }
 
     #[test]
     #[allow(deprecated)]

@@ -3,11 +3,13 @@
 
 use std::mem::MaybeUninit;
 
-use gemm::Parallelism;
+use gemm_common::Parallelism;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::float::Float;
 use crate::share::share;
+
+mod kernel_call;
 
 /// Where [`gemm_call`] writes its product.
 pub(super) enum Dst<'a, F> {
@@ -72,7 +74,7 @@ pub(super) fn gemm_call<F: Float>(
     // only when `accumulate` (`read_dst`), which is false for uninitialized and fresh matrices; with
     // `beta = 1` it writes all m·n of its elements, so those are initialized when gemm returns.
     unsafe {
-        gemm::gemm(
+        kernel_call::gemm(
             m,
             n,
             k,
