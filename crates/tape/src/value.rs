@@ -83,6 +83,10 @@ pub(crate) trait Value<'t, F: Float>:
     fn pad(self, pads: &[(usize, usize)], value: F) -> Self;
     fn matmul(self, other: Self) -> Self;
     fn softmax(self, axis: usize) -> Self;
+    /// The fused softmax backward `y (g - Σ g y)` along `axis`, for `self` the output's gradient `g`.
+    fn softmax_grad(self, y: &Self, axis: usize) -> Self;
+    /// The fused log-softmax backward `g - softmax(x) Σ g` along `axis`, for `self` the gradient `g`.
+    fn log_softmax_grad(self, x: &Self, axis: usize) -> Self;
 
     fn index_select(self, axis: usize, indices: &Rc<[usize]>) -> Self;
     /// Zeros with `dim` entries along `axis`, `self`'s entries added at `indices`: the adjoint of
@@ -230,6 +234,12 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     }
     fn softmax(self, axis: usize) -> Self {
         Tensor::softmax(&self, axis)
+    }
+    fn softmax_grad(self, y: &Self, axis: usize) -> Self {
+        y.softmax_backward(&self, axis)
+    }
+    fn log_softmax_grad(self, x: &Self, axis: usize) -> Self {
+        x.log_softmax_backward(&self, axis)
     }
 
     fn index_select(self, axis: usize, indices: &Rc<[usize]>) -> Self {
@@ -406,6 +416,12 @@ impl<'t, F: Float> Value<'t, F> for Var<'t, F> {
     }
     fn softmax(self, axis: usize) -> Self {
         Var::softmax(self, axis)
+    }
+    fn softmax_grad(self, y: &Self, axis: usize) -> Self {
+        Var::softmax_grad(self, *y, axis)
+    }
+    fn log_softmax_grad(self, x: &Self, axis: usize) -> Self {
+        Var::log_softmax_grad(self, *x, axis)
     }
 
     fn index_select(self, axis: usize, indices: &Rc<[usize]>) -> Self {

@@ -169,28 +169,7 @@ impl<F: Float> AttentionMask<F> {
 /// When `x` is 0-D or `keep` does not broadcast to `x`'s shape.
 #[track_caller]
 pub fn masked_softmax<'t, F: Float>(x: Var<'t, F>, keep: &Tensor<F>) -> Var<'t, F> {
-    let shape = x.shape();
-    let axis = match shape.len() {
-        0 => panic!("masked_softmax: a 0-D input has no axis"),
-        n => n - 1,
-    };
-    if wengert_tensor::Shape::broadcast(keep.shape(), &shape).ok().as_deref() != Some(&shape[..]) {
-        panic!("masked_softmax: mask {:?} does not broadcast to the input {shape:?}", keep.shape());
-    }
-    let keep = keep.ne_mask(&Tensor::scalar(F::zero())).broadcast_to(&shape);
-    let tape = x.tape();
-    // The max of the kept scores (0 for a row without any): a shift that leaves the softmax unchanged,
-    // so it is a constant.
-    let xv = x.value();
-    let lowest = Tensor::scalar(F::neg_infinity());
-    let max = Tensor::where_cond(&keep, &xv, &lowest)
-        .max_axes(&[axis], true)
-        .map(|m| if m.is_finite() { m } else { F::zero() });
-    let shifted = Var::where_cond(&keep, x - tape.constant(max), tape.scalar(F::zero()));
-    let e = shifted.exp() * &keep;
-    let sum = e.sum_axes(&[axis], true);
-    let empty = keep.sum_axes(&[axis], true).eq_mask(&Tensor::scalar(F::zero()));
-    e / (sum + &empty)
+    x.masked_softmax(keep)
 }
 
 /// The attention weights softmax(q kᵀ / √d) under `mask`, `[..., seq_q, seq_k]`, for `q`

@@ -1,6 +1,8 @@
 //! Per-sample normalisations beyond `LayerNorm`: `RmsNorm` (no centring), `GroupNorm` (over groups
 //! of channels) and `InstanceNorm` (over the spatial axes of each channel), as PyTorch's.
 //!
+//! Each normalises with one fused op (`Var::rms_norm`, `Var::layer_norm` over the groups).
+//!
 //! RmsNorm: y = x / √(mean(x²) + ε) · γ over the trailing dimensions. GroupNorm: with the C channels
 //! of `[N, C, *]` split into G groups, y = (x - μ) / √(σ² + ε) · γ + β with μ, σ² (biased) over each
 //! group of each sample and γ, β per channel. InstanceNorm: GroupNorm with one group per channel.
@@ -20,11 +22,11 @@ pub(crate) fn rms_norm<'t, F: Float>(
     eps: f64,
     weight: Option<Var<'t, F>>,
 ) -> Var<'t, F> {
-    let d = x.shape().len();
-    let axes: Vec<usize> = (d - k..d).collect();
-    let ms = x.square().mean_axes(&axes, true);
-    let y = x * ms.add_scalar(F::from_f64(eps)).sqrt().recip();
-    weight.map_or(y, |w| y * w)
+    match weight {
+        // A weight of another (broadcasting) shape than the normalised one scales the output.
+        Some(w) if w.shape() != x.shape()[x.shape().len() - k..] => x.rms_norm(k, None, eps) * w,
+        w => x.rms_norm(k, w, eps),
+    }
 }
 
 /// Group normalisation of `[N, C, *]` into `groups` groups, then `weight` and `bias` of `[C]`.
@@ -38,10 +40,7 @@ pub(crate) fn group_norm<'t, F: Float>(
     let shape = x.shape();
     let (n, c) = (shape[0], shape[1]);
     let grouped = x.reshape(&[n, groups, shape.iter().product::<usize>() / (n * groups)]);
-    let mean = grouped.mean_axes(&[2], true);
-    let xc = grouped - mean;
-    let var = xc.square().mean_axes(&[2], true);
-    let y = (xc * var.add_scalar(F::from_f64(eps)).sqrt().recip()).reshape(&shape);
+    let y = grouped.layer_norm(1, None, None, eps).reshape(&shape);
     let mut per_channel = vec![c];
     per_channel.resize(shape.len() - 1, 1);
     let y = weight.map_or(y, |w| y * w.reshape(&per_channel));

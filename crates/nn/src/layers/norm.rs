@@ -1,5 +1,6 @@
-//! Normalisation layers: `LayerNorm` over the trailing dimensions of each sample, and `BatchNorm1d`
-//! over the batch (and length) of each channel, with running statistics for evaluation.
+//! Normalisation layers: `LayerNorm` over the trailing dimensions of each sample (one fused op,
+//! `Var::layer_norm`), and `BatchNorm1d` over the batch (and length) of each channel, with running
+//! statistics for evaluation.
 //!
 //! Both compute y = (x - μ) / √(σ² + ε) · γ + β with the biased variance σ² (PyTorch's definition).
 //! BatchNorm1d in training updates its running statistics as
@@ -85,9 +86,8 @@ impl<F: Float> Module<F> for LayerNorm<F> {
         if shape.len() < k || shape[shape.len() - k..] != self.normalized_shape[..] {
             panic!("layer_norm: input of shape {shape:?} does not end in {:?}", self.normalized_shape);
         }
-        let axes: Vec<usize> = (shape.len() - k..shape.len()).collect();
-        let y = normalize(x, &axes, self.eps);
-        affine(y, self.weight.as_ref(), self.bias.as_ref(), None)
+        let bind = |p: &Param<F>| x.tape().param(p);
+        x.layer_norm(k, self.weight.as_ref().map(bind), self.bias.as_ref().map(bind), self.eps)
     }
 }
 
@@ -103,10 +103,6 @@ fn normalize_stats<'t, F: Float>(
     let var = xc.square().mean_axes(axes, true);
     let y = xc * var.add_scalar(F::from_f64(eps)).sqrt().recip();
     (y, mean, var)
-}
-
-fn normalize<'t, F: Float>(x: Var<'t, F>, axes: &[usize], eps: f64) -> Var<'t, F> {
-    normalize_stats(x, axes, eps).0
 }
 
 /// `y · weight + bias`, the parameters reshaped to `shape` first when given.

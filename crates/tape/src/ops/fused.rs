@@ -20,6 +20,8 @@ pub(crate) enum Fused {
     Linear,
     /// The mean softmax cross-entropy of `[N, C]` logits against these class indices.
     SoftmaxCrossEntropy(Rc<[usize]>),
+    /// A normalisation or a softmax backward kernel (see `ops::norm`).
+    Norm(crate::ops::norm::NormOp),
 }
 
 impl<'t, F: Float> Var<'t, F> {
@@ -119,6 +121,7 @@ impl Fused {
         match self {
             Fused::Linear => "linear",
             Fused::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
+            Fused::Norm(op) => op.name(),
         }
     }
 
@@ -129,6 +132,7 @@ impl Fused {
         g: V,
     ) -> Grads<V> {
         match self {
+            Fused::Norm(op) => op.backward(ctx, g),
             Fused::Linear => {
                 let mut out = Grads::new();
                 out.push(ctx.when(0, || g.clone().matmul(ctx.x(1))));

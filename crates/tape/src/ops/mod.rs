@@ -14,6 +14,7 @@ pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod linalg;
 pub(crate) mod math;
+pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod rearrange;
 pub(crate) mod reduce;
@@ -26,7 +27,7 @@ pub(crate) mod unary;
 mod tests {
     use super::cases::{bitwise, prop};
     use super::{
-        activation, binary, binary_math, conv, cumulative, einsum, fused, index, linalg, math, pool,
+        activation, binary, binary_math, conv, cumulative, einsum, fused, index, linalg, math, norm, pool,
         rearrange, reduce, shape, softmax, special, unary,
     };
 
@@ -51,5 +52,6 @@ mod tests {
         prop(cumulative::tests::cases(), bitwise);
         prop(rearrange::tests::cases(), bitwise);
         prop(einsum::tests::cases(), bitwise);
+        prop(norm::tests::softmax_cases(), bitwise);
     }
 }
