@@ -4,7 +4,7 @@
 
 use crate::elementwise::{clamp, sigmoid, softplus};
 use crate::float::{Float, lit};
-use crate::kernel::map;
+use crate::kernel::{Cost, map_cost};
 use crate::shape_ops::invalid;
 use crate::tensor::Tensor;
 
@@ -57,7 +57,7 @@ impl<F: Float> Tensor<F> {
     /// assert!((y[1] - 0.8411919906082767).abs() < 1e-15);
     /// ```
     pub fn gelu_tanh(&self) -> Self {
-        map(self, gelu_tanh)
+        map_cost(Cost::Costly, self, gelu_tanh)
     }
 
     /// SiLU (swish), `x · sigmoid(x)`.
@@ -69,7 +69,7 @@ impl<F: Float> Tensor<F> {
     /// ```
     #[doc(alias = "swish")]
     pub fn silu(&self) -> Self {
-        map(self, |x| x * sigmoid(x))
+        map_cost(Cost::Costly, self, |x| x * sigmoid(x))
     }
 
     /// ELU, `x` above 0 and `alpha (e^x - 1)` at and below 0 (PyTorch's `elu`, default `alpha = 1`).
@@ -102,7 +102,7 @@ impl<F: Float> Tensor<F> {
     /// assert_eq!(y.to_vec(), vec![6.0]);
     /// ```
     pub fn scaled_elu(&self, alpha: F, scale: F) -> Self {
-        map(self, |x| if x > F::zero() { scale * x } else { scale * alpha * x.exp_m1() })
+        map_cost(Cost::Costly, self, |x| if x > F::zero() { scale * x } else { scale * alpha * x.exp_m1() })
     }
 
     /// Mish, `x · tanh(softplus(x))`.
@@ -114,7 +114,7 @@ impl<F: Float> Tensor<F> {
     /// assert!((y[1] - 0.8650983882673103).abs() < 1e-15);
     /// ```
     pub fn mish(&self) -> Self {
-        map(self, |x| x * softplus(x).tanh())
+        map_cost(Cost::Costly, self, |x| x * softplus(x).tanh())
     }
 
     /// Hardtanh, `x` limited to `[min, max]` (PyTorch's defaults are -1 and 1). Unlike
@@ -132,7 +132,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn hardtanh(&self, min: F, max: F) -> Self {
         check_hardtanh(min, max);
-        map(self, |x| clamp(x, min, max))
+        map_cost(Cost::Cheap, self, |x| clamp(x, min, max))
     }
 
     /// Hardsigmoid, `clamp(x / 6 + 1/2, 0, 1)`.
@@ -143,7 +143,7 @@ impl<F: Float> Tensor<F> {
     /// assert_eq!(y.to_vec(), vec![0.0, 0.5, 0.75, 1.0]);
     /// ```
     pub fn hardsigmoid(&self) -> Self {
-        map(self, hardsigmoid)
+        map_cost(Cost::Cheap, self, hardsigmoid)
     }
 
     /// Hardswish, `x · hardsigmoid(x)`.
@@ -154,7 +154,7 @@ impl<F: Float> Tensor<F> {
     /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 1.125, 4.0]);
     /// ```
     pub fn hardswish(&self) -> Self {
-        map(self, |x| x * hardsigmoid(x))
+        map_cost(Cost::Cheap, self, |x| x * hardsigmoid(x))
     }
 
     /// Softsign, `x / (1 + |x|)`.
@@ -165,7 +165,7 @@ impl<F: Float> Tensor<F> {
     /// assert_eq!(y.to_vec(), vec![-0.75, 0.5]);
     /// ```
     pub fn softsign(&self) -> Self {
-        map(self, |x| x / (F::one() + x.abs()))
+        map_cost(Cost::Cheap, self, |x| x / (F::one() + x.abs()))
     }
 
     /// Softplus with PyTorch's options: `ln(1 + e^(beta x)) / beta`, and `x` itself where
@@ -183,7 +183,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn softplus_with(&self, beta: F, threshold: F) -> Self {
         check_beta(beta);
-        map(self, |x| if beta * x > threshold { x } else { softplus(beta * x) / beta })
+        map_cost(Cost::Costly, self, |x| if beta * x > threshold { x } else { softplus(beta * x) / beta })
     }
 }
 

@@ -6,7 +6,7 @@ use ndarray::{ArrayD, IxDyn, Zip};
 
 use crate::error::OrPanic;
 use crate::float::Float;
-use crate::kernel::{map, zip};
+use crate::kernel::{Cost, map_cost, map_owned_cost, zip_cost, zip_owned_cost};
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -18,7 +18,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `add: shapes [2, 3] and [4] do not broadcast`.
     #[track_caller]
     pub fn add(&self, other: &Self) -> Self {
-        zip("add", self, other, |a, b| a + b)
+        zip_cost(Cost::Cheap, "add", self, other, |a, b| a + b)
     }
 
     /// Elementwise difference with broadcasting; also `&a - &b`.
@@ -28,7 +28,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn sub(&self, other: &Self) -> Self {
-        zip("sub", self, other, |a, b| a - b)
+        zip_cost(Cost::Cheap, "sub", self, other, |a, b| a - b)
     }
 
     /// Elementwise product with broadcasting; also `&a * &b`.
@@ -38,7 +38,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn mul(&self, other: &Self) -> Self {
-        zip("mul", self, other, |a, b| a * b)
+        zip_cost(Cost::Cheap, "mul", self, other, |a, b| a * b)
     }
 
     /// Elementwise quotient with broadcasting; also `&a / &b`.
@@ -48,7 +48,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn div(&self, other: &Self) -> Self {
-        zip("div", self, other, |a, b| a / b)
+        zip_cost(Cost::Cheap, "div", self, other, |a, b| a / b)
     }
 
     /// Elementwise power `a^b` with broadcasting.
@@ -58,7 +58,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn pow(&self, other: &Self) -> Self {
-        zip("pow", self, other, |a, b| a.powf(b))
+        zip_cost(Cost::Costly, "pow", self, other, |a, b| a.powf(b))
     }
 
     /// Elementwise maximum with broadcasting (NaN if either is NaN, as `torch.maximum`).
@@ -68,7 +68,9 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn maximum(&self, other: &Self) -> Self {
-        zip("maximum", self, other, |a, b| if a.is_nan() || b.is_nan() { F::nan() } else { a.max(b) })
+        zip_cost(Cost::Cheap, "maximum", self, other, |a, b| {
+            if a.is_nan() || b.is_nan() { F::nan() } else { a.max(b) }
+        })
     }
 
     /// Elementwise minimum with broadcasting (NaN if either is NaN, as `torch.minimum`).
@@ -78,7 +80,9 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast.
     #[track_caller]
     pub fn minimum(&self, other: &Self) -> Self {
-        zip("minimum", self, other, |a, b| if a.is_nan() || b.is_nan() { F::nan() } else { a.min(b) })
+        zip_cost(Cost::Cheap, "minimum", self, other, |a, b| {
+            if a.is_nan() || b.is_nan() { F::nan() } else { a.min(b) }
+        })
     }
 
     /// 1 where `self == other`, else 0 (broadcasting).
@@ -89,7 +93,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     #[doc(alias = "eq")]
     pub fn eq_mask(&self, other: &Self) -> Self {
-        zip("eq_mask", self, other, |a, b| mask(a == b))
+        zip_cost(Cost::Cheap, "eq_mask", self, other, |a, b| mask(a == b))
     }
 
     /// 1 where `self != other`, else 0 (broadcasting).
@@ -100,7 +104,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     #[doc(alias = "ne")]
     pub fn ne_mask(&self, other: &Self) -> Self {
-        zip("ne_mask", self, other, |a, b| mask(a != b))
+        zip_cost(Cost::Cheap, "ne_mask", self, other, |a, b| mask(a != b))
     }
 
     /// 1 where `self < other`, else 0 (broadcasting).
@@ -111,7 +115,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     #[doc(alias = "lt")]
     pub fn lt_mask(&self, other: &Self) -> Self {
-        zip("lt_mask", self, other, |a, b| mask(a < b))
+        zip_cost(Cost::Cheap, "lt_mask", self, other, |a, b| mask(a < b))
     }
 
     /// 1 where `self <= other`, else 0 (broadcasting).
@@ -122,7 +126,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     #[doc(alias = "le")]
     pub fn le_mask(&self, other: &Self) -> Self {
-        zip("le_mask", self, other, |a, b| mask(a <= b))
+        zip_cost(Cost::Cheap, "le_mask", self, other, |a, b| mask(a <= b))
     }
 
     /// 1 where `self > other`, else 0 (broadcasting).
@@ -139,7 +143,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     #[doc(alias = "gt")]
     pub fn gt_mask(&self, other: &Self) -> Self {
-        zip("gt_mask", self, other, |a, b| mask(a > b))
+        zip_cost(Cost::Cheap, "gt_mask", self, other, |a, b| mask(a > b))
     }
 
     /// 1 where `self >= other`, else 0 (broadcasting).
@@ -150,7 +154,7 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     #[doc(alias = "ge")]
     pub fn ge_mask(&self, other: &Self) -> Self {
-        zip("ge_mask", self, other, |a, b| mask(a >= b))
+        zip_cost(Cost::Cheap, "ge_mask", self, other, |a, b| mask(a >= b))
     }
 
     /// Picks `a` where `mask` is non-zero and `b` elsewhere, broadcasting all three.
@@ -190,7 +194,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `{op}: shapes [..] and [..] do not broadcast`.
     #[track_caller]
     pub fn zip_with(&self, other: &Self, op: &'static str, f: impl Fn(F, F) -> F + Sync + Send) -> Self {
-        zip(op, self, other, f)
+        crate::kernel::zip(op, self, other, f)
     }
 
     /// Like [`Tensor::zip_with`], writing the result into `self`'s buffer when `self` is its only
@@ -215,12 +219,12 @@ impl<F: Float> Tensor<F> {
 
     /// Adds a scalar to every element; also `&a + s` and `s + &a`.
     pub fn add_scalar(&self, s: F) -> Self {
-        map(self, |a| a + s)
+        map_cost(Cost::Cheap, self, |a| a + s)
     }
 
     /// Multiplies every element by a scalar; also `&a * s` and `s * &a`.
     pub fn mul_scalar(&self, s: F) -> Self {
-        map(self, |a| a * s)
+        map_cost(Cost::Cheap, self, |a| a * s)
     }
 }
 
@@ -245,14 +249,14 @@ macro_rules! tensor_operator {
             type Output = Tensor<F>;
             #[track_caller]
             fn $method(self, rhs: Tensor<F>) -> Tensor<F> {
-                crate::kernel::zip_owned(stringify!($method), self, &rhs, |a, b| a $op b)
+                zip_owned_cost(Cost::Cheap, stringify!($method), self, &rhs, |a, b| a $op b)
             }
         }
         impl<F: Float> $trait<&Tensor<F>> for Tensor<F> {
             type Output = Tensor<F>;
             #[track_caller]
             fn $method(self, rhs: &Tensor<F>) -> Tensor<F> {
-                crate::kernel::zip_owned(stringify!($method), self, rhs, |a, b| a $op b)
+                zip_owned_cost(Cost::Cheap, stringify!($method), self, rhs, |a, b| a $op b)
             }
         }
         impl<F: Float> $trait<Tensor<F>> for &Tensor<F> {
@@ -265,37 +269,37 @@ macro_rules! tensor_operator {
         impl<F: Float> $trait<F> for &Tensor<F> {
             type Output = Tensor<F>;
             fn $method(self, rhs: F) -> Tensor<F> {
-                map(self, |a| a $op rhs)
+                map_cost(Cost::Cheap, self, |a| a $op rhs)
             }
         }
         impl<F: Float> $trait<F> for Tensor<F> {
             type Output = Tensor<F>;
             fn $method(self, rhs: F) -> Tensor<F> {
-                crate::kernel::map_owned(self, |a| a $op rhs)
+                map_owned_cost(Cost::Cheap, self, |a| a $op rhs)
             }
         }
         impl $trait<&Tensor<f32>> for f32 {
             type Output = Tensor<f32>;
             fn $method(self, rhs: &Tensor<f32>) -> Tensor<f32> {
-                map(rhs, |b| self $op b)
+                map_cost(Cost::Cheap, rhs, |b| self $op b)
             }
         }
         impl $trait<Tensor<f32>> for f32 {
             type Output = Tensor<f32>;
             fn $method(self, rhs: Tensor<f32>) -> Tensor<f32> {
-                crate::kernel::map_owned(rhs, |b| self $op b)
+                map_owned_cost(Cost::Cheap, rhs, |b| self $op b)
             }
         }
         impl $trait<&Tensor<f64>> for f64 {
             type Output = Tensor<f64>;
             fn $method(self, rhs: &Tensor<f64>) -> Tensor<f64> {
-                map(rhs, |b| self $op b)
+                map_cost(Cost::Cheap, rhs, |b| self $op b)
             }
         }
         impl $trait<Tensor<f64>> for f64 {
             type Output = Tensor<f64>;
             fn $method(self, rhs: Tensor<f64>) -> Tensor<f64> {
-                crate::kernel::map_owned(rhs, |b| self $op b)
+                map_owned_cost(Cost::Cheap, rhs, |b| self $op b)
             }
         }
     };
@@ -316,7 +320,7 @@ impl<F: Float> Neg for &Tensor<F> {
 impl<F: Float> Neg for Tensor<F> {
     type Output = Tensor<F>;
     fn neg(self) -> Tensor<F> {
-        crate::kernel::map_owned(self, |a| -a)
+        map_owned_cost(Cost::Cheap, self, |a| -a)
     }
 }
 

@@ -3,7 +3,7 @@
 //! (sign of the divisor, Python's `%`).
 
 use crate::float::Float;
-use crate::kernel::zip;
+use crate::kernel::{Cost, zip_cost};
 use crate::tensor::Tensor;
 
 impl<F: Float> Tensor<F> {
@@ -24,7 +24,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `xlogy: shapes [..] and [..] do not broadcast`.
     #[track_caller]
     pub fn xlogy(&self, other: &Self) -> Self {
-        zip("xlogy", self, other, xlogy)
+        zip_cost(Cost::Costly, "xlogy", self, other, xlogy)
     }
 
     /// The angle of the point `(other, self)`, `atan2(self, other)` in `[-π, π]`.
@@ -41,7 +41,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `atan2: shapes [..] and [..] do not broadcast`.
     #[track_caller]
     pub fn atan2(&self, other: &Self) -> Self {
-        zip("atan2", self, other, |a, b| a.atan2(b))
+        zip_cost(Cost::Costly, "atan2", self, other, |a, b| a.atan2(b))
     }
 
     /// `√(a² + b²)` without overflow or underflow in the squares.
@@ -58,7 +58,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `hypot: shapes [..] and [..] do not broadcast`.
     #[track_caller]
     pub fn hypot(&self, other: &Self) -> Self {
-        zip("hypot", self, other, |a, b| a.hypot(b))
+        zip_cost(Cost::Costly, "hypot", self, other, |a, b| a.hypot(b))
     }
 
     /// The remainder of `self / other` rounded toward zero, `a - trunc(a / b) · b`, with the sign
@@ -75,7 +75,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `fmod: shapes [..] and [..] do not broadcast`.
     #[track_caller]
     pub fn fmod(&self, other: &Self) -> Self {
-        zip("fmod", self, other, |a, b| a % b)
+        zip_cost(Cost::Costly, "fmod", self, other, |a, b| a % b)
     }
 
     /// The remainder of `self / other` rounded toward -∞, `a - floor(a / b) · b`, with the sign of
@@ -93,7 +93,7 @@ impl<F: Float> Tensor<F> {
     /// When the shapes do not broadcast: `remainder: shapes [..] and [..] do not broadcast`.
     #[track_caller]
     pub fn remainder(&self, other: &Self) -> Self {
-        zip("remainder", self, other, remainder)
+        zip_cost(Cost::Costly, "remainder", self, other, remainder)
     }
 }
 

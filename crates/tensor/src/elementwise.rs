@@ -4,7 +4,7 @@
 //! e^x / (1 + e^x) below; softplus(x) = max(x, 0) + ln(1 + e^-|x|); gelu(x) = x Φ(x) with the exact erf.
 
 use crate::float::{Float, lit};
-use crate::kernel::{map, map_owned};
+use crate::kernel::{Cost, map, map_cost, map_owned};
 use crate::shape_ops::invalid;
 use crate::tensor::Tensor;
 
@@ -28,74 +28,74 @@ impl<F: Float> Tensor<F> {
 
     /// Negation, `-x`.
     pub fn neg(&self) -> Self {
-        map(self, |x| -x)
+        map_cost(Cost::Cheap, self, |x| -x)
     }
 
     /// Absolute value, `|x|`.
     pub fn abs(&self) -> Self {
-        map(self, |x| x.abs())
+        map_cost(Cost::Cheap, self, |x| x.abs())
     }
 
     /// Sign: -1, 0 or 1 (0 for ±0; NaN stays NaN).
     pub fn sign(&self) -> Self {
-        map(self, sign)
+        map_cost(Cost::Cheap, self, sign)
     }
 
     /// `e^x`.
     pub fn exp(&self) -> Self {
-        map(self, |x| x.exp())
+        map_cost(Cost::Costly, self, |x| x.exp())
     }
 
     /// Natural logarithm, `ln x`.
     #[doc(alias = "log")]
     pub fn ln(&self) -> Self {
-        map(self, |x| x.ln())
+        map_cost(Cost::Costly, self, |x| x.ln())
     }
 
     /// `ln(1 + x)`, accurate near 0.
     pub fn log1p(&self) -> Self {
-        map(self, |x| x.ln_1p())
+        map_cost(Cost::Costly, self, |x| x.ln_1p())
     }
 
     /// `e^x - 1`, accurate near 0.
     pub fn expm1(&self) -> Self {
-        map(self, |x| x.exp_m1())
+        map_cost(Cost::Costly, self, |x| x.exp_m1())
     }
 
     /// Square root.
     pub fn sqrt(&self) -> Self {
-        map(self, |x| x.sqrt())
+        map_cost(Cost::Cheap, self, |x| x.sqrt())
     }
 
     /// `x²`.
     pub fn square(&self) -> Self {
-        map(self, |x| x * x)
+        map_cost(Cost::Cheap, self, |x| x * x)
     }
 
     /// Reciprocal, `1 / x`.
     #[doc(alias = "reciprocal")]
     pub fn recip(&self) -> Self {
-        map(self, |x| x.recip())
+        map_cost(Cost::Cheap, self, |x| x.recip())
     }
 
     /// `x^p` for a scalar exponent `p`.
     pub fn powf(&self, p: F) -> Self {
-        map(self, |x| x.powf(p))
+        map_cost(Cost::Costly, self, |x| x.powf(p))
     }
 
     /// Sine.
     pub fn sin(&self) -> Self {
-        map(self, |x| x.sin())
+        map_cost(Cost::Costly, self, |x| x.sin())
     }
 
     /// Cosine.
     pub fn cos(&self) -> Self {
-        map(self, |x| x.cos())
+        map_cost(Cost::Costly, self, |x| x.cos())
     }
 
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Self {
-        map(self, F::tanh_kernel)
+        map_cost(Cost::Costly, self, F::tanh_kernel)
     }
 
     /// Logistic sigmoid `1 / (1 + e^-x)`, finite for every finite input.
@@ -106,7 +106,7 @@ impl<F: Float> Tensor<F> {
     /// assert_eq!(y.to_vec(), vec![0.0, 0.5, 1.0]);
     /// ```
     pub fn sigmoid(&self) -> Self {
-        map(self, sigmoid)
+        map_cost(Cost::Costly, self, sigmoid)
     }
 
     /// `max(x, 0)`; NaN stays NaN, as in PyTorch and IEEE `maximum`.
@@ -118,22 +118,22 @@ impl<F: Float> Tensor<F> {
     /// assert!(y[2].is_nan());
     /// ```
     pub fn relu(&self) -> Self {
-        map(self, relu)
+        map_cost(Cost::Cheap, self, relu)
     }
 
     /// `x` for `x > 0`, `slope · x` otherwise; NaN stays NaN.
     pub fn leaky_relu(&self, slope: F) -> Self {
-        map(self, |x| if x > F::zero() { x } else { slope * x })
+        map_cost(Cost::Cheap, self, |x| if x > F::zero() { x } else { slope * x })
     }
 
     /// Gaussian error linear unit `x Φ(x)` with the exact error function (PyTorch's default GELU).
     pub fn gelu(&self) -> Self {
-        map(self, gelu)
+        map_cost(Cost::Costly, self, gelu)
     }
 
     /// `ln(1 + e^x)`, finite for every finite input.
     pub fn softplus(&self) -> Self {
-        map(self, softplus)
+        map_cost(Cost::Costly, self, softplus)
     }
 
     /// Limits every element to `[min, max]`: `min(max(x, min), max)`, so that NaN stays NaN and, when
@@ -157,22 +157,22 @@ impl<F: Float> Tensor<F> {
         if min.is_nan() || max.is_nan() {
             invalid("clamp", format!("the bounds [{min}, {max}] must not be NaN"));
         }
-        map(self, |x| clamp(x, min, max))
+        map_cost(Cost::Cheap, self, |x| clamp(x, min, max))
     }
 
     /// Rounds down. Not differentiable: the tape treats it as a constant.
     pub fn floor(&self) -> Self {
-        map(self, |x| x.floor())
+        map_cost(Cost::Cheap, self, |x| x.floor())
     }
 
     /// Rounds up. Not differentiable: the tape treats it as a constant.
     pub fn ceil(&self) -> Self {
-        map(self, |x| x.ceil())
+        map_cost(Cost::Cheap, self, |x| x.ceil())
     }
 
     /// Rounds to nearest, ties to even (as `torch.round`). Not differentiable.
     pub fn round(&self) -> Self {
-        map(self, |x| x.round_half_even())
+        map_cost(Cost::Cheap, self, |x| x.round_half_even())
     }
 }
 

@@ -3,6 +3,7 @@
 //! needs no rescaling; in evaluation it is the identity. The mask comes from the store's seeded
 //! generator, so a run is reproducible from its seed.
 
+use rand::Rng;
 use wengert_tape::Var;
 use wengert_tensor::{Float, Tensor};
 
@@ -71,11 +72,19 @@ impl<F: Float> Module<F> for Dropout<F> {
         if self.p == 1.0 {
             return x * F::zero();
         }
-        let keep = 1.0 - self.p;
-        let shape = x.shape();
-        let mask: Tensor<F> = self.store.with_rng(|rng| Tensor::bernoulli(&shape, keep, rng));
-        x * &mask.mul_scalar(F::from_f64(1.0 / keep))
+        let mask = self.store.with_rng(|rng| scaled_mask(&x.shape(), 1.0 - self.p, rng));
+        x * &mask
     }
+}
+
+/// Inverted dropout's mask in one pass: each element `1 / keep` with probability `keep`, else 0,
+/// drawn in row-major order exactly as [`Tensor::bernoulli`] draws (one `f64` per element, kept
+/// when below `keep`), so a seed gives the same mask as `bernoulli(shape, keep) · (1 / keep)` did,
+/// without the second pass and tensor of the scaling.
+fn scaled_mask<F: Float, R: Rng + ?Sized>(shape: &[usize], keep: f64, rng: &mut R) -> Tensor<F> {
+    let (scale, n) = (F::from_f64(1.0 / keep), shape.iter().product());
+    let v = (0..n).map(|_| if rng.random::<f64>() < keep { scale } else { F::zero() }).collect();
+    Tensor::from_vec(v, shape).expect("one element per position of the shape")
 }
 
 /// Zeroes whole channels with probability `p` in training mode (PyTorch's `nn.Dropout2d`): for an
@@ -142,8 +151,8 @@ impl<F: Float> Module<F> for Dropout2d<F> {
         let keep = 1.0 - self.p;
         let mut mask_shape = vec![1; shape.len()];
         mask_shape[..2].copy_from_slice(&shape[..2]);
-        let mask: Tensor<F> = self.store.with_rng(|rng| Tensor::bernoulli(&mask_shape, keep, rng));
-        x * &mask.mul_scalar(F::from_f64(1.0 / keep))
+        let mask = self.store.with_rng(|rng| scaled_mask(&mask_shape, keep, rng));
+        x * &mask
     }
 }
 
@@ -155,6 +164,22 @@ mod tests {
 
     fn input() -> Tensor<f64> {
         Tensor::from_vec((0..40).map(|i| (i as f64 * 0.37).sin() + 0.1).collect(), &[4, 10]).unwrap()
+    }
+
+    #[test]
+    fn the_one_pass_mask_is_the_scaled_bernoulli_mask_of_the_same_stream() {
+        use rand::SeedableRng;
+        for keep in [0.9, 0.5, 0.25] {
+            let mut r1 = rand::rngs::StdRng::seed_from_u64(7);
+            let mut r2 = r1.clone();
+            let fused: Tensor<f32> = scaled_mask(&[3, 7, 5], keep, &mut r1);
+            let two_pass =
+                Tensor::<f32>::bernoulli(&[3, 7, 5], keep, &mut r2).mul_scalar((1.0 / keep) as f32);
+            assert_eq!(fused.shape(), &[3, 7, 5]);
+            assert_eq!(fused.to_vec(), two_pass.to_vec(), "keep {keep}");
+            assert!(fused.to_vec().contains(&0.0), "some elements are dropped at keep {keep}");
+            assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "both draw as many numbers");
+        }
     }
 
     #[test]

@@ -7,12 +7,13 @@
 //! hardswish: g(x/3 + ½) on [-3, 3], g above, 0 below · softsign: g/(1+|x|)² ·
 //! softplus(β, τ): g·σ(βx) where βx ≤ τ, g above.
 //!
-//! Every rule is written with ops that have rules of their own, so every order of derivative works.
+//! Every rule is written with ops that have rules of their own, so every order of derivative works;
+//! gelu_tanh's and silu's are fused kernels (`UnaryGrad`), one pass each on tensors.
 
 use wengert_tensor::{Float, GeluApproximate, SELU_ALPHA, SELU_SCALE, Tensor};
 
 use crate::op::Ctx;
-use crate::ops::unary::Unary;
+use crate::ops::unary::{Unary, UnaryGrad};
 use crate::var::Var;
 
 /// An activation and its parameters.
@@ -254,17 +255,8 @@ impl<F: Float> Act<F> {
         let (one, zero, half) = (F::one(), F::zero(), F::from_f64(0.5));
         let step = |on: bool| if on { one } else { zero };
         match *self {
-            Act::GeluTanh => {
-                let (c, k) = (F::from_f64((2.0 / std::f64::consts::PI).sqrt()), F::from_f64(0.044715));
-                let x2 = x.clone().square();
-                let t = ((x2.clone() * k + one) * x.clone() * c).unary_op(Unary::Tanh);
-                let inner = x * t.clone().square().rsub_scalar(one) * (x2 * (k * F::from_f64(3.0)) + one);
-                g * ((t + one) * half + inner * (half * c))
-            }
-            Act::Silu => {
-                let s = x.clone().sigmoid();
-                g * s.clone() * (x * s.rsub_scalar(one) + one)
-            }
+            Act::GeluTanh => g.unary_grad(UnaryGrad::GeluTanh, &x),
+            Act::Silu => g.unary_grad(UnaryGrad::Silu, &x),
             Act::Elu { alpha, scale } => {
                 let below = (g.clone() * (ctx.y::<V>() + scale * alpha))
                     .mul_mask(&x, "elu_backward", |v| step(v <= zero));

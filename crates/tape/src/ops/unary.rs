@@ -6,7 +6,8 @@
 //! cos: -g·sin x · tanh: g(1-y²) · sigmoid: g·y(1-y) · relu: g·[x>0] (0 at 0) · leaky_relu: g·[x>0 ? 1 : s] ·
 //! gelu: g(Φ(x) + xφ(x)) · softplus: g·sigmoid x · clamp: g·[lo ≤ x ≤ hi] (1 at the bounds).
 //!
-//! tanh, sigmoid, relu and gelu backward through fused primitives (`UnaryGrad`), one kernel each,
+//! tanh, sigmoid, relu, gelu, silu and tanh-approximated gelu backward through fused primitives
+//! (`UnaryGrad`), one kernel each,
 //! which have rules of their own, so every order of derivative works.
 //!
 //! Three families nest here, each in a file of its own with its rules: the activations of modern
@@ -70,6 +71,26 @@ pub(crate) enum UnaryGrad {
     Relu,
     /// g (Φ(x) + x φ(x))
     Gelu,
+    /// g s (1 + x (1 - s)), s = σ(x): SiLU's
+    Silu,
+    /// g (½(1 + t) + ½ x (1 - t²) c (1 + 3k x²)), t = tanh(c (x + k x³)): tanh-approximated GELU's
+    GeluTanh,
+}
+
+/// The tanh-approximated GELU's constants: `c = √(2/π)` and `k = 0.044715`.
+fn gelu_tanh_constants<F: Float>() -> (F, F) {
+    (F::from_f64((2.0 / std::f64::consts::PI).sqrt()), F::from_f64(0.044715))
+}
+
+/// The logistic sigmoid of one element, with [`Tensor::sigmoid`]'s arithmetic (so the fused
+/// kernels match the ops they replace bit for bit).
+fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
 }
 
 impl<'t, F: Float> Var<'t, F> {
@@ -391,6 +412,21 @@ impl UnaryGrad {
                 g.zip_into(v, "relu_backward", |g, x| if x > F::zero() { g } else { F::zero() })
             }
             UnaryGrad::Gelu => g.zip_into(v, "gelu_backward", |g, x| g * (normal_cdf(x) + x * normal_pdf(x))),
+            UnaryGrad::Silu => g.zip_into(v, "silu_backward", |g, x| {
+                let s = sigmoid(x);
+                g * s * (x * (one - s) + one)
+            }),
+            UnaryGrad::GeluTanh => {
+                let (c, k) = gelu_tanh_constants::<F>();
+                let (k3, half) = (k * F::from_f64(3.0), F::from_f64(0.5));
+                let hc = half * c;
+                g.zip_into(v, "gelu_tanh_backward", move |g, x| {
+                    let x2 = x * x;
+                    let t = ((x2 * k + one) * x * c).tanh_kernel();
+                    let inner = x * (one - t * t) * (x2 * k3 + one);
+                    g * ((t + one) * half + inner * hc)
+                })
+            }
         }
     }
 
@@ -400,6 +436,8 @@ impl UnaryGrad {
             UnaryGrad::Sigmoid => "sigmoid_backward",
             UnaryGrad::Relu => "relu_backward",
             UnaryGrad::Gelu => "gelu_backward",
+            UnaryGrad::Silu => "silu_backward",
+            UnaryGrad::GeluTanh => "gelu_tanh_backward",
         }
     }
 
@@ -428,11 +466,29 @@ impl UnaryGrad {
                     // d/dy gy(1-y) = g(1-2y)
                     UnaryGrad::Sigmoid => hg * (v * -two + F::one()),
                     // d/dx g(Φ + xφ) = g φ(x)(2 - x²), with φ(x) = e^{-x²/2}/√(2π)
-                    _ => {
+                    UnaryGrad::Gelu => {
                         let phi = (v.clone().square() * F::from_f64(-0.5)).exp()
                             * F::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
                         hg * phi * v.square().rsub_scalar(two)
                     }
+                    // d/dx g s(1 + x(1 - s)) = g s(1 - s)(2 + x(1 - 2s))
+                    UnaryGrad::Silu => {
+                        let s = v.clone().sigmoid();
+                        let ds = s.clone() * s.clone().rsub_scalar(F::one());
+                        hg * ds * (v * (s * -two + F::one()) + two)
+                    }
+                    // With u = c(x + kx³), u' = c(1 + 3kx²), t = tanh u:
+                    // d/dx g(½(1 + t) + ½x(1 - t²)u') = g(1 - t²)(u' - x t u'² + 3ckx²)
+                    UnaryGrad::GeluTanh => {
+                        let (c, k) = gelu_tanh_constants::<F>();
+                        let x2 = v.clone().square();
+                        let du = (x2.clone() * (k * F::from_f64(3.0)) + F::one()) * c;
+                        let t = ((x2.clone() * k + F::one()) * v.clone() * c).unary_op(Unary::Tanh);
+                        let sech2 = t.clone().square().rsub_scalar(F::one());
+                        let curve = du.clone() - v * t * du.square() + x2 * (F::from_f64(3.0) * c * k);
+                        hg * sech2 * curve
+                    }
+                    UnaryGrad::Relu => unreachable!("relu's rule returned above"),
                 }
             },
         )

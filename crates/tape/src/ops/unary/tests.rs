@@ -60,13 +60,15 @@ fn grad_of<'t>(v: &[Var<'t, f64>], act: fn(Var<'t, f64>) -> Var<'t, f64>) -> Var
     (g * v[1]).sum()
 }
 
-/// The fused backward kernels of tanh, sigmoid, relu and gelu, as ops of their own.
+/// The fused backward kernels of tanh, sigmoid, relu, gelu, silu and gelu_tanh, as ops of their own.
 fn unary_grads(x: &Tensor<f64>, near0: &Tensor<f64>, w: &Tensor<f64>, w0: &Tensor<f64>) -> Vec<Case> {
     let (xw, x0w) = ([x.clone(), w.clone()], [near0.clone(), w0.clone()]);
     vec![
         case("tanh_backward", &xw, |v| grad_of(v, Var::tanh)),
         case("sigmoid_backward", &xw, |v| grad_of(v, Var::sigmoid)),
         case("gelu_backward", &xw, |v| grad_of(v, Var::gelu)),
+        case("silu_backward", &xw, |v| grad_of(v, Var::silu)),
+        case("gelu_tanh_backward", &xw, |v| grad_of(v, Var::gelu_tanh)),
         case("relu_backward", &x0w, |v| grad_of(v, Var::relu) * v[0].sum()),
     ]
 }
@@ -97,4 +99,24 @@ pub(crate) fn cases() -> impl Strategy<Value = Vec<Case>> {
 #[test]
 fn unary_grads_match_finite_differences() {
     prop(cases(), gradchecks);
+}
+
+#[test]
+fn silu_and_gelu_tanh_backward_kernels_match_their_formulas_as_tensor_ops_bit_for_bit() {
+    use super::UnaryGrad;
+    let x =
+        Tensor::<f32>::from_vec((0..200).map(|i| (i as f32 - 100.0) * 0.061).collect(), &[8, 25]).unwrap();
+    let g =
+        Tensor::<f32>::from_vec((0..200).map(|i| ((i * 37 % 101) as f32) * 0.02 - 1.0).collect(), &[8, 25])
+            .unwrap();
+    let s = x.sigmoid();
+    let silu = &(&g * &s) * &(&(&x * &(1.0 - &s)) + 1.0);
+    assert_eq!(UnaryGrad::Silu.kernel(g.clone(), &x).to_vec(), silu.to_vec());
+
+    let (c, k) = ((2.0 / std::f64::consts::PI).sqrt() as f32, 0.044715f32);
+    let x2 = x.square();
+    let t = (&(&(&x2 * k + 1.0) * &x) * c).tanh();
+    let inner = &(&x * &(1.0 - &t.square())) * &(&x2 * (k * 3.0) + 1.0);
+    let gelu_tanh = &g * &(&((&t + 1.0) * 0.5) + &(&inner * (0.5 * c)));
+    assert_eq!(UnaryGrad::GeluTanh.kernel(g, &x).to_vec(), gelu_tanh.to_vec());
 }
