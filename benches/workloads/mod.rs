@@ -9,6 +9,8 @@
 
 #![allow(dead_code)] // each including target uses a different part
 
+pub mod models;
+
 #[path = "../../examples/linear_regression.rs"]
 mod linear_regression;
 
