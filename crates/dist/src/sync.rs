@@ -55,7 +55,9 @@ fn first_difference(leader: &[String], mine: &[String], rank: usize) -> Option<S
 /// and its first difference.
 pub fn check_models<F: Float>(c: &dyn Collective, store: &ParamStore<F>) -> Result<(), DistError> {
     let lists = gather_texts(c, &describe(store).join("\n"))?;
-    let lines = |t: &str| -> Vec<String> { if t.is_empty() { Vec::new() } else { t.split('\n').map(String::from).collect() } };
+    let lines = |t: &str| -> Vec<String> {
+        if t.is_empty() { Vec::new() } else { t.split('\n').map(String::from).collect() }
+    };
     let leader = lines(&lists[0]);
     let mut differ = (1..lists.len()).filter_map(|r| first_difference(&leader, &lines(&lists[r]), r));
     match differ.next() {
@@ -81,7 +83,9 @@ fn gather_texts(c: &dyn Collective, text: &str) -> Result<Vec<String>, DistError
     Ok(all
         .chunks(max)
         .zip(&lens)
-        .map(|(b, &n)| String::from_utf8_lossy(&b[..n].iter().map(|&v| v as u8).collect::<Vec<u8>>()).into_owned())
+        .map(|(b, &n)| {
+            String::from_utf8_lossy(&b[..n].iter().map(|&v| v as u8).collect::<Vec<u8>>()).into_owned()
+        })
         .collect())
 }
 
@@ -104,8 +108,10 @@ pub fn broadcast_store<F: Float>(c: &dyn Collective, store: &ParamStore<F>) -> R
     if c.is_leader() {
         return Ok(());
     }
-    let (state, _): (Checkpoint<F>, usize) = bincode::serde::decode_from_slice(&bytes, config)
-        .map_err(|e| DistError::Broadcast(format!("decoding rank 0's parameters on rank {}: {e}", c.rank())))?;
+    let (state, _): (Checkpoint<F>, usize) =
+        bincode::serde::decode_from_slice(&bytes, config).map_err(|e| {
+            DistError::Broadcast(format!("decoding rank 0's parameters on rank {}: {e}", c.rank()))
+        })?;
     state.apply_to_store(store).map_err(|e| DistError::Broadcast(format!("rank {}: {e}", c.rank())))
 }
 
@@ -165,7 +171,10 @@ pub fn world_change<F: Float>(checkpoint: &Checkpoint<F>, c: &dyn Collective) ->
             if n == 1 { "" } else { "s" },
             if now > n { "fewer" } else { "more" },
         )),
-        Some(Err(_)) => Some(format!("checkpoint's world size {:?} is not a number; resumed on {now}", saved.unwrap_or(""))),
+        Some(Err(_)) => Some(format!(
+            "checkpoint's world size {:?} is not a number; resumed on {now}",
+            saved.unwrap_or("")
+        )),
         None => Some(format!("the checkpoint does not record its world size; resumed on {now} workers")),
     }
 }
@@ -179,8 +188,15 @@ mod tests {
         let a: Vec<String> = ["`w` [2] f32", "`b` [1] f32"].map(String::from).to_vec();
         let b: Vec<String> = ["`w` [2] f32", "`b` [2] f32"].map(String::from).to_vec();
         assert_eq!(first_difference(&a, &a, 1), None);
-        assert_eq!(first_difference(&a, &b, 3).unwrap(), "entry 1: rank 0 has `b` [1] f32, rank 3 has `b` [2] f32");
+        assert_eq!(
+            first_difference(&a, &b, 3).unwrap(),
+            "entry 1: rank 0 has `b` [1] f32, rank 3 has `b` [2] f32"
+        );
         let short = first_difference(&a, &a[..1], 2).unwrap();
-        assert!(short.contains("rank 0 has 2 parameters and buffers, rank 2 has 1") && short.contains("lacks is `b`"), "{short}");
+        assert!(
+            short.contains("rank 0 has 2 parameters and buffers, rank 2 has 1")
+                && short.contains("lacks is `b`"),
+            "{short}"
+        );
     }
 }

@@ -103,7 +103,11 @@ impl ThreadWorld {
     }
 
     /// Waits until every rank arrived (a barrier that gives up when a rank panicked).
-    fn wait<'a>(&'a self, mut t: MutexGuard<'a, Table>, op: &str) -> Result<MutexGuard<'a, Table>, CollectiveError> {
+    fn wait<'a>(
+        &'a self,
+        mut t: MutexGuard<'a, Table>,
+        op: &str,
+    ) -> Result<MutexGuard<'a, Table>, CollectiveError> {
         let generation = t.generation;
         t.arrived += 1;
         if t.arrived == self.hub.size {
@@ -116,7 +120,9 @@ impl ThreadWorld {
             }
         }
         match t.panicked {
-            Some(r) => Err(CollectiveError::new(op, format!("rank {r} panicked; rank {} gives up", self.rank))),
+            Some(r) => {
+                Err(CollectiveError::new(op, format!("rank {r} panicked; rank {} gives up", self.rank)))
+            }
             None => Ok(t),
         }
     }
@@ -145,7 +151,11 @@ impl ThreadWorld {
                 _ => {
                     return Err(CollectiveError::new(
                         "all_gather",
-                        format!("rank {r} sent another type or length than rank {}'s {}", self.rank, local.len()),
+                        format!(
+                            "rank {r} sent another type or length than rank {}'s {}",
+                            self.rank,
+                            local.len()
+                        ),
                     ));
                 }
             }
@@ -202,8 +212,12 @@ mod tests {
 
     #[test]
     fn gathers_of_different_lengths_are_refused() {
-        let results = Threads::run(2, |world| world.all_gather_f64(&vec![0.0; 1 + world.rank()]).map_err(|e| e.to_string()));
-        assert!(results[0].as_ref().unwrap_err().contains("rank 1 sent another type or length than rank 0's 1"));
+        let results = Threads::run(2, |world| {
+            world.all_gather_f64(&vec![0.0; 1 + world.rank()]).map_err(|e| e.to_string())
+        });
+        assert!(
+            results[0].as_ref().unwrap_err().contains("rank 1 sent another type or length than rank 0's 1")
+        );
     }
 
     #[test]

@@ -55,7 +55,12 @@ impl World {
             )));
         }
         let comm = universe.world();
-        Ok(World { comm, bucket_bytes: DEFAULT_BUCKET_BYTES, busy: Cell::new(Duration::ZERO), _universe: universe })
+        Ok(World {
+            comm,
+            bucket_bytes: DEFAULT_BUCKET_BYTES,
+            busy: Cell::new(Duration::ZERO),
+            _universe: universe,
+        })
     }
 
     /// Exchanges gradients in buckets of `bytes` (default 25 MiB, as PyTorch DDP).

@@ -73,8 +73,10 @@ fn models_that_differ_end_the_job_naming_the_first_difference() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains("error: dist: the models differ between ranks: first difference: entry 0: \
-                      rank 0 has `0.weight` [16, 6] f32, rank 1 has `0.weight` [17, 6] f32"),
+        err.contains(
+            "error: dist: the models differ between ranks: first difference: entry 0: \
+                      rank 0 has `0.weight` [16, 6] f32, rank 1 has `0.weight` [17, 6] f32"
+        ),
         "{err}"
     );
 }

@@ -12,10 +12,12 @@ pub(crate) fn reference(ranks: usize, batch: usize, epochs: usize) -> Outcome {
 }
 
 fn threads(ranks: usize, batch: usize, epochs: usize) -> Vec<Outcome> {
-    Threads::run(ranks, |w| scenario::train(Some(&w), 1, batch, (0, epochs), None).map(|o| o.0).map_err(|e| e.to_string()))
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    Threads::run(ranks, |w| {
+        scenario::train(Some(&w), 1, batch, (0, epochs), None).map(|o| o.0).map_err(|e| e.to_string())
+    })
+    .into_iter()
+    .collect::<Result<_, _>>()
+    .unwrap()
 }
 
 #[test]
@@ -62,11 +64,15 @@ fn ranks_that_see_different_numbers_of_batches_fail_instead_of_hanging() {
         let batches: Vec<(Tensor<f32>, Tensor<f32>)> =
             (0..=w.rank()).map(|_| (Tensor::ones(&[2, 2]), Tensor::ones(&[2, 1]))).collect();
         let mut source = batches;
-        let mut t = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t)).distributed(&w);
+        let mut t = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t))
+            .distributed(&w);
         let opts = FitOptions { epochs: 1, verbosity: Verbosity::Quiet, ..FitOptions::default() };
         t.fit_batches(&mut source, &opts).unwrap_err().to_string()
     });
-    assert!(errors[0].contains("rank 0 reached the end of an epoch while rank 1 reached a batch"), "{errors:?}");
+    assert!(
+        errors[0].contains("rank 0 reached the end of an epoch while rank 1 reached a batch"),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -87,7 +93,8 @@ fn only_the_leader_writes_best_checkpoint_files_and_every_rank_evaluates_alike()
         let mut t = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t))
             .callback(BestCheckpoint::new(&path, "loss"))
             .distributed(&w);
-        let opts = FitOptions { epochs: 3, batch_size: 2, verbosity: Verbosity::Quiet, ..FitOptions::default() };
+        let opts =
+            FitOptions { epochs: 3, batch_size: 2, verbosity: Verbosity::Quiet, ..FitOptions::default() };
         t.fit(&x, &y, &opts).unwrap();
         (path.exists(), t.evaluate(&x, &y).unwrap().loss.to_bits())
     });

@@ -255,7 +255,8 @@ mod tests {
 
     #[test]
     fn shards_of_the_same_seed_split_every_epoch_between_the_workers() {
-        let mut shards: Vec<DataLoader<f32>> = (0..3).map(|r| DataLoader::new(data(21), 3).shuffle(5).shard(r, 3)).collect();
+        let mut shards: Vec<DataLoader<f32>> =
+            (0..3).map(|r| DataLoader::new(data(21), 3).shuffle(5).shard(r, 3)).collect();
         for _epoch in 0..2 {
             let mut seen: Vec<f32> = shards.iter_mut().flat_map(|l| targets(l).concat()).collect();
             seen.sort_by(f32::total_cmp);

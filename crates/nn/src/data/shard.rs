@@ -24,8 +24,17 @@
 ///
 /// When `batch_size` or `world` is zero, or `rank >= world`.
 #[track_caller]
-pub fn shard_order(order: &[usize], batch_size: usize, rank: usize, world: usize, drop_last: bool) -> Vec<usize> {
-    assert!(batch_size > 0 && world > 0, "shard_order: batch_size {batch_size} and world {world} must be at least 1");
+pub fn shard_order(
+    order: &[usize],
+    batch_size: usize,
+    rank: usize,
+    world: usize,
+    drop_last: bool,
+) -> Vec<usize> {
+    assert!(
+        batch_size > 0 && world > 0,
+        "shard_order: batch_size {batch_size} and world {world} must be at least 1"
+    );
     assert!(rank < world, "shard_order: rank {rank} is not below the world size {world}");
     let global = batch_size * world;
     let full = order.len() / global;
@@ -76,7 +85,8 @@ mod tests {
 
     #[test]
     fn every_rank_takes_the_same_number_of_batches() {
-        for (n, b, w, drop) in [(10, 2, 2, false), (11, 2, 2, false), (11, 2, 2, true), (3, 4, 4, false), (33, 4, 3, true)]
+        for (n, b, w, drop) in
+            [(10, 2, 2, false), (11, 2, 2, false), (11, 2, 2, true), (3, 4, 4, false), (33, 4, 3, true)]
         {
             let order: Vec<usize> = (0..n).collect();
             for r in 0..w {

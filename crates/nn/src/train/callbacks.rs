@@ -275,7 +275,12 @@ impl BestCheckpoint {
 
 impl BestCheckpoint {
     /// Tracks the best value on every worker; writes the file when `write` (on the leader).
-    fn update<F: Float>(&mut self, log: &EpochLog, store: &ParamStore<F>, write: bool) -> Result<Control, String> {
+    fn update<F: Float>(
+        &mut self,
+        log: &EpochLog,
+        store: &ParamStore<F>,
+        write: bool,
+    ) -> Result<Control, String> {
         let value = log
             .get(&self.monitor)
             .ok_or_else(|| format!("best checkpoint: `{}` is not among the epoch's figures", self.monitor))?;

@@ -155,7 +155,9 @@ pub fn all_gather<F: Float>(c: &dyn Collective, local: Vec<F>) -> Result<Vec<F>,
         Ok(v) => Box::new(c.all_gather_f32(&v)?),
         Err(other) => match other.downcast::<Vec<f64>>() {
             Ok(v) => Box::new(c.all_gather_f64(&v)?),
-            Err(_) => return Err(CollectiveError::new("all_gather", "the element type is neither f32 nor f64")),
+            Err(_) => {
+                return Err(CollectiveError::new("all_gather", "the element type is neither f32 nor f64"));
+            }
         },
     };
     gathered
@@ -266,7 +268,12 @@ pub fn gather_gradients<F: Float>(
     for (p, &n) in params.iter().zip(&sizes) {
         match grads.param(p) {
             Some(g) => {
-                assert_eq!(g.len(), n, "all_reduce_gradients: the gradient of `{}` has the wrong size", p.name());
+                assert_eq!(
+                    g.len(),
+                    n,
+                    "all_reduce_gradients: the gradient of `{}` has the wrong size",
+                    p.name()
+                );
                 flat.extend(g.to_vec());
             }
             None => flat.extend(std::iter::repeat_n(F::zero(), n)),

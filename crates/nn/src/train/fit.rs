@@ -153,9 +153,9 @@ where
         progress: &mut Progress,
     ) -> Result<History, TrainError> {
         let mut history = History::default();
+        let leader = self.workers().is_none_or(|c| c.is_leader());
         let mut pos =
-            Pos { epoch: opts.initial_epoch, epochs: opts.epochs, batch: 0, batches: None, steps: 0, leader: true };
-        pos.leader = self.workers().is_none_or(|c| c.is_leader());
+            Pos { epoch: opts.initial_epoch, epochs: opts.epochs, batch: 0, batches: None, steps: 0, leader };
         let world = self.workers().map_or(1, |c| c.size());
         if let Some(s) = &self.scheduler {
             self.optimizer.set_lr(s.scheduler.lr());
@@ -183,7 +183,14 @@ where
                 let mut pass = self.pass(&b)?;
                 let mut rows = b.rows();
                 let shared = match self.workers() {
-                    Some(c) => Some(parallel::share(c, self.optimizer.params(), &self.metrics, &pass.grads, rows, pass.loss)?),
+                    Some(c) => Some(parallel::share(
+                        c,
+                        self.optimizer.params(),
+                        &self.metrics,
+                        &pass.grads,
+                        rows,
+                        pass.loss,
+                    )?),
                     None => None,
                 };
                 if let Some(s) = &shared {
@@ -202,7 +209,9 @@ where
                     Some(self.optimizer.step(&pass.grads))
                 } else {
                     match (self.workers(), &shared) {
-                        (Some(c), Some(s)) => parallel::gather(c, s, self.optimizer.params(), &pass.grads, &mut acc)?,
+                        (Some(c), Some(s)) => {
+                            parallel::gather(c, s, self.optimizer.params(), &pass.grads, &mut acc)?
+                        }
                         _ => acc.add(&pass.grads, rows as f64),
                     }
                     acc_rows += rows;
@@ -237,7 +246,8 @@ where
             }
             let mut metrics = self.batch_metrics(&preds);
             if let Some(c) = self.workers() {
-                metrics = parallel::epoch_metrics(c, self.optimizer.params(), &self.metrics, metrics, &preds)?;
+                metrics =
+                    parallel::epoch_metrics(c, self.optimizer.params(), &self.metrics, metrics, &preds)?;
                 parallel::sync_buffers(c, &self.store)?;
             }
             let (val_loss, val_metrics) = match val {

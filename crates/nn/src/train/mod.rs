@@ -66,8 +66,8 @@ pub use callbacks::{
     BestCheckpoint, Callback, Control, EarlyStopping, FitContext, Goal, LearningRateScheduler,
 };
 pub use collective::{
-    Collective, CollectiveError, DEFAULT_BUCKET_BYTES, RankBatch, SingleProcess, all_gather, all_reduce_gradients,
-    exchange_batch, gather_gradients, mean_loss,
+    Collective, CollectiveError, DEFAULT_BUCKET_BYTES, RankBatch, SingleProcess, all_gather,
+    all_reduce_gradients, exchange_batch, gather_gradients, mean_loss,
 };
 pub use error::TrainError;
 pub use history::{EpochLog, History};
@@ -278,7 +278,7 @@ where
     /// every epoch's shuffle over the workers, averages every step's gradients over them (in rank
     /// order, see [`all_reduce_gradients`]), reports the loss and metrics of all of them, and only the
     /// leader (rank 0) prints progress and lets callbacks write files. Start every worker from the same
-    /// weights and generator (`wengert::dist::World::sync_store`). [`fit_batches`](Self::fit_batches)
+    /// weights and generator (`wengert::dist::sync_store`). [`fit_batches`](Self::fit_batches)
     /// leaves sharding to its source ([`DataLoader::shard`](crate::data::DataLoader::shard)).
     ///
     /// ```

@@ -43,7 +43,8 @@ pub(super) fn share<F: Float>(
     loss: f64,
 ) -> Result<Shared, TrainError> {
     let len = message_len(params, metrics);
-    let (batches, present) = collective::exchange_batch_padded(c, params, grads, RankBatch { rows, loss }, len)?;
+    let (batches, present) =
+        collective::exchange_batch_padded(c, params, grads, RankBatch { rows, loss }, len)?;
     Ok(Shared { batches, present })
 }
 
@@ -75,7 +76,8 @@ pub(super) fn epoch_metrics<F: Float>(
             if *m == Metric::Rmse { v * v } else { v }
         })
         .collect();
-    let msgs = collective::exchange(c, KIND_EPOCH, [rows as f64, 0.0], &values, message_len(params, metrics))?;
+    let msgs =
+        collective::exchange(c, KIND_EPOCH, [rows as f64, 0.0], &values, message_len(params, metrics))?;
     let total: f64 = msgs.iter().map(|m| m[0]).sum();
     if total == 0.0 {
         return Ok(Vec::new());
@@ -110,11 +112,21 @@ pub(super) fn sync_buffers<F: Float>(c: &dyn Collective, store: &ParamStore<F>) 
     let (leader, _): (Vec<Tensor<F>>, usize) =
         bincode::serde::decode_from_slice(&bytes, config).map_err(|e| fail(e.to_string()))?;
     if leader.len() != buffers.len() {
-        return Err(fail(format!("rank 0 has {} buffers, rank {} has {}", leader.len(), c.rank(), buffers.len())));
+        return Err(fail(format!(
+            "rank 0 has {} buffers, rank {} has {}",
+            leader.len(),
+            c.rank(),
+            buffers.len()
+        )));
     }
     for (b, v) in buffers.iter().zip(leader) {
         if v.shape() != b.value().shape() {
-            return Err(fail(format!("`{}`: rank 0's shape {:?} differs from {:?}", b.name(), v.shape(), b.value().shape())));
+            return Err(fail(format!(
+                "`{}`: rank 0's shape {:?} differs from {:?}",
+                b.name(),
+                v.shape(),
+                b.value().shape()
+            )));
         }
         b.set(v);
     }

@@ -82,8 +82,11 @@ fn main() {
                 let mut loader =
                     DataLoader::new(data, number(2)?).shuffle(3).drop_last(drop).shard(rank, world.size());
                 for epoch in 1..=number(3)? {
-                    let rows: Vec<String> =
-                        loader.iter().flat_map(|(x, _)| x.to_vec()).map(|v| (v as usize).to_string()).collect();
+                    let rows: Vec<String> = loader
+                        .iter()
+                        .flat_map(|(x, _)| x.to_vec())
+                        .map(|v| (v as usize).to_string())
+                        .collect();
                     println!("rank {rank} epoch {epoch} rows {}", rows.join(","));
                 }
             }

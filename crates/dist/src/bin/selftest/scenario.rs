@@ -6,7 +6,9 @@ use std::rc::Rc;
 
 use wengert_nn::checkpoint::Checkpoint;
 use wengert_nn::optim::Adam;
-use wengert_nn::train::{Callback, Collective, Control, EpochLog, FitContext, FitOptions, Metric, Trainer, Verbosity};
+use wengert_nn::train::{
+    Callback, Collective, Control, EpochLog, FitContext, FitOptions, Metric, Trainer, Verbosity,
+};
 use wengert_nn::{Linear, ParamStore, Sequential, Tanh, loss};
 use wengert_tensor::Tensor;
 
@@ -16,7 +18,8 @@ pub const ROWS: usize = 96;
 /// A regression data set of `ROWS` rows, 6 features, 3 targets, the same in every process.
 pub fn data() -> (Tensor<f32>, Tensor<f32>) {
     let x: Vec<f32> = (0..ROWS * 6).map(|i| ((i * 7919 % 113) as f32 / 56.5 - 1.0) * 0.9).collect();
-    let y: Vec<f32> = x.chunks(6).flat_map(|r| [r[0] * r[1] - r[2], (r[3] + r[4]).sin(), r[5] * 0.5]).collect();
+    let y: Vec<f32> =
+        x.chunks(6).flat_map(|r| [r[0] * r[1] - r[2], (r[3] + r[4]).sin(), r[5] * 0.5]).collect();
     (Tensor::from_vec(x, &[ROWS, 6]).unwrap(), Tensor::from_vec(y, &[ROWS, 3]).unwrap())
 }
 
@@ -89,9 +92,10 @@ pub fn train(
         wengert_dist::sync_store(w, &store)?;
     }
     let seen = Rc::new(RefCell::new(Vec::new()));
-    let mut trainer = Trainer::new(&model, &store, Adam::new(store.parameters(), 0.01), |p, t| loss::mse(p, t))
-        .metrics(&[Metric::Mae])
-        .callback(Steps { seen: seen.clone() });
+    let mut trainer =
+        Trainer::new(&model, &store, Adam::new(store.parameters(), 0.01), |p, t| loss::mse(p, t))
+            .metrics(&[Metric::Mae])
+            .callback(Steps { seen: seen.clone() });
     if let Some(w) = world {
         trainer = trainer.distributed(w);
     }
@@ -130,10 +134,7 @@ pub fn parse(line: &str) -> Option<(usize, Outcome)> {
         return None;
     }
     let steps = w[7].split(',').map(|s| u64::from_str_radix(s, 16).ok()).collect::<Option<Vec<u64>>>()?;
-    let outcome = Outcome {
-        steps,
-        loss: f64::from_bits(w[3].parse().ok()?),
-        mae: f64::from_bits(w[5].parse().ok()?),
-    };
+    let outcome =
+        Outcome { steps, loss: f64::from_bits(w[3].parse().ok()?), mae: f64::from_bits(w[5].parse().ok()?) };
     Some((w[1].parse().ok()?, outcome))
 }

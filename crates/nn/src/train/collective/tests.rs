@@ -63,7 +63,8 @@ fn gathered_gradients_are_added_in_rank_order_as_one_process_adds_micro_batches(
     // Rank 1's header: 5 rows, loss 2.0, gradients of a and b; then its gradients in two buckets of
     // 2 floats (8 bytes): [0.7, 1e8], [-0.3, 2.5].
     let others = vec![vec![1.0, 5.0, 2.0, 1.0, 1.0], vec![0.7, 1e8], vec![-0.3, 2.5]];
-    let world = Scripted { rank: 0, size: 2, others: RefCell::new(others), bucket: 8, gathers: RefCell::new(0) };
+    let world =
+        Scripted { rank: 0, size: 2, others: RefCell::new(others), bucket: 8, gathers: RefCell::new(0) };
     let params = [a.clone(), b.clone()];
     let mut acc = GradAccumulator::new(params.to_vec());
     let rows = all_reduce_gradients(&world, &params, &mine, 3, 1.0, &mut acc).unwrap();
@@ -94,7 +95,10 @@ fn ranks_at_different_points_of_their_loop_fail_instead_of_mixing_data() {
     };
     let a = param("a", &[0.0]);
     let err = exchange_batch(&world, &[a], &Fixed(Vec::new()), RankBatch { rows: 1, loss: 0.0 }).unwrap_err();
-    assert!(err.to_string().contains("rank 0 reached a batch while rank 1 reached the end of an epoch"), "{err}");
+    assert!(
+        err.to_string().contains("rank 0 reached a batch while rank 1 reached the end of an epoch"),
+        "{err}"
+    );
 }
 
 #[test]
