@@ -12,7 +12,7 @@ use crate::float::Float;
 use crate::kernel::PAR_THRESHOLD;
 use crate::tensor::Tensor;
 
-/// Elements per rayon task of a parallel update (32 KiB of each tensor in f32).
+/// The fewest elements per rayon task of a parallel update (32 KiB of each tensor in f32).
 const CHUNK: usize = 8192;
 
 /// Updates the `written` tensors in place, element by element: for every index `i`, `f` receives
@@ -83,8 +83,10 @@ fn update_slices<F: Float, const W: usize, const R: usize>(
         pulp::Arch::new().dispatch(Pass { w, r, f });
         return;
     }
-    let (mut wc, mut rc) = (w.map(|s| s.chunks_mut(CHUNK)), r.map(|s| s.chunks(CHUNK)));
-    let passes: Vec<Pass<'_, F, W, R, _>> = (0..len.div_ceil(CHUNK))
+    // A few large tasks: at least CHUNK elements, about a quarter of a thread's share.
+    let chunk = CHUNK.max(len.div_ceil(4 * rayon::current_num_threads()));
+    let (mut wc, mut rc) = (w.map(|s| s.chunks_mut(chunk)), r.map(|s| s.chunks(chunk)));
+    let passes: Vec<Pass<'_, F, W, R, _>> = (0..len.div_ceil(chunk))
         .map(|_| Pass {
             w: wc.each_mut().map(|c| c.next().expect("equal lengths")),
             r: rc.each_mut().map(|c| c.next().expect("equal lengths")),
