@@ -40,8 +40,7 @@ struct Options {
 }
 
 fn options() -> Result<Options, String> {
-    let mut o =
-        Options { steps: 21, warmup: None, only: Vec::new(), torch: true, threads: 2, repeat: None };
+    let mut o = Options { steps: 21, warmup: None, only: Vec::new(), torch: true, threads: 2, repeat: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |what: &str| -> Result<usize, String> {
@@ -137,14 +136,18 @@ impl Torch {
         if !line.starts_with("ready ") {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("{python} could not import torch (set WENGERT_PYTHON to a Python with torch)"));
+            return Err(format!(
+                "{python} could not import torch (set WENGERT_PYTHON to a Python with torch)"
+            ));
         }
         Ok(Torch { child, stdin, stdout, version: line["ready ".len()..].trim().to_string() })
     }
 
     /// One PyTorch step of `name`: its whole time and its phases.
     fn step(&mut self, name: &str) -> Result<(Duration, Phases), String> {
-        writeln!(self.stdin, "{name}").and_then(|()| self.stdin.flush()).map_err(|e| format!("torch worker: {e}"))?;
+        writeln!(self.stdin, "{name}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("torch worker: {e}"))?;
         let mut line = String::new();
         self.stdout.read_line(&mut line).map_err(|e| format!("torch worker: {e}"))?;
         let t: Vec<f64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
@@ -180,8 +183,16 @@ fn phases_text(m: &[f64; 4]) -> String {
     format!("fwd {:.2} / bwd {:.2} / opt {:.2}", m[1], m[2], m[3])
 }
 
+/// Runs the chosen mode inside a rayon pool of `o.threads` threads, so that the steps run on one of
+/// its workers: a profile of `--loop` then sees every kernel below the layer and phase that called
+/// it (all of them on 1 thread; on more, the jobs other workers steal have only their own frames).
 fn run(o: &Options) -> Result<(), Box<dyn Error>> {
-    rayon::ThreadPoolBuilder::new().num_threads(o.threads).build_global()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(o.threads).build()?;
+    pool.install(|| run_in_pool(o).map_err(|e| e.to_string()))?;
+    Ok(())
+}
+
+fn run_in_pool(o: &Options) -> Result<(), Box<dyn Error>> {
     if let Some(n) = o.repeat {
         for name in &o.only {
             let mut w = Workload::new(name)?;
@@ -209,7 +220,10 @@ fn run(o: &Options) -> Result<(), Box<dyn Error>> {
     if let Some(t) = &torch {
         println!("PyTorch: {}", t.version);
     }
-    println!("{:<12} {:>10} {:>10} {:>7}  phases (ms, Wengert | PyTorch)", "workload", "Wengert ms", "PyTorch ms", "ratio");
+    println!(
+        "{:<12} {:>10} {:>10} {:>7}  phases (ms, Wengert | PyTorch)",
+        "workload", "Wengert ms", "PyTorch ms", "ratio"
+    );
     for name in &o.only {
         let mut w = Workload::new(name)?;
         let warmup = o.warmup.unwrap_or(if name == "cnn" { 1 } else { 3 });

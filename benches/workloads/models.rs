@@ -56,7 +56,10 @@ impl Phases {
 
 /// One training step on a fresh tape: `forward` builds the loss, then backward and `opt`'s update;
 /// returns the loss and the time of each phase. Dropping the tape counts as backward.
-fn timed_step(opt: &mut Adam<f32>, forward: impl for<'t> FnOnce(&'t Tape<f32>) -> Var<'t, f32>) -> (f32, Phases) {
+fn timed_step(
+    opt: &mut Adam<f32>,
+    forward: impl for<'t> FnOnce(&'t Tape<f32>) -> Var<'t, f32>,
+) -> (f32, Phases) {
     let start = Instant::now();
     let tape = Tape::new();
     let l = forward(&tape);
