@@ -3,7 +3,8 @@
 //! `cargo bench -p wengert-benches --bench matmul` runs the criterion groups (throughput in elements =
 //! 2n³ flops), then prints a table of median GFLOP/s measured in interleaved runs, and the shapes of a
 //! small MLP's forward and backward pass (with transposed operands), each through `Tensor::matmul` and
-//! the bare kernel on one thread and on the rayon pool.
+//! the bare kernel on one thread and on the rayon pool, and the transformer's attention products (64
+//! small products per call) beside bare gemm calls in a loop and one per rayon task.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -12,6 +13,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gemm::Parallelism;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use wengert::tensor::ndarray::{ArrayView2, Axis, Ix2};
 use wengert::tensor::{Float, Tensor};
 
 const SIZES: [usize; 3] = [256, 512, 1024];
@@ -27,24 +30,18 @@ fn transposed<F: Float>(x: &Tensor<F>) -> Tensor<F> {
     Tensor::from_shared(x.to_shared().reversed_axes())
 }
 
-/// One operand of the bare kernel: its pointer, row stride and column stride, in elements.
-struct Operand<F> {
-    ptr: *const F,
-    rs: isize,
-    cs: isize,
-}
-
-fn operand<F: Float>(x: &Tensor<F>) -> Operand<F> {
-    let view = x.view();
-    Operand { ptr: view.as_ptr(), rs: view.strides()[0], cs: view.strides()[1] }
-}
-
 /// The bare kernel: `c = a·b` for an `m x k` and a `k x n` operand into a row-major `m x n` buffer.
-#[allow(unsafe_code)]
 fn bare<F: Float>(a: &Tensor<F>, b: &Tensor<F>, c: &mut [F], parallelism: Parallelism) {
-    let ((m, k), n) = ((a.shape()[0], a.shape()[1]), b.shape()[1]);
-    assert!(b.shape()[0] == k && c.len() == m * n, "operands and buffer checked before the call");
-    let (x, y) = (operand(a), operand(b));
+    let (a, b) = (a.view().into_dimensionality().unwrap(), b.view().into_dimensionality().unwrap());
+    bare_views(a, b, c, parallelism);
+}
+
+/// [`bare`] on 2-D views of any strides, read in place through their pointers and strides.
+#[allow(unsafe_code)]
+fn bare_views<F: Float>(a: ArrayView2<F>, b: ArrayView2<F>, c: &mut [F], parallelism: Parallelism) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    assert!(b.nrows() == k && c.len() == m * n, "operands and buffer checked before the call");
+    let (sa, sb) = (a.strides(), b.strides());
     // SAFETY: `a` is m x k and `b` is k x n, read through their own views' pointers and strides, and `c`
     // is a distinct, exclusively borrowed row-major m x n buffer; gemm does not read `c` (read_dst false).
     unsafe {
@@ -56,12 +53,12 @@ fn bare<F: Float>(a: &Tensor<F>, b: &Tensor<F>, c: &mut [F], parallelism: Parall
             1,
             n as isize,
             false,
-            x.ptr,
-            x.cs,
-            x.rs,
-            y.ptr,
-            y.cs,
-            y.rs,
+            a.as_ptr(),
+            sa[1],
+            sa[0],
+            b.as_ptr(),
+            sb[1],
+            sb[0],
             F::zero(),
             F::one(),
             false,
@@ -174,6 +171,87 @@ fn mlp_rows(rng: &mut StdRng) {
     }
 }
 
+/// The transformer encoder's attention products (batch 16, 4 heads, sequence 64, head width 32) as
+/// `[64, m, k] x [64, k, n]` batches, forward and backward, transposed operands as the tape passes them:
+/// the name, the left and the right operand.
+fn attention_cases(rng: &mut StdRng) -> Vec<(&'static str, Tensor<f32>, Tensor<f32>)> {
+    let mut r = |s: [usize; 3]| {
+        let values = (0..s.iter().product::<usize>()).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        Tensor::<f32>::from_vec(values, &[16, 4, s[1], s[2]]).expect("the element count")
+    };
+    let (q, k, v) = (r([64, 64, 32]), r([64, 64, 32]), r([64, 64, 32]));
+    let (w, g) = (r([64, 64, 64]), r([64, 64, 32]));
+    let t = |x: &Tensor<f32>| Tensor::from_shared(x.to_shared().permuted_axes(vec![0, 1, 3, 2]));
+    vec![
+        ("q·kᵀ [64x32·32x64]", q.clone(), t(&k)),
+        ("w·v [64x64·64x32]", w.clone(), v.clone()),
+        ("g·vᵀ [64x32·32x64]", g.clone(), t(&v)),
+        ("wᵀ·g [64x64·64x32]", t(&w), g),
+        ("gw·k [64x64·64x32]", w.clone(), k),
+        ("gwᵀ·q [64x64·64x32]", t(&w), q),
+    ]
+}
+
+/// The matrices of a `[16, 4, r, c]` tensor, as 2-D views of its buffer.
+fn matrices(x: &Tensor<f32>) -> Vec<ArrayView2<'_, f32>> {
+    let at = |i: usize, j: usize| {
+        let m = x.view().index_axis_move(Axis(0), i).index_axis_move(Axis(0), j);
+        m.into_dimensionality::<Ix2>().expect("the last two axes are left")
+    };
+    (0..16).flat_map(|i| (0..4).map(move |j| (i, j))).map(|(i, j)| at(i, j)).collect()
+}
+
+/// The batch of products one bare single-threaded gemm call after another into one buffer (`par`
+/// false), or one call per rayon task (`par` true).
+fn bare_batch(a: &[ArrayView2<f32>], b: &[ArrayView2<f32>], out: &mut [f32], par: bool) {
+    let size = out.len() / a.len();
+    let run = |(c, (x, y)): (&mut [f32], (&ArrayView2<f32>, &ArrayView2<f32>))| {
+        bare_views(x.view(), y.view(), c, Parallelism::None)
+    };
+    if par {
+        out.par_chunks_mut(size).zip(a.par_iter().zip(b)).for_each(run);
+    } else {
+        out.chunks_mut(size).zip(a.iter().zip(b)).for_each(run);
+    }
+}
+
+fn attention(c: &mut Criterion) {
+    let mut group = c.benchmark_group("attention_f32");
+    group.warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1)).sample_size(20);
+    for (name, a, b) in attention_cases(&mut StdRng::seed_from_u64(5)) {
+        let (ma, mb) = (matrices(&a), matrices(&b));
+        let mut out = vec![0.0f32; 64 * a.shape()[2] * b.shape()[3]];
+        group
+            .bench_function(BenchmarkId::new("tensor", name), |bench| bench.iter(|| a.matmul(black_box(&b))));
+        group.bench_function(BenchmarkId::new("loop", name), |bench| {
+            bench.iter(|| bare_batch(&ma, &mb, black_box(&mut out), false))
+        });
+        group.bench_function(BenchmarkId::new("par_loop", name), |bench| {
+            bench.iter(|| bare_batch(&ma, &mb, black_box(&mut out), true))
+        });
+    }
+    group.finish();
+}
+
+/// The attention products, median µs interleaved: `Tensor::matmul` beside bare gemm calls in a serial
+/// loop and one per rayon task.
+fn attention_rows(rng: &mut StdRng) {
+    for (name, a, b) in attention_cases(rng) {
+        let (ma, mb) = (matrices(&a), matrices(&b));
+        let mut out = vec![0.0f32; 64 * a.shape()[2] * b.shape()[3]];
+        let mut out2 = out.clone();
+        let t = interleaved(
+            Duration::from_millis(600),
+            &mut [
+                &mut || drop(black_box(a.matmul(&b))),
+                &mut || bare_batch(&ma, &mb, &mut out, false),
+                &mut || bare_batch(&ma, &mb, &mut out2, true),
+            ],
+        );
+        println!("{name:<24} {:>9.1} {:>9.1} {:>9.1}", t[0] * 1e6, t[1] * 1e6, t[2] * 1e6);
+    }
+}
+
 /// The summary tables, after the criterion groups; skipped when criterion runs the bench as a test.
 fn summary(_: &mut Criterion) {
     if !std::env::args().any(|arg| arg == "--bench") {
@@ -187,7 +265,12 @@ fn summary(_: &mut Criterion) {
     println!("\nMLP shapes, f32, median GFLOP/s: Tensor::matmul (its own parallel choice) and bare gemm");
     println!("{:<24} {:>10} {:>9} {:>9} {:>9}", "product", "mnk (M)", "matmul", "serial", "rayon");
     mlp_rows(&mut rng);
+    println!(
+        "\nattention's 64 products per call, f32, median µs: Tensor::matmul, bare gemm in a loop, per task"
+    );
+    println!("{:<24} {:>9} {:>9} {:>9}", "product", "matmul", "loop", "par loop");
+    attention_rows(&mut rng);
 }
 
-criterion_group!(benches, square_f32, square_f64, summary);
+criterion_group!(benches, square_f32, square_f64, attention, summary);
 criterion_main!(benches);

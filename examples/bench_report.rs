@@ -8,11 +8,12 @@
 //!
 //! Run: `cargo run --release --example bench_report [-- --scaling] [-- --gemm-ways] [-- --threads N]`.
 //! `--scaling` adds the W2 step and GEMM-only times for batches 32, 128, 512 and widths 256, 512,
-//! 1024; `--gemm-ways` times W2's GEMMs through gemm on the pool, gemm on one thread, gemm on two
-//! halves of the output and ndarray's matrixmultiply; `--threads N` uses a pool of N threads instead
-//! of 2. The child modes `--rss STEPS` and `--growth STEPS` are what W5 spawns. Beside wall-clock
-//! medians it prints CPU time summed over threads, which other processes on a shared machine inflate
-//! less (rayon's spinning workers count in it).
+//! 1024; `--gemm-ways` times W2's GEMMs, then square and other shapes, through `Tensor::matmul`,
+//! gemm on the pool, gemm on one thread, gemm on two halves of the output and ndarray's
+//! matrixmultiply; `--threads N` uses a pool of N threads instead of 2. The child modes `--rss STEPS`
+//! and `--growth STEPS` are what W5 spawns. Beside wall-clock medians it prints CPU time summed over
+//! threads, which other processes on a shared machine inflate less (rayon's spinning workers count in
+//! it).
 
 #[path = "../benches/workloads/mod.rs"]
 mod workloads;
@@ -280,6 +281,8 @@ fn bare_views(a: ArrayView2<f32>, b: ArrayView2<f32>, mut c: ArrayViewMut2<f32>,
 /// How to run one product in the GEMM experiment.
 #[derive(Clone, Copy, Debug)]
 enum Way {
+    /// `Tensor::matmul`, which picks a way from the shape.
+    Matmul,
     /// gemm on the rayon pool.
     Rayon,
     /// gemm on one thread.
@@ -311,37 +314,57 @@ fn run_way(way: Way, a: ArrayView2<f32>, b: ArrayView2<f32>, mut c: ArrayViewMut
             rayon::join(|| bare_views(a0, b, c0, One), || bare_views(a1, b, c1, One));
         }
         Way::Dot => general_mat_mul(1.0, &a, &b, 0.0, &mut c),
+        Way::Matmul => unreachable!("Tensor::matmul is run on the tensors, not through run_way"),
     }
 }
 
-/// W2's 8 GEMMs run each way, interleaved: the median ms of each way per product, and in total.
+/// W2's 8 GEMMs run each way, interleaved: the median ms of each way per product, and in total; then
+/// square and other shapes, to place the bounds between the ways.
 fn gemm_ways() {
-    let gemms = Gemms::new(W2);
-    let ways = [Way::Rayon, Way::Serial, Way::SplitN, Way::SplitM, Way::Dot];
-    println!("\nW2's GEMMs, median ms per way, interleaved");
+    println!("\nW2's GEMMs, median ms per way, interleaved (matmul: Tensor::matmul, its own choice)");
+    ways_table(Gemms::new(W2).pairs(), true);
+    println!("\nsquare and other shapes, median ms per way, interleaved");
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut r = |s: &[usize]| Tensor::<f32>::randn(s, &mut rng);
+    let shapes = [(64, 64, 64), (96, 96, 96), (128, 128, 128), (256, 256, 256), (512, 512, 512)];
+    let more = [(1024, 1024, 1024), (128, 1024, 1024), (2048, 64, 2048), (32, 4096, 32)];
+    let pairs: Vec<_> = shapes.iter().chain(&more).map(|&(m, k, n)| (r(&[m, k]), r(&[k, n]))).collect();
+    ways_table(&pairs, false);
+}
+
+/// One row per product: the median ms of each way, interleaved; with `sum`, a last row of totals.
+fn ways_table(pairs: &[(Tensor<f32>, Tensor<f32>)], sum: bool) {
+    let ways = [Way::Matmul, Way::Rayon, Way::Serial, Way::SplitN, Way::SplitM, Way::Dot];
     println!(
-        "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "m x k x n", "rayon", "serial", "split n", "split m", "dot"
+        "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "m x k x n", "matmul", "rayon", "serial", "split n", "split m", "dot"
     );
-    let mut total = [0.0; 5];
-    for (a, b) in gemms.pairs() {
-        let (a, b) = (a.view().into_dimensionality().unwrap(), b.view().into_dimensionality().unwrap());
+    let mut total = [0.0; 6];
+    for (ta, tb) in pairs {
+        let (a, b) = (ta.view().into_dimensionality().unwrap(), tb.view().into_dimensionality().unwrap());
         let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        // About 2 s per product at 2 threads' speed, between 15 and 100 rounds of all ways.
+        let rounds = (100_000_000_000 / (m * k * n * 6 + 1)).clamp(15, 100);
         let mut outs: Vec<Array2<f32>> = (0..ways.len()).map(|_| Array2::zeros((m, n))).collect();
         let mut routines: Vec<Box<dyn FnMut() + '_>> = outs
             .iter_mut()
             .zip(ways)
-            .map(|(c, way)| Box::new(move || run_way(way, a, b, c.view_mut())) as Box<dyn FnMut()>)
+            .map(|(c, way)| match way {
+                Way::Matmul => Box::new(move || drop(black_box(ta.matmul(tb)))) as Box<dyn FnMut()>,
+                _ => Box::new(move || run_way(way, a, b, c.view_mut())) as Box<dyn FnMut()>,
+            })
             .collect();
         let mut refs: Vec<&mut dyn FnMut()> =
             routines.iter_mut().map(|r| &mut **r as &mut dyn FnMut()).collect();
-        let t = interleaved(100, &mut refs);
+        let t = interleaved(rounds, &mut refs);
         let cells: Vec<String> = t.iter().map(|&d| format!("{:>8.3}", ms(d))).collect();
         for (s, d) in total.iter_mut().zip(&t) {
             *s += ms(*d);
         }
         println!("{:<22} {}", format!("{m}x{k}x{n}"), cells.join(" "));
     }
-    let cells: Vec<String> = total.iter().map(|s| format!("{s:>8.3}")).collect();
-    println!("{:<22} {}", "sum", cells.join(" "));
+    if sum {
+        let cells: Vec<String> = total.iter().map(|s| format!("{s:>8.3}")).collect();
+        println!("{:<22} {}", "sum", cells.join(" "));
+    }
 }

@@ -4,22 +4,22 @@
 //! and strides, so transposed and strided views are read in place, never copied; the result is a fresh
 //! row-major array that gemm writes without it being zeroed first.
 
-use gemm_common::Parallelism;
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
-use rayon::prelude::*;
 
 use crate::error::{TensorError, fail};
 use crate::float::Float;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
-/// A product of at least this many multiply-adds (`m·n·k`, here 2²² ≈ 161³) runs on the rayon pool;
-/// smaller ones stay on the calling thread.
+/// A product of at least this many multiply-adds (`m·n·k`, here 2²² ≈ 161³) through [`matmul_into`]
+/// may use the rayon pool; smaller ones stay on the calling thread, as kernels that call it from items
+/// already run in parallel (the convolutions) want. A batch of fewer than 8 products this large runs
+/// them one after the other, each on the pool.
 ///
-/// Measured with `gemm` on 2 AVX-512 cores: at 1–2 M multiply-adds two threads are as often slower as
-/// faster (0.6–1.1x, worst on skinny shapes such as 128x512 · 512x10); from 4 M they win about 1.3x, and
-/// 1.4–1.7x from 16 M on. A batch of smaller products whose total reaches the threshold runs its
-/// matrices in parallel instead, each on one thread.
+/// Measured with `gemm` on 2 AVX-512 cores: at 1–2 M multiply-adds gemm's own two threads are as often
+/// slower as faster (0.6–1.1x, worst on skinny shapes such as 128x512 · 512x10); from 4 M they win
+/// about 1.3x, and 1.4–1.7x from 16 M on. [`Tensor::matmul`] and [`Tensor::linear`] instead cut a
+/// product of 2¹⁷ multiply-adds or more into two halves of its output, one per core (see `split.rs`).
 pub(crate) const MATMUL_PAR_THRESHOLD: usize = 1 << 22;
 
 /// The sizes of a product: batch dims (broadcast), the matrix dims `m x k` times `k x n`, the output shape.
@@ -192,9 +192,8 @@ impl<F: Float> Tensor<F> {
         } else {
             let x = self.data.view().into_dimensionality::<Ix2>().expect("2-D");
             let wt = w.data.view().into_dimensionality::<Ix2>().expect("2-D").reversed_axes();
-            let work = xs[0].saturating_mul(xs[1]).saturating_mul(ws[0]);
             let out = match b {
-                None => gemm_call(x, wt, Dst::Fresh, parallelism(work)).expect("a fresh matrix"),
+                None => gemm_call(x, wt, Dst::Fresh, Threads::Pool).expect("a fresh matrix"),
                 Some(b) => {
                     let row = b.data.view().into_dimensionality::<ndarray::Ix1>().expect("1-D");
                     let mut out = match row.as_slice() {
@@ -202,7 +201,7 @@ impl<F: Float> Tensor<F> {
                         Some(r) => Array2::from_shape_vec((xs[0], ws[0]), r.repeat(xs[0])).expect("n rows"),
                         None => row.broadcast((xs[0], ws[0])).expect("[out] to [n, out]").to_owned(),
                     };
-                    gemm_call(x, wt, Dst::Into(out.view_mut(), true), parallelism(work));
+                    gemm_call(x, wt, Dst::Into(out.view_mut(), true), Threads::Pool);
                     out
                 }
             };
@@ -256,16 +255,21 @@ pub fn matmul_into<F: Float>(
         format!("{ash:?} x {bsh:?}: output has shape {osh:?}, not {:?}", [ash[0], bsh[1]])
     } else {
         let work = ash[0].saturating_mul(ash[1]).saturating_mul(bsh[1]);
-        gemm_call(a, b, Dst::Into(out, accumulate), parallelism(work));
+        gemm_call(a, b, Dst::Into(out, accumulate), pool_above_threshold(work));
         return;
     };
     fail(TensorError::InvalidArgument { op: "matmul_into", reason })
 }
 
-/// Rayon's current pool for a product of `work` multiply-adds above the threshold, else one thread.
-fn parallelism(work: usize) -> Parallelism {
-    if work >= MATMUL_PAR_THRESHOLD { Parallelism::Rayon(0) } else { Parallelism::None }
+/// The pool for a product of `work` multiply-adds at or above [`MATMUL_PAR_THRESHOLD`], else one
+/// thread: [`matmul_into`]'s rule, for kernels that may call it from items already run in parallel.
+fn pool_above_threshold(work: usize) -> Threads {
+    if work >= MATMUL_PAR_THRESHOLD { Threads::Pool } else { Threads::One }
 }
+
+/// A batch of products runs its matrices in parallel, each one gemm call on one thread, when they total
+/// at least this many multiply-adds (2¹⁷, as for cutting one product in two).
+const BATCH_PAR_MIN: usize = 1 << 17;
 
 /// The product of two views of shapes already checked by `plan`, as a fresh standard-layout array.
 fn product<F: Float>(a: ArrayViewD<'_, F>, b: ArrayViewD<'_, F>, plan: &Plan) -> ArrayD<F> {
@@ -279,36 +283,52 @@ fn product<F: Float>(a: ArrayViewD<'_, F>, b: ArrayViewD<'_, F>, plan: &Plan) ->
     }
     let single = if count == 1 {
         let first = vec![0; plan.batch.len()];
-        gemm_call(matrix_at(&a, &first), matrix_at(&b, &first), Dst::Fresh, parallelism(work))
+        gemm_call(matrix_at(&a, &first), matrix_at(&b, &first), Dst::Fresh, Threads::Pool)
     } else if b.ndim() == 2 && rows_merge(&a) {
         // [.., m, k] x [k, n] with the left rows evenly spaced: one [count·m, k] x [k, n] product.
         let rows = a.to_shape((count * m, k)).expect("the element count is unchanged");
         debug_assert!(rows.is_view(), "rows_merge promised a view");
-        gemm_call(rows.view(), matrix_at(&b, &[]), Dst::Fresh, parallelism(work.saturating_mul(count)))
+        gemm_call(rows.view(), matrix_at(&b, &[]), Dst::Fresh, Threads::Pool)
     } else {
         None
     };
     if let Some(single) = single {
         return single.into_shape_with_order(IxDyn(&plan.out)).expect("fresh row-major output");
     }
-    // Batches of products into one zeroed (so initialized) array; each product overwrites its matrix.
-    let mut out = Array3::<F>::zeros((count, m, n));
     let pairs: Vec<_> = ndarray::indices(IxDyn(&plan.batch))
         .into_iter()
         .map(|idx| (matrix_at(&a, idx.slice()), matrix_at(&b, idx.slice())))
         .collect();
-    let mats = out.axis_iter_mut(Axis(0));
-    if work < MATMUL_PAR_THRESHOLD && work.saturating_mul(count) >= MATMUL_PAR_THRESHOLD {
-        // Many small products: one per rayon task, each on a single thread.
-        mats.into_par_iter().zip(pairs).for_each(|(c, (x, y))| {
-            gemm_call(x, y, Dst::Into(c, false), Parallelism::None);
-        });
-    } else {
-        for (c, (x, y)) in mats.zip(pairs) {
-            gemm_call(x, y, Dst::Into(c, false), parallelism(work));
+    let total = work.saturating_mul(count);
+    if work >= MATMUL_PAR_THRESHOLD && count < 8 {
+        // A few large products: one after the other, each on the pool the way its shape runs best.
+        let mut out = Array3::<F>::zeros((count, m, n));
+        for (c, (x, y)) in out.axis_iter_mut(Axis(0)).zip(pairs) {
+            gemm_call(x, y, Dst::Into(c, false), Threads::Pool);
         }
+        return out.into_shape_with_order(IxDyn(&plan.out)).expect("fresh row-major output");
     }
-    out.into_shape_with_order(IxDyn(&plan.out)).expect("fresh row-major output")
+    // Many products: chunks of whole products, each chunk enough work to pay for handing it to another
+    // thread, shared between the caller and the pool; every product is one gemm call on one thread, so
+    // the chunking does not change any element.
+    let per_chunk = if work == 0 { count } else { BATCH_PAR_MIN.div_ceil(work).clamp(1, count) };
+    let chunks = count.div_ceil(per_chunk);
+    let parallel = total >= BATCH_PAR_MIN && chunks > 1;
+    let mut flat = fresh_blocks(
+        chunks,
+        per_chunk * m,
+        n,
+        parallel,
+        || (),
+        |i, rows, _| {
+            for (x, y) in &pairs[i * per_chunk..((i + 1) * per_chunk).min(count)] {
+                rows.product(x.view(), y.view());
+            }
+        },
+    );
+    // The last chunk may be short: the rows past the products are zeros, cut off here.
+    flat.truncate(count * m * n);
+    ArrayD::from_shape_vec(IxDyn(&plan.out), flat).expect("count products of m x n")
 }
 
 /// True when the batch and row axes of `x` (`[.., m, k]`) step through memory like one axis of rows,
@@ -337,9 +357,10 @@ fn matrix_at<'a, F>(x: &ArrayViewD<'a, F>, idx: &[usize]) -> ArrayView2<'a, F> {
 }
 
 mod raw;
+mod split;
 
 pub(crate) use raw::fresh_blocks;
-use raw::{Dst, gemm_call};
+use raw::{Dst, Threads, gemm_call};
 
 #[cfg(test)]
 mod tests;

@@ -4,10 +4,12 @@
 use std::mem::MaybeUninit;
 
 use gemm_common::Parallelism;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::float::Float;
 use crate::share::share;
+
+use super::split::{self, Way};
 
 mod kernel_call;
 
@@ -21,58 +23,143 @@ pub(super) enum Dst<'a, F> {
     Fresh,
 }
 
-/// `a·b` through `gemm::gemm` into `dst`; returns the matrix made for [`Dst::Fresh`], else `None`.
-/// Every element of an [`Dst::Uninit`] destination is written when it returns.
+/// Whether a product may use the rayon pool ([`Threads::Pool`], in the way [`split::way`] picks from
+/// its shape) or runs as one gemm call on the calling thread ([`Threads::One`], for products that are
+/// themselves items of a parallel loop: never nested threading).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Threads {
+    One,
+    Pool,
+}
+
+/// `a·b` into `dst`, run the way [`split::way`] picks for its shape when `threads` is
+/// [`Threads::Pool`]; returns the matrix made for [`Dst::Fresh`], else `None`. Every element of an
+/// [`Dst::Uninit`] destination is written when it returns.
 #[allow(unsafe_code)]
 pub(super) fn gemm_call<F: Float>(
     a: ArrayView2<'_, F>,
     b: ArrayView2<'_, F>,
     dst: Dst<'_, F>,
-    parallelism: Parallelism,
+    threads: Threads,
 ) -> Option<Array2<F>> {
     let ((m, k), (kb, n)) = (a.dim(), b.dim());
     assert_eq!(k, kb, "gemm_call: {m}x{k} times {kb}x{n}");
-    let mut fresh = None;
-    let (c_ptr, c_rs, c_cs, accumulate) = match dst {
-        Dst::Into(mut c, accumulate) => {
-            assert_eq!(c.dim(), (m, n), "gemm_call: {m}x{k} times {kb}x{n} into {:?}", c.shape());
+    let way = match threads {
+        Threads::One => Way::Whole,
+        Threads::Pool => split::way(m, n, k),
+    };
+    let out = match dst {
+        Dst::Into(c, accumulate) => Out::Init(c, accumulate),
+        Dst::Uninit(c) => Out::Uninit(c),
+        Dst::Fresh if k == 0 || m == 0 || n == 0 => return Some(Array2::zeros((m, n))),
+        Dst::Fresh => {
+            let mut fresh = Array2::<F>::uninit((m, n));
+            run(a, b, Out::Uninit(fresh.view_mut()), way);
+            // SAFETY: `run` wrote every element of the uninitialized destination: each part of it is
+            // written whole by one `gemm_once` call, and the parts of a `Way` cover the matrix.
+            return Some(unsafe { fresh.assume_init() });
+        }
+    };
+    assert_eq!(out.dim(), (m, n), "gemm_call: {m}x{k} times {kb}x{n} into {:?}", out.dim());
+    run(a, b, out, way);
+    None
+}
+
+/// A destination of [`gemm_once`]: [`Dst`] without the fresh matrix, which [`gemm_call`] makes.
+enum Out<'a, F> {
+    /// Initialized: overwritten, or added to when the flag is set.
+    Init(ArrayViewMut2<'a, F>, bool),
+    /// Uninitialized: every element is written.
+    Uninit(ArrayViewMut2<'a, MaybeUninit<F>>),
+}
+
+impl<'a, F> Out<'a, F> {
+    fn dim(&self) -> (usize, usize) {
+        match self {
+            Out::Init(c, _) => c.dim(),
+            Out::Uninit(c) => c.dim(),
+        }
+    }
+
+    /// The parts before and after index `at` of `axis`.
+    fn split_at(self, axis: Axis, at: usize) -> (Self, Self) {
+        match self {
+            Out::Init(c, accumulate) => {
+                let (c0, c1) = c.split_at(axis, at);
+                (Out::Init(c0, accumulate), Out::Init(c1, accumulate))
+            }
+            Out::Uninit(c) => {
+                let (c0, c1) = c.split_at(axis, at);
+                (Out::Uninit(c0), Out::Uninit(c1))
+            }
+        }
+    }
+}
+
+/// `a·b` into `out` the way `way` says: whole, or as two parts of the output's rows or columns, each
+/// one single-threaded gemm call, shared between the calling thread and the pool.
+fn run<F: Float>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, out: Out<'_, F>, way: Way) {
+    let parts = match way {
+        Way::Whole => return gemm_once(a, b, out, Parallelism::None),
+        Way::Pool => return gemm_once(a, b, out, Parallelism::Rayon(0)),
+        Way::Rows(at) => {
+            let ((a0, a1), (o0, o1)) = (a.split_at(Axis(0), at), out.split_at(Axis(0), at));
+            [(a0, b, o0), (a1, b, o1)]
+        }
+        Way::Cols(at) => {
+            let ((b0, b1), (o0, o1)) = (b.split_at(Axis(1), at), out.split_at(Axis(1), at));
+            [(a, b0, o0), (a, b1, o1)]
+        }
+    };
+    share(true, parts.into_iter(), || (), |(x, y, o), _| gemm_once(x, y, o, Parallelism::None));
+}
+
+/// `a·b` through one `gemm::gemm` call into `out`, of shapes checked by the caller.
+#[allow(unsafe_code)]
+fn gemm_once<F: Float>(
+    a: ArrayView2<'_, F>,
+    b: ArrayView2<'_, F>,
+    out: Out<'_, F>,
+    parallelism: Parallelism,
+) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    debug_assert!(b.nrows() == k && out.dim() == (m, n), "gemm_once: shapes checked by gemm_call");
+    let (c_ptr, c_rs, c_cs, accumulate) = match out {
+        Out::Init(mut c, accumulate) => {
             if k == 0 {
                 // Sums over nothing: zeros, added to nothing when accumulating.
                 if !accumulate {
                     c.fill(F::zero());
                 }
-                return None;
+                return;
             }
             (c.as_mut_ptr(), c.strides()[0], c.strides()[1], accumulate)
         }
-        Dst::Uninit(mut c) => {
-            assert_eq!(c.dim(), (m, n), "gemm_call: {m}x{k} times {kb}x{n} into {:?}", c.shape());
+        Out::Uninit(mut c) => {
             if k == 0 {
                 c.map_inplace(|e| {
                     e.write(F::zero());
                 });
-                return None;
+                return;
             }
             (c.as_mut_ptr().cast::<F>(), c.strides()[0], c.strides()[1], false)
         }
-        Dst::Fresh if k == 0 || m == 0 || n == 0 => return Some(Array2::zeros((m, n))),
-        Dst::Fresh => {
-            (fresh.insert(Array2::<F>::uninit((m, n))).as_mut_ptr().cast::<F>(), n as isize, 1, false)
-        }
     };
     if m == 0 || n == 0 {
-        return None;
+        return;
     }
     let (sa, sb) = (a.strides(), b.strides());
-    // SAFETY: checked above: `a` is m x k, `b` is k x n and the destination is m x n, with m, n, k > 0, so
-    // every offset `i·rs + j·cs` that gemm forms (i below the rows, j below the columns, negative strides
-    // included) is an element of the corresponding view, whose pointer is its element [0, 0]; ndarray
-    // guarantees such offsets fit in isize. The destination is a mutable view of the caller's, or the
-    // fresh row-major matrix: either way its elements are distinct (no stride-0 axis longer than 1), and
-    // they do not overlap `a` or `b`, which are shared borrows alive at the same time. `F` is f32 or f64
-    // (sealed), types gemm supports; `MaybeUninit<F>` has the layout of `F`. gemm reads the destination
-    // only when `accumulate` (`read_dst`), which is false for uninitialized and fresh matrices; with
-    // `beta = 1` it writes all m·n of its elements, so those are initialized when gemm returns.
+    // SAFETY: checked by `gemm_call` (the parts of a split are sub-views of its checked views): `a` is
+    // m x k, `b` is k x n and the destination is m x n, with m, n, k > 0, so every offset `i·rs + j·cs`
+    // that gemm forms (i below the rows, j below the columns, negative strides included) is an element
+    // of the corresponding view, whose pointer is its element [0, 0]; ndarray guarantees such offsets
+    // fit in isize. The destination is a mutable view of the caller's, or part of the fresh row-major
+    // matrix: either way its elements are distinct (no stride-0 axis longer than 1), and they do not
+    // overlap `a` or `b`, which are shared borrows alive at the same time, nor the other part of a
+    // split (`split_at` parts are disjoint). `F` is f32 or f64 (sealed), types gemm supports;
+    // `MaybeUninit<F>` has the layout of `F`. gemm reads the destination only when `accumulate`
+    // (`read_dst`), which is false for uninitialized matrices; with `beta = 1` it writes all m·n of its
+    // elements, so those are initialized when gemm returns.
     unsafe {
         kernel_call::gemm(
             m,
@@ -95,7 +182,6 @@ pub(super) fn gemm_call<F: Float>(
             false,
             parallelism,
         );
-        fresh.map(|c| c.assume_init())
     }
 }
 
@@ -126,7 +212,7 @@ impl<F: Float> FreshRows<'_, F> {
             self.written
         );
         let dst = self.rows.slice_mut(ndarray::s![self.written..end, ..]);
-        gemm_call(a, b, Dst::Uninit(dst), Parallelism::None);
+        gemm_call(a, b, Dst::Uninit(dst), Threads::One);
         self.written = end;
     }
 

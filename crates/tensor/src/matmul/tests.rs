@@ -5,6 +5,8 @@ use proptest::prelude::*;
 
 use super::*;
 
+mod bits;
+
 fn tensor<F: Float>(values: &[f64], shape: &[usize]) -> Tensor<F> {
     Tensor::from_vec(values.iter().map(|&x| F::from_f64(x)).collect(), shape).unwrap()
 }
