@@ -11,10 +11,12 @@
 //! cargo bench -p wengert-benches --bench compare -- --no-torch --only cnn --loop 50   # for perf
 //! ```
 //!
-//! Options: `--steps N` timed steps per workload (default 21), `--warmup N` (default 3; 1 for the
-//! CNN's epochs), `--only a,b` (of transformer, cnn, gru, w2), `--no-torch`, `--threads N` (default
-//! 2), and `--loop N`: run N Wengert steps of each chosen workload without PyTorch and print the
-//! time (a steady loop to profile).
+//! Without `--bench` (which `cargo bench` passes) or `--steps`, as `cargo test --benches` runs it,
+//! it runs one Wengert step of each workload and stops. Options: `--steps N` timed steps per
+//! workload (default 21), `--warmup N` (default 3; 1 for the CNN's epochs), `--only a,b` (of
+//! transformer, cnn, gru, w2), `--no-torch`, `--threads N` (default 2), and `--loop N`: run N
+//! Wengert steps of each chosen workload without PyTorch and print the time (a steady loop to
+//! profile).
 
 mod workloads;
 
@@ -37,10 +39,21 @@ struct Options {
     torch: bool,
     threads: usize,
     repeat: Option<usize>,
+    /// Run by `cargo bench` (it passes `--bench`) or with `--steps`; otherwise (`cargo test
+    /// --benches`) one step of each workload, without PyTorch, checks that they run.
+    timed: bool,
 }
 
 fn options() -> Result<Options, String> {
-    let mut o = Options { steps: 21, warmup: None, only: Vec::new(), torch: true, threads: 2, repeat: None };
+    let mut o = Options {
+        steps: 21,
+        warmup: None,
+        only: Vec::new(),
+        torch: true,
+        threads: 2,
+        repeat: None,
+        timed: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |what: &str| -> Result<usize, String> {
@@ -48,8 +61,11 @@ fn options() -> Result<Options, String> {
             v.parse().map_err(|_| format!("{what}: {v:?} is not a number"))
         };
         match arg.as_str() {
-            "--bench" => {} // cargo bench passes it
-            "--steps" => o.steps = number("--steps")?.max(1),
+            "--bench" => o.timed = true, // cargo bench passes it
+            "--steps" => {
+                o.steps = number("--steps")?.max(1);
+                o.timed = true;
+            }
             "--warmup" => o.warmup = Some(number("--warmup")?),
             "--threads" => o.threads = number("--threads")?.max(1),
             "--loop" => o.repeat = Some(number("--loop")?),
@@ -193,6 +209,13 @@ fn run(o: &Options) -> Result<(), Box<dyn Error>> {
 }
 
 fn run_in_pool(o: &Options) -> Result<(), Box<dyn Error>> {
+    if o.repeat.is_none() && !o.timed {
+        for name in &o.only {
+            let (t, _) = Workload::new(name)?.step();
+            println!("{name}: one Wengert step in {:.1} ms (cargo bench times them)", ms(t));
+        }
+        return Ok(());
+    }
     if let Some(n) = o.repeat {
         for name in &o.only {
             let mut w = Workload::new(name)?;
