@@ -161,10 +161,10 @@ impl<F: Float> Tensor<F> {
                 for (j, (o, &v)) in o.iter_mut().zip(row).enumerate() {
                     let mut y = (v - mean) * r;
                     if let Some(w) = ws {
-                        y = y * w[j];
+                        y *= w[j];
                     }
                     if let Some(b) = bs {
-                        y = y + b[j];
+                        y += b[j];
                     }
                     *o = y;
                 }
