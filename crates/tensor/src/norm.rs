@@ -161,10 +161,10 @@ impl<F: Float> Tensor<F> {
                 for (j, (o, &v)) in o.iter_mut().zip(row).enumerate() {
                     let mut y = (v - mean) * r;
                     if let Some(w) = ws {
-                        y = y * w[j];
+                        y *= w[j];
                     }
                     if let Some(b) = bs {
-                        y = y + b[j];
+                        y += b[j];
                     }
                     *o = y;
                 }
@@ -228,19 +228,20 @@ impl<F: Float> Tensor<F> {
                 let (row, gr) = (&xs[start..start + d], &gs[start..start + d]);
                 let (mean, r) = row_stats(norm, row, eps);
                 let (mut sa, mut sax) = (F::zero(), F::zero());
-                for j in 0..d {
-                    let xh = (row[j] - mean) * r;
-                    let a = ws.map_or(gr[j], |w| gr[j] * w[j]);
+                let sums = dw.iter_mut().zip(db.iter_mut());
+                for (j, ((&v, &gv), (dwj, dbj))) in row.iter().zip(gr).zip(sums).enumerate() {
+                    let xh = (v - mean) * r;
+                    let a = ws.map_or(gv, |w| gv * w[j]);
                     sa += a;
                     sax += a * xh;
-                    dw[j] += gr[j] * xh;
-                    db[j] += gr[j];
+                    *dwj += gv * xh;
+                    *dbj += gv;
                 }
                 let (ma, max) = (if norm == Norm::Layer { sa / df } else { F::zero() }, sax / df);
-                for j in 0..d {
-                    let xh = (row[j] - mean) * r;
-                    let a = ws.map_or(gr[j], |w| gr[j] * w[j]);
-                    o[j] = r * (a - ma - xh * max);
+                for (j, (o, (&v, &gv))) in o.iter_mut().zip(row.iter().zip(gr)).enumerate() {
+                    let xh = (v - mean) * r;
+                    let a = ws.map_or(gv, |w| gv * w[j]);
+                    *o = r * (a - ma - xh * max);
                 }
             }
             (dw, db)
