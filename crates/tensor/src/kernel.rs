@@ -13,7 +13,8 @@ use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
 /// Elementwise work on at least this many elements runs on the rayon pool; smaller work stays serial.
-/// Kernels of known cost use the thresholds of their [`Cost`] class instead.
+/// The built-in kernels of known cost (cheap arithmetic, or transcendental functions) use thresholds
+/// measured for their class instead.
 pub const PAR_THRESHOLD: usize = 1 << 15;
 
 /// Cheap elementwise work (a few arithmetic instructions per element: add, mul, relu, a select, a
