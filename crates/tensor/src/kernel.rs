@@ -13,16 +13,17 @@ use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
 /// Elementwise work on at least this many elements runs on the rayon pool; smaller work stays serial.
-/// Kernels of known cost use the thresholds of their [`Cost`] class instead.
+/// The built-in kernels of known cost (cheap arithmetic, or transcendental functions) use thresholds
+/// of their class instead.
 pub const PAR_THRESHOLD: usize = 1 << 15;
 
 /// Cheap elementwise work (a few arithmetic instructions per element: add, mul, relu, a select, a
 /// comparison) on at least this many elements is split across the pool; below it a fork-join costs
-/// more than a second core saves. Measured with `benches/elementwise.rs`.
+/// more than a second core saves. `benches/elementwise.rs` times the crossover.
 pub(crate) const CHEAP_PAR_THRESHOLD: usize = 1 << 16;
 
 /// Costly elementwise work (exp, ln, tanh, erf, gelu, pow: tens of instructions per element) on at
-/// least this many elements is split across the pool. Measured with `benches/elementwise.rs`.
+/// least this many elements is split across the pool. `benches/elementwise.rs` times the crossover.
 pub(crate) const COSTLY_PAR_THRESHOLD: usize = 1 << 13;
 
 /// The cost class of an elementwise function, which sets the size at which it goes parallel.
