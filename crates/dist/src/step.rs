@@ -14,6 +14,7 @@ use crate::DistError;
 /// ```
 /// use wengert::dist::{DataParallel, Threads, sync_store};
 /// use wengert::nn::optim::{Optimizer, Sgd};
+/// use wengert::nn::train::Collective;
 /// use wengert::nn::{Linear, Module, ParamStore, loss};
 /// use wengert::tape::Tape;
 /// use wengert::tensor::Tensor;

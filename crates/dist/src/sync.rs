@@ -39,6 +39,7 @@ fn first_difference(leader: &[String], mine: &[String], rank: usize) -> Option<S
 ///
 /// ```
 /// use wengert::dist::{Threads, check_models};
+/// use wengert::nn::train::Collective;
 /// use wengert::nn::{Linear, ParamStore};
 /// let errors = Threads::run(2, |world| {
 ///     let store = ParamStore::new(0);
@@ -120,6 +121,7 @@ pub fn broadcast_store<F: Float>(c: &dyn Collective, store: &ParamStore<F>) -> R
 ///
 /// ```
 /// use wengert::dist::{Threads, sync_store};
+/// use wengert::nn::train::Collective;
 /// use wengert::nn::{Linear, ParamStore};
 /// let weights = Threads::run(3, |world| {
 ///     let store = ParamStore::new(world.rank() as u64); // a different seed on every rank

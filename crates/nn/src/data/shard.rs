@@ -66,7 +66,7 @@ fn tail_part(tail: &[usize], rank: usize, world: usize) -> Vec<usize> {
 pub fn shard_batches(rows: usize, batch_size: usize, world: usize, drop_last: bool) -> usize {
     let global = batch_size * world;
     let full = rows / global;
-    full + usize::from(!drop_last && rows % global != 0)
+    full + usize::from(!drop_last && !rows.is_multiple_of(global))
 }
 
 #[cfg(test)]

@@ -274,36 +274,6 @@ where
         }
     }
 
-    /// Trains as one worker of a data-parallel run (PyTorch's `DistributedDataParallel`): `fit` shards
-    /// every epoch's shuffle over the workers, averages every step's gradients over them (in rank
-    /// order, see [`all_reduce_gradients`]), reports the loss and metrics of all of them, and only the
-    /// leader (rank 0) prints progress and lets callbacks write files. Start every worker from the same
-    /// weights and generator (`wengert::dist::sync_store`). [`fit_batches`](Self::fit_batches)
-    /// leaves sharding to its source ([`DataLoader::shard`](crate::data::DataLoader::shard)).
-    ///
-    /// ```
-    /// use wengert::nn::optim::Sgd;
-    /// use wengert::nn::train::{FitOptions, SingleProcess, Trainer, Verbosity};
-    /// use wengert::nn::{Linear, ParamStore, loss};
-    /// use wengert::tensor::Tensor;
-    /// let (x, y) = (Tensor::<f32>::ones(&[4, 2]), Tensor::<f32>::ones(&[4, 1]));
-    /// let store = ParamStore::new(0);
-    /// let model = Linear::new(&store.root(), 2, 1);
-    /// let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t))
-    ///     .distributed(SingleProcess); // a `&wengert::dist::World` under mpirun
-    /// let opts = FitOptions { epochs: 2, verbosity: Verbosity::Quiet, ..FitOptions::default() };
-    /// assert_eq!(trainer.fit(&x, &y, &opts).unwrap().epochs.len(), 2);
-    /// ```
-    pub fn distributed(mut self, workers: impl Collective + 'm) -> Self {
-        self.workers = Some(Box::new(workers));
-        self
-    }
-
-    /// The workers of a distributed run of more than one.
-    fn workers(&self) -> Option<&(dyn Collective + 'm)> {
-        self.workers.as_deref().filter(|c| c.size() > 1)
-    }
-
     /// Adds metrics reported with the loss.
     pub fn metrics(mut self, metrics: &[Metric]) -> Self {
         self.metrics.extend_from_slice(metrics);

@@ -3,11 +3,53 @@
 
 use wengert_tensor::{Float, Tensor};
 
+use wengert_tape::Var;
+
+use super::batches::Model;
 use super::collective::{self, Collective, KIND_EPOCH, RankBatch};
-use super::{Metric, TrainError};
+use super::{Metric, TrainError, Trainer};
 use crate::optim::GradAccumulator;
+use crate::optim::Optimizer;
 use crate::param::{GradientsParam, Param};
 use crate::store::ParamStore;
+
+impl<'m, F, M, O, L> Trainer<'m, F, M, O, L>
+where
+    F: Float,
+    M: Model<F>,
+    O: Optimizer<F>,
+    L: for<'t> Fn(Var<'t, F>, Var<'t, F>) -> Var<'t, F>,
+{
+    /// Trains as one worker of a data-parallel run (PyTorch's `DistributedDataParallel`): `fit` shards
+    /// every epoch's shuffle over the workers, averages every step's gradients over them (in rank
+    /// order, see [`all_reduce_gradients`](super::all_reduce_gradients)), reports the loss and metrics of all of them, and only the
+    /// leader (rank 0) prints progress and lets callbacks write files. Start every worker from the same
+    /// weights and generator (`wengert::dist::sync_store`). [`fit_batches`](Self::fit_batches)
+    /// leaves sharding to its source ([`DataLoader::shard`](crate::data::DataLoader::shard)).
+    ///
+    /// ```
+    /// use wengert::nn::optim::Sgd;
+    /// use wengert::nn::train::{FitOptions, SingleProcess, Trainer, Verbosity};
+    /// use wengert::nn::{Linear, ParamStore, loss};
+    /// use wengert::tensor::Tensor;
+    /// let (x, y) = (Tensor::<f32>::ones(&[4, 2]), Tensor::<f32>::ones(&[4, 1]));
+    /// let store = ParamStore::new(0);
+    /// let model = Linear::new(&store.root(), 2, 1);
+    /// let mut trainer = Trainer::new(&model, &store, Sgd::new(store.parameters(), 0.1), |p, t| loss::mse(p, t))
+    ///     .distributed(SingleProcess); // a `&wengert::dist::World` under mpirun
+    /// let opts = FitOptions { epochs: 2, verbosity: Verbosity::Quiet, ..FitOptions::default() };
+    /// assert_eq!(trainer.fit(&x, &y, &opts).unwrap().epochs.len(), 2);
+    /// ```
+    pub fn distributed(mut self, workers: impl Collective + 'm) -> Self {
+        self.workers = Some(Box::new(workers));
+        self
+    }
+
+    /// The workers of a distributed run of more than one.
+    pub(super) fn workers(&self) -> Option<&(dyn Collective + 'm)> {
+        self.workers.as_deref().filter(|c| c.size() > 1)
+    }
+}
 
 /// Every rank's rows, loss and gradient flags of the current batch.
 pub(super) struct Shared {
