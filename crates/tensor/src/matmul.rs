@@ -18,8 +18,9 @@ use crate::tensor::Tensor;
 ///
 /// Measured with `gemm` on 2 AVX-512 cores: at 1–2 M multiply-adds gemm's own two threads are as often
 /// slower as faster (0.6–1.1x, worst on skinny shapes such as 128x512 · 512x10); from 4 M they win
-/// about 1.3x, and 1.4–1.7x from 16 M on. [`Tensor::matmul`] and [`Tensor::linear`] instead cut a
-/// product of 2¹⁷ multiply-adds or more into two halves of its output, one per core (see `split.rs`).
+/// about 1.3x, and 1.4–1.7x from 16 M on. [`Tensor::matmul`] and [`Tensor::linear`] use the pool from
+/// the same size, and cut a product of 2¹⁷ multiply-adds up to it into two halves of its output, one per
+/// core (see `split.rs`).
 pub(crate) const MATMUL_PAR_THRESHOLD: usize = 1 << 22;
 
 /// The sizes of a product: batch dims (broadcast), the matrix dims `m x k` times `k x n`, the output shape.

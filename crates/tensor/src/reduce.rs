@@ -29,7 +29,11 @@ impl<F: Float> Tensor<F> {
     /// assert!(!y.all_finite());
     /// ```
     pub fn all_finite(&self) -> bool {
-        let Some(s) = self.as_slice() else { return self.view().iter().all(|x| x.is_finite()) };
+        // The order does not matter here, so a transposed or otherwise permuted gradient (a weight's, from
+        // a product's backward) is read as the slice its buffer is; only views with gaps go element-wise.
+        let Some(s) = self.data.as_slice_memory_order() else {
+            return self.view().iter().all(|x| x.is_finite());
+        };
         if s.len() >= PAR_THRESHOLD { s.par_chunks(BLOCK).all(finite_slice) } else { finite_slice(s) }
     }
 

@@ -2,6 +2,11 @@
 //! threads itself over the rayon pool, or the output cut into two halves of rows (or of columns), each
 //! one single-threaded gemm call, the two shared between the caller and the pool.
 //!
+//! Measured side by side on 2 cores (the MLP of `benches/`, 784-512-512-10 at batch 128), two halves
+//! lost to gemm's own threading on its large products: each half packs the whole shared operand again,
+//! and packing grew from 16% to 24% of the step's time. So halves are used only between
+//! [`SPLIT_MIN`] and [`POOL_MIN`] multiply-adds, products that used to run on one thread.
+//!
 //! The choice never looks at the pool's size, so a product is computed by the same calls on 1, 2 or 3
 //! threads. Cutting the output leaves every element's sum as it was: `gemm` sums over `k` in blocks
 //! whose size depends on `k` alone (`gemm_common::cache::kernel_params`) once either output dimension
@@ -14,13 +19,9 @@
 /// handing a half to a second core costs about what it saves.
 const SPLIT_MIN: usize = 1 << 17;
 
-/// A product of at least this many multiply-adds (2²⁷ = 512³) whose output is at least
-/// [`POOL_MIN_SIDE`] on both sides keeps gemm's own threading, which splits it into finer tiles than
-/// two halves.
-const POOL_MIN: usize = 1 << 27;
-
-/// See [`POOL_MIN`].
-const POOL_MIN_SIDE: usize = 512;
+/// A product of at least this many multiply-adds (2²² ≈ 161³) uses gemm's own threading, which packs
+/// each operand once for both threads.
+const POOL_MIN: usize = 1 << 22;
 
 /// Parts are cut at a multiple of this many rows or columns (a whole number of SIMD registers).
 const ALIGN: usize = 16;
@@ -51,7 +52,7 @@ pub(super) fn way(m: usize, n: usize, k: usize) -> Way {
     if work < SPLIT_MIN || k <= 2 {
         return Way::Whole;
     }
-    if work >= POOL_MIN && m.min(n) >= POOL_MIN_SIDE {
+    if work >= POOL_MIN {
         return Way::Pool;
     }
     // Rows first: measured as fast or faster than columns on every skinny shape tried (W2's eight).
@@ -83,11 +84,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn skinny_products_are_cut_into_halves_of_rows_at_a_multiple_of_16() {
-        assert_eq!(way(128, 512, 784), Way::Rows(64));
+    fn mid_sized_products_are_cut_into_halves_of_rows_at_a_multiple_of_16() {
+        assert_eq!(way(128, 40, 512), Way::Rows(64));
         assert_eq!(way(128, 10, 512), Way::Rows(64));
-        assert_eq!(way(512, 784, 128), Way::Rows(256));
-        assert_eq!(way(129, 512, 512), Way::Rows(80));
+        assert_eq!(way(512, 30, 128), Way::Rows(256));
+        assert_eq!(way(129, 60, 512), Way::Rows(80));
     }
 
     #[test]
@@ -105,14 +106,16 @@ mod tests {
         assert_eq!(way(128, 10, 1000), Way::Whole);
         assert_eq!(way(128, 10, 512), Way::Rows(64));
         // A matrix-vector product is not cut.
-        assert_eq!(way(100_000, 1, 64), Way::Whole);
+        assert_eq!(way(50_000, 1, 64), Way::Whole);
     }
 
     #[test]
-    fn large_squares_keep_gemms_own_threading() {
+    fn products_of_2_to_the_22_multiply_adds_or_more_keep_gemms_own_threading() {
         assert_eq!(way(512, 512, 512), Way::Pool);
         assert_eq!(way(1024, 1024, 1024), Way::Pool);
-        assert_eq!(way(128, 1024, 1024), Way::Rows(64));
+        assert_eq!(way(128, 1024, 1024), Way::Pool);
+        assert_eq!(way(128, 512, 784), Way::Pool);
+        assert_eq!(way(128, 512, 63), Way::Rows(64));
     }
 
     #[test]

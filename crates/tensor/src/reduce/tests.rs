@@ -126,10 +126,16 @@ fn all_finite_finds_one_bad_element_anywhere_in_any_layout() {
             }
         }
     }
-    // A strided view is checked element by element.
+    // A transposed view is read in memory order, a strided one element by element.
     let m = t(&[1.0, f64::NAN, 3.0, 4.0], &[2, 2]);
     assert!(!m.t().all_finite());
     assert!(m.narrow(1, 0, 1).all_finite());
+    assert!(!m.narrow(1, 1, 1).all_finite());
+    let wide = Tensor::<f32>::full(&[300, 200], 2.0);
+    assert!(wide.t().all_finite());
+    let mut v = wide.to_vec();
+    v[59_999] = f32::NAN;
+    assert!(!Tensor::from_vec(v, &[300, 200]).unwrap().t().all_finite());
     // Large finite values whose squares overflow are still finite.
     assert!(Tensor::<f64>::full(&[64], f64::MAX).all_finite());
 }

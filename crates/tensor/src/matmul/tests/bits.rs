@@ -38,14 +38,14 @@ fn on_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 /// 512-wide blocks of `k` (so a part blocking `k` differently would show), parts of at most 64 x 64
 /// with `k` up to 512, and W2's own.
 const CUT: [(usize, usize, usize); 9] = [
-    (128, 784, 512),
+    (128, 784, 40),
     (128, 512, 10),
     (10, 128, 512),
-    (129, 1037, 67),
+    (129, 1037, 25),
     (331, 3, 277),
     (100, 300, 12),
     (5, 1100, 301),
-    (257, 513, 130),
+    (257, 513, 30),
     (97, 97, 97),
 ];
 
