@@ -4,24 +4,24 @@
 //!
 //! - [`sync_store`]: the models are checked to match (names, shapes) and rank 0's parameters,
 //!   buffers and generator are sent to all, so every worker starts equal.
-//! - [`Trainer::distributed`](wengert_nn::train::Trainer::distributed) turns a `fit` program into a
+//! - [`Trainer::distributed`] turns a `fit` program into a
 //!   distributed one: sharded epochs, gradients averaged in buckets, losses and metrics averaged over
 //!   the workers for the `History`, progress and checkpoint files on rank 0 only.
 //! - [`DataParallel`] does the averaging in a hand-written loop, with a sharded
-//!   [`DataLoader`](wengert_nn::data::DataLoader::shard).
+//!   [`DataLoader`](DataLoader::shard).
 //! - [`World`] (feature `mpi`) is one process of an `mpirun` job; [`run`] wraps a program's main so
 //!   that an error or panic on any rank ends the job with a message naming the rank (`MPI_Abort`).
 //!   [`Threads`] is an in-process world of threads, for tests and for trying a program without MPI.
 //!
 //! **Bit-identical to one process.** Every rank gathers every rank's gradients and adds them itself in
 //! rank order 0, 1, …, N−1, each weighted by its rows, then divides by the global batch's rows: the
-//! arithmetic of [`GradAccumulator`](wengert_nn::optim::GradAccumulator) adding N micro-batches in one
+//! arithmetic of [`GradAccumulator`] adding N micro-batches in one
 //! process. An `MPI_Allreduce` would choose its own summation order by message size and topology, so
 //! its bits would depend on the library and the world size; the all-gather fixes the order by the rank
 //! numbers alone. So N ranks with batches of B rows end every step with the same weights, bit for bit,
 //! as each other and as one process that runs `fit` with `batch_size: B` and
 //! `accumulate_steps: N` over the same shuffle (when N·B divides the rows; the epoch's last, short
-//! batch is split evenly over the ranks, see [`shard_order`](wengert_nn::data::shard_order)). Models
+//! batch is split evenly over the ranks, see [`shard_order`]). Models
 //! that draw random numbers in their forward pass (dropout) draw them per rank and are not bitwise
 //! reproducible across world sizes.
 //!
@@ -93,6 +93,9 @@ mod sync;
 mod threads;
 #[cfg(feature = "mpi")]
 mod world;
+
+#[cfg(doc)]
+use wengert_nn::{data::DataLoader, data::shard_order, optim::GradAccumulator, train::Trainer};
 
 pub use error::DistError;
 pub use step::DataParallel;

@@ -2,6 +2,8 @@
 //! gradients, averaged in rank order.
 
 use wengert_nn::optim::{GradAccumulator, Optimizer};
+#[cfg(doc)]
+use wengert_nn::train::Trainer;
 use wengert_nn::train::{Collective, RankBatch, TrainError, exchange_batch, gather_gradients, mean_loss};
 use wengert_nn::{GradientsParam, Param};
 use wengert_tensor::Float;
@@ -9,7 +11,7 @@ use wengert_tensor::Float;
 use crate::DistError;
 
 /// Averages gradients over the workers and steps an optimizer with them, for a hand-written loop
-/// (`fit` does this itself with [`Trainer::distributed`](wengert_nn::train::Trainer::distributed)).
+/// (`fit` does this itself with [`Trainer::distributed`]).
 ///
 /// ```
 /// use wengert::dist::{DataParallel, Threads, sync_store};

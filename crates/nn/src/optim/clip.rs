@@ -6,6 +6,8 @@
 //! fused with the update: no copy of any gradient) or here into a [`ClippedGrads`], which an optimizer's
 //! `step_with` accepts.
 
+#[cfg(doc)]
+use wengert_tape::Gradients;
 use wengert_tensor::{Float, Tensor};
 
 use crate::param::{GradientsParam, Param};
@@ -89,7 +91,7 @@ pub fn clip_grad_value<F: Float, G: GradientsParam<F> + ?Sized>(
     ClippedGrads::map(grads, params, |g| prep.apply(g))
 }
 
-/// Clipped copies of parameters' gradients, read like [`Gradients`](wengert_tape::Gradients) with
+/// Clipped copies of parameters' gradients, read like [`Gradients`] with
 /// [`GradientsParam::param`].
 #[derive(Debug, Clone)]
 pub struct ClippedGrads<F: Float = f32> {

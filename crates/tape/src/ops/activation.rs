@@ -110,7 +110,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// SELU, `scale · elu(x, alpha)` with PyTorch's fixed `alpha` and `scale`
-    /// ([`wengert::tensor::SELU_ALPHA`](wengert_tensor::SELU_ALPHA), [`wengert::tensor::SELU_SCALE`](wengert_tensor::SELU_SCALE)).
+    /// ([`wengert::tensor::SELU_ALPHA`](SELU_ALPHA), [`wengert::tensor::SELU_SCALE`](SELU_SCALE)).
     ///
     /// ```
     /// use wengert::tape::Tape;

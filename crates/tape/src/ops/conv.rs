@@ -10,6 +10,8 @@ mod three_d;
 
 use std::rc::Rc;
 
+#[cfg(doc)]
+use wengert_tensor::Tensor;
 use wengert_tensor::{Conv1dOptions, Conv2dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions, Float};
 
 use smallvec::SmallVec;
@@ -28,7 +30,7 @@ pub(crate) enum ConvOp {
 
 impl<'t, F: Float> Var<'t, F> {
     /// The 2-D convolution of `self`, `[N, C, H, W]`, by `weight`, `[O, C / groups, kh, kw]`, to
-    /// `[N, O, Ho, Wo]` (see [`Tensor::conv2d`](wengert_tensor::Tensor::conv2d)). Both are
+    /// `[N, O, Ho, Wo]` (see [`Tensor::conv2d`]). Both are
     /// differentiated, to any order.
     ///
     /// ```
@@ -45,7 +47,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// # Panics
     ///
-    /// As [`Tensor::conv2d`](wengert_tensor::Tensor::conv2d), or when the Vars are on different tapes.
+    /// As [`Tensor::conv2d`], or when the Vars are on different tapes.
     #[track_caller]
     pub fn conv2d(self, weight: Self, opts: &Conv2dOptions) -> Self {
         self.tape.check_same("conv2d", &[weight]);
@@ -92,7 +94,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// The transposed 2-D convolution of `self`, `[N, C, H, W]`, by `weight`, `[C, O / groups, kh, kw]`
-    /// (see [`Tensor::conv_transpose2d`](wengert_tensor::Tensor::conv_transpose2d)). Both are
+    /// (see [`Tensor::conv_transpose2d`]). Both are
     /// differentiated, to any order.
     ///
     /// ```
@@ -108,7 +110,7 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// # Panics
     ///
-    /// As [`Tensor::conv_transpose2d`](wengert_tensor::Tensor::conv_transpose2d), or when the Vars are
+    /// As [`Tensor::conv_transpose2d`], or when the Vars are
     /// on different tapes.
     #[track_caller]
     pub fn conv_transpose2d(self, weight: Self, opts: &ConvTranspose2dOptions) -> Self {
@@ -121,7 +123,7 @@ impl<'t, F: Float> Var<'t, F> {
     }
 
     /// The transposed 1-D convolution of `self`, `[N, C, L]`, by `weight`, `[C, O / groups, k]`, to
-    /// `[N, O, Lo]` (see [`Tensor::conv_transpose1d`](wengert_tensor::Tensor::conv_transpose1d)):
+    /// `[N, O, Lo]` (see [`Tensor::conv_transpose1d`]):
     /// [`Var::conv_transpose2d`] on `[N, C, 1, L]`. Both are differentiated, to any order.
     ///
     /// ```
@@ -159,12 +161,12 @@ impl<'t, F: Float> Var<'t, F> {
 
     /// The gradient of `self.conv2d(w, opts)` with respect to a weight with kernel `kernel`, for the
     /// output gradient `grad` (see
-    /// [`Tensor::conv2d_weight_adjoint`](wengert_tensor::Tensor::conv2d_weight_adjoint)): the rule of
+    /// [`Tensor::conv2d_weight_adjoint`]): the rule of
     /// [`Var::conv2d`], itself differentiable in both arguments.
     ///
     /// # Panics
     ///
-    /// As [`Tensor::conv2d_weight_adjoint`](wengert_tensor::Tensor::conv2d_weight_adjoint), or when the Vars
+    /// As [`Tensor::conv2d_weight_adjoint`], or when the Vars
     /// are on different tapes.
     #[track_caller]
     pub fn conv2d_weight_adjoint(self, grad: Self, kernel: (usize, usize), opts: &Conv2dOptions) -> Self {

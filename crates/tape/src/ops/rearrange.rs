@@ -8,7 +8,7 @@
 //! indices.
 
 use wengert_tensor::ndarray::ArrayD;
-use wengert_tensor::{Float, Tensor};
+use wengert_tensor::{Float, Tensor, index_put_layout};
 
 use crate::var::Var;
 
@@ -263,11 +263,11 @@ impl<'t, F: Float> Var<'t, F> {
     ///
     /// # Panics
     ///
-    /// As [`wengert::tensor::index_put_layout`](wengert_tensor::index_put_layout).
+    /// As [`wengert::tensor::index_put_layout`](index_put_layout).
     #[track_caller]
     pub fn index_put(self, indices: &[&[usize]], values: Self, accumulate: bool) -> Self {
         let shape = self.shape();
-        let (rows, index) = wengert_tensor::index_put_layout(&shape, indices, &values.shape());
+        let (rows, index) = index_put_layout(&shape, indices, &values.shape());
         let (x, v) = (self.reshape(&rows), values.broadcast_to(index.shape()));
         let out = if accumulate { x.scatter_add(0, &index, v) } else { x.scatter(0, &index, v) };
         out.reshape(&shape)
