@@ -29,6 +29,7 @@ mod join;
 mod kernel;
 mod math;
 mod matmul;
+pub mod memory;
 mod norm;
 mod pixel;
 mod pool;

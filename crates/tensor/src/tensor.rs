@@ -38,11 +38,13 @@ impl<F: Float> Tensor<F> {
 
     /// Wraps an owned ndarray array without copying.
     pub fn from_array(array: ArrayD<F>) -> Self {
+        crate::memory::retain_freed_memory();
         Tensor { data: array.into_shared() }
     }
 
     /// Wraps a shared ndarray array without copying.
     pub fn from_shared(array: ArcArray<F, IxDyn>) -> Self {
+        crate::memory::retain_freed_memory();
         Tensor { data: array }
     }
 
