@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p wengert-benches --bench train` runs the criterion groups, then prints the medians
 //! side by side and the ratio step / GEMMs measured interleaved in the same run.
-//! `examples/bench_report.rs` prints every workload of issue 6 (W1–W5) in one table.
+//! `benches/report.rs` prints every workload (W1–W5) in one table.
 
 mod workloads;
 

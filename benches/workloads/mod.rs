@@ -1,5 +1,5 @@
-//! The workloads of issue 6, shared by `benches/train.rs`, `benches/tape.rs` and
-//! `examples/bench_report.rs` (and the timing helpers by `benches/conv.rs`): every one in f32 from a
+//! The workloads W1–W5, shared by `benches/train.rs`, `benches/tape.rs` and
+//! `benches/report.rs` (and the timing helpers by `benches/conv.rs`): every one in f32 from a
 //! fixed seed, so that all measure exactly the same work.
 //!
 //! W1 the seed's 1000 Adam epochs on 4 points through `Trainer::fit` · W2 one training step of a

@@ -1,4 +1,4 @@
-//! Every workload of issue 6 in one table, measured in one run on a rayon pool of 2 threads.
+//! Every workload (W1–W5) in one table, measured in one run on a rayon pool of 2 threads.
 //!
 //! W1 the seed's 1000 Adam epochs on 4 points through `fit` · W2 one step of a 784-512-512-10 ReLU
 //! MLP, batch 128, softmax cross-entropy, Adam, beside the same 8 GEMMs alone · W3 1000 × tanh chain
@@ -6,7 +6,7 @@
 //! training W2 for 50 steps, and the RSS growth over 5,000 steps · matmul 1024³ f32 against the
 //! bare `gemm` call.
 //!
-//! Run: `cargo run --release --example bench_report [-- --scaling] [-- --gemm-ways] [-- --threads N]`.
+//! Run: `cargo bench -p wengert-benches --bench report [-- --scaling] [-- --gemm-ways] [-- --threads N]`.
 //! `--scaling` adds the W2 step and GEMM-only times for batches 32, 128, 512 and widths 256, 512,
 //! 1024; `--gemm-ways` times W2's GEMMs, then square and other shapes, through `Tensor::matmul`,
 //! gemm on the pool, gemm on one thread, gemm on two halves of the output and ndarray's
@@ -15,7 +15,6 @@
 //! threads, which other processes on a shared machine inflate less (rayon's spinning workers count in
 //! it).
 
-#[path = "../benches/workloads/mod.rs"]
 mod workloads;
 
 use std::hint::black_box;
@@ -51,7 +50,7 @@ fn main() {
 }
 
 fn report() {
-    println!("issue 6 workloads, f32, rayon pool of {} threads, medians", rayon::current_num_threads());
+    println!("workloads W1-W5, f32, rayon pool of {} threads, medians", rayon::current_num_threads());
     println!("{:<58} {:>12} {:>10}", "workload", "measured", "target");
     let cpu0 = cpu_ms();
     let w1 = median_time(|| _ = black_box(workloads::w1()), 15);
