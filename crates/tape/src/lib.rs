@@ -30,6 +30,8 @@ mod custom;
 mod debug;
 pub mod functional;
 mod gradients;
+#[doc(hidden)]
+pub mod instances;
 mod op;
 mod ops;
 mod storage;
