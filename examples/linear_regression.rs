@@ -12,7 +12,7 @@
 //! lr 0.05 reaches them. `--reference` starts from w = [0.5, -0.5], b = 0, where Keras, PyTorch and an
 //! f64 reference all end at loss 0.0222220 and predictions 4.67609 5.54306 6.41002.
 //!
-//! Run: `cargo run --release --example linear_regression [-- --reference] [-- --seed N]`
+//! Run: `cargo run --example linear_regression [-- --reference] [-- --seed N]`
 
 use wengert::nn::optim::Adam;
 use wengert::nn::train::{FitOptions, History, Trainer, Verbosity};
