@@ -2,6 +2,8 @@
 //!
 //! For `axis = 0`, `gather` is `out[i][j] = x[index[i][j]][j]` and `scatter_add` is
 //! `out[index[i][j]][j] += src[i][j]`, as in PyTorch; the gradient of `gather` scatters back.
+//! Along the last axis of operands that line up row by row (max-pool's backward, a sort's gather)
+//! they walk rows as slices (`index/rows.rs`); anything else takes the general path.
 
 use ndarray::{ArrayD, Axis, Dimension};
 
@@ -9,6 +11,8 @@ use crate::alloc;
 use crate::float::Float;
 use crate::shape_ops::{check_axis, invalid};
 use crate::tensor::Tensor;
+
+use self::rows::Rows;
 
 /// Row-major strides of `shape`, in elements.
 fn strides(shape: &[usize]) -> Vec<usize> {
@@ -43,6 +47,14 @@ fn check_index(op: &'static str, axis: usize, shape: &[usize], index: &ArrayD<us
         invalid(op, format!("index of shape {ix:?} exceeds src of shape {src:?}"));
     }
     let d = shape[axis];
+    // One tight pass over the indices; the slow walk below only finds the culprit's position.
+    let in_range = match index.as_slice() {
+        Some(s) => s.iter().copied().max().is_none_or(|m| m < d),
+        None => index.iter().all(|&i| i < d),
+    };
+    if in_range {
+        return;
+    }
     if let Some((at, &i)) = index.indexed_iter().find(|&(_, &i)| i >= d) {
         invalid(
             op,
@@ -123,6 +135,9 @@ impl<F: Float> Tensor<F> {
         check_index("gather", axis, self.shape(), index, None);
         let x = self.to_contiguous();
         let xs = x.as_slice().expect("contiguous");
+        if let (Some(rows), Some(is)) = (Rows::of(axis, self.shape(), index, None), index.as_slice()) {
+            return Self::from_vec(rows.gather(xs, is), index.shape()).expect("one element per index");
+        }
         let mut out = Vec::with_capacity(index.len());
         for_each_target(axis, self.shape(), index.shape(), index, |at, _| out.push(xs[at]));
         Self::from_vec(out, index.shape()).expect("one element per index")
@@ -152,6 +167,12 @@ impl<F: Float> Tensor<F> {
         let mut out = self.to_vec();
         let s = src.to_contiguous();
         let ss = s.as_slice().expect("contiguous");
+        if let (Some(rows), Some(is)) =
+            (Rows::of(axis, self.shape(), index, Some(src.shape())), index.as_slice())
+        {
+            rows.scatter(&mut out, is, ss, true);
+            return Self::from_vec(out, self.shape()).expect("same shape as self");
+        }
         for_each_target(axis, self.shape(), src.shape(), index, |to, from| out[to] += ss[from]);
         Self::from_vec(out, self.shape()).expect("same shape as self")
     }
@@ -177,6 +198,12 @@ impl<F: Float> Tensor<F> {
         let mut out = self.to_vec();
         let s = src.to_contiguous();
         let ss = s.as_slice().expect("contiguous");
+        if let (Some(rows), Some(is)) =
+            (Rows::of(axis, self.shape(), index, Some(src.shape())), index.as_slice())
+        {
+            rows.scatter(&mut out, is, ss, false);
+            return Self::from_vec(out, self.shape()).expect("same shape as self");
+        }
         for_each_target(axis, self.shape(), src.shape(), index, |to, from| out[to] = ss[from]);
         Self::from_vec(out, self.shape()).expect("same shape as self")
     }
@@ -208,132 +235,7 @@ impl<F: Float> Tensor<F> {
     }
 }
 
+mod rows;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::{arr1, arr2, arr3};
-    use proptest::prelude::*;
-
-    fn seq(shape: &[usize]) -> Tensor<f64> {
-        let n: usize = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape).unwrap()
-    }
-
-    #[test]
-    #[should_panic(expected = "one_hot: shape [3, 18446744073709551615] has too many elements to index")]
-    fn one_hot_names_a_shape_too_large_to_index() {
-        Tensor::<f32>::one_hot(&[0, 1, 2], usize::MAX);
-    }
-
-    #[test]
-    fn index_select_picks_entries_in_order() {
-        let a = seq(&[2, 3]);
-        assert_eq!(a.index_select(1, &[2, 0]).to_vec(), vec![2.0, 0.0, 5.0, 3.0]);
-        assert_eq!(a.t().index_select(0, &[1]).to_vec(), vec![1.0, 4.0]);
-        assert_eq!(a.index_select(0, &[]).shape(), &[0, 3]);
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "index_select: index 3 at position 1 is out of range for axis 1 of length 3 in shape"
-    )]
-    fn index_select_rejects_a_far_index() {
-        seq(&[2, 3]).index_select(1, &[0, 3]);
-    }
-
-    #[test]
-    fn gather_follows_pytorch() {
-        // torch.gather(torch.tensor([[0., 1, 2], [3, 4, 5]]), 0, torch.tensor([[1, 0, 1]])) = [[3, 1, 5]]
-        let a = seq(&[2, 3]);
-        assert_eq!(a.gather(0, &arr2(&[[1, 0, 1]]).into_dyn()).to_vec(), vec![3.0, 1.0, 5.0]);
-        let g = a.gather(1, &arr2(&[[2, 2], [0, 1]]).into_dyn());
-        assert_eq!(g.shape(), &[2, 2]);
-        assert_eq!(g.to_vec(), vec![2.0, 2.0, 3.0, 4.0]);
-        // A transposed view gathers in logical order.
-        assert_eq!(a.t().gather(1, &arr2(&[[1], [0], [1]]).into_dyn()).to_vec(), vec![3.0, 1.0, 5.0]);
-        let b = seq(&[2, 2, 2]);
-        let g = b.gather(2, &arr3(&[[[1], [0]], [[0], [0]]]).into_dyn());
-        assert_eq!(g.to_vec(), vec![1.0, 2.0, 4.0, 6.0]);
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "gather: index 2 at [1, 0] is out of range for axis 0 of length 2 in shape [2, 3]"
-    )]
-    fn gather_rejects_a_far_index() {
-        seq(&[2, 3]).gather(0, &arr2(&[[0], [2]]).into_dyn());
-    }
-
-    #[test]
-    #[should_panic(expected = "gather: index of shape [1, 4] exceeds shape [2, 3] on axis 1")]
-    fn gather_rejects_a_wide_index() {
-        seq(&[2, 3]).gather(0, &arr2(&[[0, 0, 0, 0]]).into_dyn());
-    }
-
-    #[test]
-    #[should_panic(expected = "gather: index of shape [2] must have as many dims as shape [2, 3]")]
-    fn gather_rejects_an_index_of_other_rank() {
-        seq(&[2, 3]).gather(0, &arr1(&[0, 1]).into_dyn());
-    }
-
-    #[test]
-    fn scatter_add_accumulates_repeats() {
-        let x = Tensor::<f64>::ones(&[2, 3]);
-        let src = seq(&[2, 2]);
-        let out = x.scatter_add(1, &arr2(&[[2, 2], [0, 1]]).into_dyn(), &src);
-        assert_eq!(out.to_vec(), vec![1.0, 1.0, 2.0, 3.0, 4.0, 1.0]);
-        // Only the part of src that index covers is used.
-        let out = Tensor::<f64>::zeros(&[3]).scatter_add(0, &arr1(&[1]).into_dyn(), &seq(&[3]));
-        assert_eq!(out.to_vec(), vec![0.0, 0.0, 0.0]);
-        assert_eq!(x.to_vec(), vec![1.0; 6]);
-    }
-
-    #[test]
-    #[should_panic(expected = "scatter_add: index of shape [1, 2] exceeds src of shape [1, 1]")]
-    fn scatter_add_rejects_a_small_src() {
-        seq(&[2, 3]).scatter_add(0, &arr2(&[[0, 1]]).into_dyn(), &seq(&[1, 1]));
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "scatter_add: index 5 at [0] is out of range for axis 0 of length 3 in shape [3]"
-    )]
-    fn scatter_add_rejects_a_far_index() {
-        seq(&[3]).scatter_add(0, &arr1(&[5]).into_dyn(), &seq(&[1]));
-    }
-
-    #[test]
-    fn one_hot_marks_one_column_per_row() {
-        let y = Tensor::<f64>::one_hot(&[1, 0, 1], 2);
-        assert_eq!(y.shape(), &[3, 2]);
-        assert_eq!(y.to_vec(), vec![0.0, 1.0, 1.0, 0.0, 0.0, 1.0]);
-        assert_eq!(Tensor::<f32>::one_hot(&[], 4).shape(), &[0, 4]);
-    }
-
-    #[test]
-    #[should_panic(expected = "one_hot: index 3 at position 1 is out of range for 3 classes")]
-    fn one_hot_rejects_a_far_class() {
-        Tensor::<f32>::one_hot(&[0, 3], 3);
-    }
-
-    proptest! {
-        /// <gather(x, i), g> = <x, scatter_add(0, i, g)>: scatter_add is the adjoint of gather.
-        #[test]
-        fn scatter_add_is_the_adjoint_of_gather(
-            (rows, cols, axis, picks) in (1usize..4, 1usize..4, 0usize..2).prop_flat_map(|(r, c, axis)| {
-                let d = if axis == 0 { r } else { c };
-                (Just(r), Just(c), Just(axis), proptest::collection::vec(0..d, r * c))
-            })
-        ) {
-            let x = seq(&[rows, cols]);
-            let index = ArrayD::from_shape_vec(ndarray::IxDyn(&[rows, cols]), picks).unwrap();
-            let g: Vec<f64> = (0..rows * cols).map(|v| v as f64 * 0.5 + 1.0).collect();
-            let g = Tensor::from_vec(g, &[rows, cols]).unwrap();
-            let y = x.gather(axis, &index);
-            let s = Tensor::<f64>::zeros(&[rows, cols]).scatter_add(axis, &index, &g);
-            let lhs: f64 = y.to_vec().iter().zip(g.to_vec()).map(|(a, b)| a * b).sum();
-            let rhs: f64 = x.to_vec().iter().zip(s.to_vec()).map(|(a, b)| a * b).sum();
-            prop_assert!((lhs - rhs).abs() < 1e-9, "{} vs {}", lhs, rhs);
-        }
-    }
-}
+mod tests;

@@ -56,7 +56,7 @@ pub use kernel::PAR_THRESHOLD;
 pub use matmul::{matmul_into, matmul_shape};
 pub use ndarray;
 pub use ndarray::s;
-pub use norm::{Norm, NormGrads};
+pub use norm::{BatchNormOutput, Norm, NormGrads};
 pub use pool::{Pool1dOptions, Pool2dOptions};
 pub use rearrange::index_put_layout;
 pub use shape::{Shape, broadcast_shapes};

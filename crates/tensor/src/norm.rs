@@ -260,5 +260,9 @@ impl<F: Float> Tensor<F> {
     }
 }
 
+mod batch;
+
+pub use self::batch::BatchNormOutput;
+
 #[cfg(test)]
 mod tests;

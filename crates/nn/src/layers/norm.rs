@@ -1,6 +1,6 @@
 //! Normalisation layers: `LayerNorm` over the trailing dimensions of each sample (one fused op,
-//! `Var::layer_norm`), and `BatchNorm1d` over the batch (and length) of each channel, with running
-//! statistics for evaluation.
+//! `Var::layer_norm`), and `BatchNorm1d` over the batch (and length) of each channel (in training one
+//! fused op, `Var::batch_norm`), with running statistics for evaluation.
 //!
 //! Both compute y = (x - μ) / √(σ² + ε) · γ + β with the biased variance σ² (PyTorch's definition).
 //! BatchNorm1d in training updates its running statistics as
@@ -89,20 +89,6 @@ impl<F: Float> Module<F> for LayerNorm<F> {
         let bind = |p: &Param<F>| x.tape().param(p);
         x.layer_norm(k, self.weight.as_ref().map(bind), self.bias.as_ref().map(bind), self.eps)
     }
-}
-
-/// `(x - mean) / √(var + eps)` over `axes`, with the biased variance; also the batch mean and variance
-/// (kept as size-1 axes).
-fn normalize_stats<'t, F: Float>(
-    x: Var<'t, F>,
-    axes: &[usize],
-    eps: f64,
-) -> (Var<'t, F>, Var<'t, F>, Var<'t, F>) {
-    let mean = x.mean_axes(axes, true);
-    let xc = x - mean;
-    let var = xc.square().mean_axes(axes, true);
-    let y = xc * var.add_scalar(F::from_f64(eps)).sqrt().recip();
-    (y, mean, var)
 }
 
 /// `y · weight + bias`, the parameters reshaped to `shape` first when given.
@@ -252,28 +238,28 @@ impl<F: Float> Module<F> for BatchNorm1d<F> {
         if !(shape.len() == 2 || shape.len() == 3) || shape[1] != c {
             panic!("batch_norm: input of shape {shape:?} is not [N, {c}] or [N, {c}, L]");
         }
-        let (axes, stat_shape): (&[usize], Vec<usize>) =
-            if shape.len() == 2 { (&[0], vec![1, c]) } else { (&[0, 2], vec![1, c, 1]) };
-        let column = [c, 1];
-        let param_shape = (shape.len() == 3).then_some(&column[..]);
-        let y = if self.store.is_training() {
+        if self.store.is_training() {
             let n = shape[0] * shape.get(2).copied().unwrap_or(1);
             if n <= 1 {
                 panic!(
                     "batch_norm: expected more than 1 value per channel when training, got input of shape {shape:?}"
                 );
             }
-            let (y, mean, var) = normalize_stats(x, axes, self.eps);
-            self.update_running(&mean.value(), &var.value(), n);
-            y
-        } else {
-            let reshape =
-                |p: &Param<F>| p.value().reshape(&stat_shape).expect("a running statistic has C elements");
-            let mean = x.constant(reshape(&self.running_mean));
-            let inv_std = reshape(&self.running_var).add_scalar(F::from_f64(self.eps)).sqrt().recip();
-            (x - mean) * &inv_std
-        };
-        affine(y, self.weight.as_ref(), self.bias.as_ref(), param_shape)
+            // One fused op: the batch statistics, the normalisation and the affine map.
+            let bind = |p: &Param<F>| x.tape().param(p);
+            let (y, mean, var) =
+                x.batch_norm(self.weight.as_ref().map(bind), self.bias.as_ref().map(bind), self.eps);
+            self.update_running(&mean, &var, n);
+            return y;
+        }
+        let stat_shape: &[usize] = if shape.len() == 2 { &[1, c] } else { &[1, c, 1] };
+        let reshape =
+            |p: &Param<F>| p.value().reshape(stat_shape).expect("a running statistic has C elements");
+        let mean = x.constant(reshape(&self.running_mean));
+        let inv_std = reshape(&self.running_var).add_scalar(F::from_f64(self.eps)).sqrt().recip();
+        let column = [c, 1];
+        let param_shape = (shape.len() == 3).then_some(&column[..]);
+        affine((x - mean) * &inv_std, self.weight.as_ref(), self.bias.as_ref(), param_shape)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Fused row ops on Vars: layer and RMS normalisation over trailing dimensions, and the fused backward
-//! kernels of softmax and log-softmax recorded as nodes of their own, so that higher orders work.
+//! Fused row ops on Vars: layer and RMS normalisation over trailing dimensions (batch norm, over the
+//! batch, is in `norm/batch.rs`), and the fused backward kernels of softmax and log-softmax recorded
+//! as nodes of their own, so that higher orders work.
 //!
 //! norm: x̂ = (x - μ) r (layer) or x r (RMS), r = 1 / √(σ² + ε) or 1 / √(mean x² + ε), y = x̂ γ + β;
 //! with a = g γ: gx = r (a - mean a - x̂ mean(a x̂)) (RMS: no `mean a`), gγ = Σ g x̂, gβ = Σ g.
@@ -22,6 +23,9 @@ use crate::var::Var;
 pub(crate) enum NormOp {
     /// `norm` over the last `k` dims, inputs `[x]`, `[x, weight]` or `[x, weight, bias]`.
     Norm { norm: Norm, k: usize, eps: f64, weight: bool, bias: bool },
+    /// Batch norm in training over `[N, C]` or `[N, C, L]`, inputs `[x]`, `[x, weight]` or
+    /// `[x, weight, bias]` (see `norm/batch.rs`).
+    BatchNorm { eps: f64, weight: bool, bias: bool },
     /// `softmax_grad(y, g)` along an axis, inputs `[y, g]`.
     SoftmaxGrad(usize),
     /// `log_softmax_grad(x, g)` along an axis, inputs `[x, g]`.
@@ -118,6 +122,7 @@ impl NormOp {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             NormOp::Norm { norm, .. } => norm.name(),
+            NormOp::BatchNorm { .. } => "batch_norm",
             NormOp::SoftmaxGrad(_) => "softmax_grad",
             NormOp::LogSoftmaxGrad(_) => "log_softmax_grad",
         }
@@ -133,6 +138,7 @@ impl NormOp {
             NormOp::Norm { norm, k, eps, weight, bias } => {
                 norm_backward(ctx, g, (norm, k, eps), weight, bias)
             }
+            NormOp::BatchNorm { eps, weight, bias } => batch::batch_norm_backward(ctx, g, eps, weight, bias),
             NormOp::SoftmaxGrad(axis) => {
                 let (y, gy): (V, V) = (ctx.x(0), ctx.x(1));
                 ctx.pair(
@@ -208,6 +214,8 @@ fn norm_backward<'t, F: Float, V: crate::value::Value<'t, F>>(
     }
     out
 }
+
+mod batch;
 
 #[cfg(test)]
 pub(crate) mod tests;

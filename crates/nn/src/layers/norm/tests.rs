@@ -61,6 +61,21 @@ fn layer_norm_normalises_several_trailing_dimensions_without_affine() {
     assert_close(&y.value().to_vec(), &by_hand(&x.to_vec(), 4, &[1.0; 4], &[0.0; 4], 0.1), 1e-12);
 }
 
+/// `(x - mean) / √(var + eps)` over `axes` with the biased variance, and the batch mean and variance
+/// (as size-1 axes): the chain of primitive ops the layers were built of before the fused ops, kept
+/// as the reference.
+fn normalize_stats<'t>(
+    x: Var<'t, f64>,
+    axes: &[usize],
+    eps: f64,
+) -> (Var<'t, f64>, Var<'t, f64>, Var<'t, f64>) {
+    let mean = x.mean_axes(axes, true);
+    let xc = x - mean;
+    let var = xc.square().mean_axes(axes, true);
+    let y = xc * var.add_scalar(eps).sqrt().recip();
+    (y, mean, var)
+}
+
 fn by_vars<'t>(v: &[Var<'t, f64>]) -> Var<'t, f64> {
     // The composite chain the fused op replaced, as the reference.
     ((normalize_stats(v[0], &[1], 1e-5).0 * v[1] + v[2]) * v[3]).sum()
@@ -255,4 +270,39 @@ fn batch_norm_counts_training_batches_only() {
     bn.forward(Tape::new().constant(seq(&[4, 3])));
     assert_eq!(bn.num_batches_tracked.value().item(), 3.0);
     assert!(store.get("bn.num_batches_tracked").is_none(), "a buffer, not a parameter");
+}
+
+#[test]
+fn batch_norm_in_training_matches_the_old_chain_of_ops_within_1e_12() {
+    for shape in [&[6, 3][..], &[4, 3, 5]] {
+        let store = ParamStore::<f64>::with_seed(0);
+        let bn = BatchNorm1d::new(&store.root(), 3);
+        let (w, b) = (t(&[1.5, -0.5, 2.0], &[3]), t(&[0.1, 0.2, 0.3], &[3]));
+        bn.weight.as_ref().unwrap().set(w.clone());
+        bn.bias.as_ref().unwrap().set(b.clone());
+        let (x, out) = (seq(shape), seq(shape).cos());
+        let tape = Tape::new();
+        let xv = tape.var(x.clone());
+        let y = bn.forward(xv);
+        let grads = (y * &out).sum().backward();
+        // The old chain, with the parameters as plain inputs.
+        let old = Tape::new();
+        let (ox, ow, ob) = (old.var(x), old.var(w), old.var(b));
+        let (axes, column): (&[usize], &[usize]) =
+            if shape.len() == 2 { (&[0], &[3]) } else { (&[0, 2], &[3, 1]) };
+        let (hat, mean, var) = normalize_stats(ox, axes, 1e-5);
+        let oy = hat * ow.reshape(column) + ob.reshape(column);
+        let og = (oy * &out).sum().backward();
+        assert_close(&y.value().to_vec(), &oy.value().to_vec(), 1e-12);
+        assert_close(&grads[xv].to_vec(), &og[ox].to_vec(), 1e-12);
+        assert_close(&grads.param(bn.weight.as_ref().unwrap()).unwrap().to_vec(), &og[ow].to_vec(), 1e-12);
+        assert_close(&grads.param(bn.bias.as_ref().unwrap()).unwrap().to_vec(), &og[ob].to_vec(), 1e-12);
+        // The running statistics: PyTorch's update, with the unbiased variance.
+        let n = (shape[0] * shape.get(2).copied().unwrap_or(1)) as f64;
+        let running_mean: Vec<f64> = mean.value().to_vec().iter().map(|m| 0.1 * m).collect();
+        let running_var: Vec<f64> =
+            var.value().to_vec().iter().map(|v| 0.9 + 0.1 * v * n / (n - 1.0)).collect();
+        assert_close(&bn.running_mean.value().to_vec(), &running_mean, 1e-12);
+        assert_close(&bn.running_var.value().to_vec(), &running_var, 1e-12);
+    }
 }
