@@ -69,18 +69,15 @@ impl<F: Float> Module<F> for Dropout<F> {
         if !self.store.is_training() || self.p == 0.0 {
             return x;
         }
-        if self.p == 1.0 {
-            return x * F::zero();
-        }
-        let mask = self.store.with_rng(|rng| scaled_mask(&x.shape(), 1.0 - self.p, rng));
-        x * &mask
+        // The mask is drawn and multiplied in one pass, and kept as a constant for the rule.
+        self.store.with_rng(|rng| x.dropout(self.p, rng))
     }
 }
 
 /// Inverted dropout's mask in one pass: each element `1 / keep` with probability `keep`, else 0,
 /// drawn in row-major order exactly as [`Tensor::bernoulli`] draws (one `f64` per element, kept
 /// when below `keep`), so a seed gives the same mask as `bernoulli(shape, keep) · (1 / keep)` did,
-/// without the second pass and tensor of the scaling.
+/// without the second pass and tensor of the scaling. `Dropout2d` draws its channel mask with it.
 fn scaled_mask<F: Float, R: Rng + ?Sized>(shape: &[usize], keep: f64, rng: &mut R) -> Tensor<F> {
     let (scale, n) = (F::from_f64(1.0 / keep), shape.iter().product());
     let v = (0..n).map(|_| if rng.random::<f64>() < keep { scale } else { F::zero() }).collect();
@@ -180,6 +177,22 @@ mod tests {
             assert!(fused.to_vec().contains(&0.0), "some elements are dropped at keep {keep}");
             assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "both draw as many numbers");
         }
+    }
+
+    #[test]
+    fn dropout_output_is_the_two_pass_product_of_the_same_seed_bit_for_bit() {
+        let x = Tensor::<f32>::randn(
+            &[16, 64, 32],
+            &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
+        );
+        let store = ParamStore::<f32>::new(9);
+        let seed = store.rng_state();
+        let tape = Tape::new();
+        let y = Dropout::new(&store.root(), 0.1).forward(tape.var(x.clone())).value();
+        store.set_rng_state(seed);
+        let mask = store.with_rng(|rng| scaled_mask::<f32, _>(x.shape(), 0.9, rng));
+        let bits = |t: &Tensor<f32>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&x.mul(&mask)));
     }
 
     #[test]

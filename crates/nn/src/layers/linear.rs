@@ -1,6 +1,6 @@
 //! `Linear`: y = x Wᵀ + b, with W of shape [out, in] (PyTorch's layout, so weights move to and from
-//! PyTorch unchanged) and b of shape [out]. A batch of rows `[n, in]` goes through the fused
-//! `Var::linear`; other ranks through `matmul` and a broadcast add.
+//! PyTorch unchanged) and b of shape [out]. Every input `[..., in]` goes through the fused
+//! `Var::linear` as `[rows, in]`.
 
 use wengert_tape::Var;
 use wengert_tensor::Float;
@@ -74,17 +74,24 @@ impl<F: Float> Module<F> for Linear<F> {
                 self.inputs()
             );
         }
-        let (w, b) = (tape.param(&self.weight), self.bias.as_ref().map(|b| tape.param(b)));
-        if shape.len() == 2 {
-            // One product into a buffer holding the bias, and a weight gradient in W's own layout.
-            return x.linear(w, b);
-        }
-        let y = x.matmul(w.t());
-        match b {
-            Some(b) => y + b,
-            None => y,
-        }
+        affine(x, tape.param(&self.weight), self.bias.as_ref().map(|b| tape.param(b)))
     }
+}
+
+/// `x wᵀ + b` for `x` `[..., in]`, `w` `[out, in]` and `b` `[out]`, through the fused `Var::linear`
+/// (one product into a buffer holding the bias, and a weight gradient in `w`'s own layout): an input
+/// of other than 2 dimensions is viewed as `[rows, in]` and the result reshaped back to `[..., out]`.
+/// The shapes are the caller's to check.
+pub(crate) fn affine<'t, F: Float>(x: Var<'t, F>, w: Var<'t, F>, b: Option<Var<'t, F>>) -> Var<'t, F> {
+    let shape = x.shape();
+    if shape.len() == 2 {
+        return x.linear(w, b);
+    }
+    let inputs = shape.last().copied().unwrap_or(1);
+    let rows = shape[..shape.len().saturating_sub(1)].iter().product();
+    let mut out_shape = shape[..shape.len().saturating_sub(1)].to_vec();
+    out_shape.push(w.shape()[0]);
+    x.reshape(&[rows, inputs]).linear(w, b).reshape(&out_shape)
 }
 
 #[cfg(test)]
@@ -117,6 +124,28 @@ mod tests {
         let fc = Linear::new(&store.root().sub("fc"), 2, 1);
         let tape = Tape::new();
         fc.forward(tape.constant(Tensor::ones(&[3, 5])));
+    }
+
+    #[test]
+    fn linear_of_a_batch_of_sequences_matches_the_product_and_its_gradients_match_finite_differences() {
+        let store = ParamStore::<f64>::with_seed(4);
+        let fc = Linear::new(&store.root(), 3, 5);
+        fc.bias.as_ref().unwrap().set(Tensor::from_vec(vec![0.1, -0.2, 0.3, 0.0, 0.5], &[5]).unwrap());
+        let x = Tensor::from_vec((0..36).map(|i| (i as f64 * 0.41).cos()).collect(), &[2, 3, 2, 3]).unwrap();
+        let (w, b) = (fc.weight.value(), fc.bias.as_ref().unwrap().value());
+        let tape = Tape::new();
+        let y = fc.forward(tape.constant(x.clone()));
+        assert_eq!(y.shape(), vec![2, 3, 2, 5]);
+        let want = &x.matmul(&w.t()) + &b;
+        assert!(y.value().to_vec().iter().zip(want.to_vec()).all(|(a, b)| (a - b).abs() < 1e-12));
+        fn layer<'t>(v: &[Var<'t, f64>]) -> Var<'t, f64> {
+            super::affine(v[0], v[1], Some(v[2]))
+        }
+        let opts = GradcheckOptions::default();
+        gradcheck(|v| layer(v).tanh().sum(), &[x.clone(), w.clone(), b.clone()], &opts).unwrap();
+        wengert_tape::check::gradgradcheck(|v| layer(v).tanh().sum(), &[x.clone(), w, b], &opts).unwrap();
+        let v = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]).unwrap();
+        assert_eq!(fc.forward(tape.constant(v)).shape(), vec![5], "a single row of features");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use wengert_tensor::Float;
 
 use super::attention::{AttentionMask, attention_weights};
 use super::dropout::Dropout;
-use super::linear::Linear;
+use super::linear::{Linear, affine};
 use crate::init::Init;
 use crate::module::Module;
 use crate::param::{Param, TapeParam};
@@ -158,8 +158,7 @@ impl<F: Float> MultiHeadAttention<F> {
         let (q, k, v) = match &self.in_proj {
             InProj::Fused { weight, bias } => {
                 let tape = x.tape();
-                let qkv = x.matmul(tape.param(weight).t());
-                let qkv = bias.as_ref().map_or(qkv, |b| qkv + tape.param(b));
+                let qkv = affine(x, tape.param(weight), bias.as_ref().map(|b| tape.param(b)));
                 let d = self.d_model;
                 (qkv.narrow(2, 0, d), qkv.narrow(2, d, d), qkv.narrow(2, 2 * d, d))
             }
@@ -199,8 +198,7 @@ impl<F: Float> MultiHeadAttention<F> {
                 let (w, d) = (tape.param(weight), self.d_model);
                 let b = bias.as_ref().map(|b| tape.param(b));
                 let proj = |x: Var<'t, F>, i: usize| {
-                    let y = x.matmul(w.narrow(0, i * d, d).t());
-                    b.map_or(y, |b| y + b.narrow(0, i * d, d))
+                    affine(x, w.narrow(0, i * d, d), b.map(|b| b.narrow(0, i * d, d)))
                 };
                 (proj(query, 0), proj(key, 1), proj(value, 2))
             }

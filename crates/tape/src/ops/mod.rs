@@ -7,6 +7,7 @@ pub(crate) mod binary_math;
 pub(crate) mod cases;
 pub(crate) mod conv;
 pub(crate) mod cumulative;
+pub(crate) mod dropout;
 #[cfg(test)]
 mod edges;
 pub(crate) mod einsum;
