@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::alloc::buffer;
 use crate::elementwise::sigmoid;
 use crate::float::Float;
-use crate::kernel::from_vec_shaped;
+use crate::kernel::{COSTLY_PAR_THRESHOLD, from_vec_shaped};
 use crate::tensor::Tensor;
 
 /// The gradients of a GRU step's gate arithmetic, from [`Tensor::gru_cell_backward`].
@@ -32,9 +32,14 @@ pub struct GruCellGrads<F: Float> {
     pub h: Tensor<F>,
 }
 
-/// Elements (batch × hidden) from which a step's rows run on the rayon pool: each element costs two
-/// sigmoids and a tanh, so a few thousand pay for a fork-join.
-const PAR_ELEMENTS: usize = 1 << 11;
+/// Whether a step's rows run on the rayon pool, and how many rows a task takes: each element costs
+/// two sigmoids and a tanh, so rows go parallel from the size at which costly maps do, in a few
+/// tasks per thread.
+fn row_tasks(batch: usize, hidden: usize) -> (bool, usize) {
+    let threads = rayon::current_num_threads();
+    let par = threads > 1 && batch > 1 && batch * 3 * hidden >= COSTLY_PAR_THRESHOLD;
+    (par, if par { batch.div_ceil(2 * threads) } else { batch.max(1) })
+}
 
 /// The checked operands of a step: contiguous rows and the sizes.
 struct Step<F: Float> {
@@ -103,13 +108,19 @@ fn biased<F: Float>(hp: &[F], b: Option<&[F]>, j: usize) -> F {
     }
 }
 
-/// Runs `f(row, out)` over chunks of `rows` rows of `out` (`width` elements a row), on the pool when
-/// `par`.
-fn for_rows<F: Float>(out: &mut [F], width: usize, par: bool, f: impl Fn(usize, &mut [F]) + Sync + Send) {
-    if par {
-        out.par_chunks_mut(width).enumerate().for_each(|(r, row)| f(r, row));
-    } else {
-        out.chunks_mut(width).enumerate().for_each(|(r, row)| f(r, row));
+/// The gates r, z (`s[..2n]`, sigmoids) and n (`s[2n..]`, tanh) of one row, each rounded as the
+/// composite's ops round it; the tanh runs as a loop of its own, which vectorises.
+#[inline]
+fn gates<F: Float>(x: &[F], hp: &[F], b: Option<&[F]>, s: &mut [F]) {
+    let n = s.len() / 3;
+    for (j, s) in s[..2 * n].iter_mut().enumerate() {
+        *s = sigmoid(x[j] + biased(hp, b, j));
+    }
+    for j in 0..n {
+        s[2 * n + j] = x[2 * n + j] + s[j] * biased(hp, b, 2 * n + j);
+    }
+    for c in &mut s[2 * n..] {
+        *c = c.tanh_kernel();
     }
 }
 
@@ -136,21 +147,34 @@ impl<F: Float> Tensor<F> {
     #[track_caller]
     pub fn gru_cell(&self, hp: &Tensor<F>, h: &Tensor<F>, bias: Option<&Tensor<F>>) -> Tensor<F> {
         let s = operands("gru_cell", self, hp, h, bias, None);
-        let n = s.hidden;
+        let (n, batch) = (s.hidden, s.batch);
         let (xp, hpv, hv) = (elems(&s.xp), elems(&s.hp), elems(&s.h));
         let b = s.bias.as_ref().map(elems);
-        let mut out = buffer::<F>("gru_cell", &[s.batch, n]);
-        out.resize(s.batch * n, F::zero());
-        for_rows(&mut out, n, s.batch * n >= PAR_ELEMENTS, |row, out| {
-            let (x, hp, h) = (&xp[row * 3 * n..][..3 * n], &hpv[row * 3 * n..][..3 * n], &hv[row * n..][..n]);
-            for (j, o) in out.iter_mut().enumerate() {
-                let r = sigmoid(x[j] + biased(hp, b, j));
-                let z = sigmoid(x[n + j] + biased(hp, b, n + j));
-                let c = (x[2 * n + j] + r * biased(hp, b, 2 * n + j)).tanh_kernel();
-                *o = c + z * (h[j] - c);
+        let (par, rows) = row_tasks(batch, n);
+        let task = |first: usize, out: &mut [F]| {
+            let mut g = vec![F::zero(); 3 * n];
+            for (i, out) in out.chunks_mut(n).enumerate() {
+                let r = first + i;
+                gates(&xp[r * 3 * n..][..3 * n], &hpv[r * 3 * n..][..3 * n], b, &mut g);
+                let (z, c, h) = (&g[n..2 * n], &g[2 * n..], &hv[r * n..][..n]);
+                for j in 0..n {
+                    out[j] = c[j] + z[j] * (h[j] - c[j]);
+                }
             }
-        });
-        from_vec_shaped(out, &[s.batch, n])
+        };
+        let fill = |out: &mut [F]| {
+            if par {
+                out.par_chunks_mut(rows * n).enumerate().for_each(|(t, out)| task(t * rows, out));
+            } else {
+                task(0, out);
+            }
+        };
+        crate::recycle::filled(&[batch, n], fill).unwrap_or_else(|| {
+            let mut out = buffer::<F>("gru_cell", &[batch, n]);
+            out.resize(batch * n, F::zero());
+            fill(&mut out);
+            from_vec_shaped(out, &[batch, n])
+        })
     }
 
     /// The gradients of [`Tensor::gru_cell`] (with `self` its `xp`) given `g`, the gradient of its
@@ -189,34 +213,38 @@ impl<F: Float> Tensor<F> {
         let mut gh = buffer::<F>("gru_cell_backward", &[batch, n]);
         gh.resize(batch * n, F::zero());
         let (zero, one) = (F::zero(), F::one());
-        let row = |r: usize, gx: &mut [F], gp: &mut [F], gh: &mut [F]| {
-            let (x, hp, h, g) = (&xp[r * 3 * n..][..3 * n], &hpv[r * 3 * n..][..3 * n], &hv[r * n..][..n], &gv[r * n..][..n]);
-            for j in 0..n {
-                let rj = sigmoid(x[j] + biased(hp, b, j));
-                let z = sigmoid(x[n + j] + biased(hp, b, n + j));
-                let hn = biased(hp, b, 2 * n + j);
-                let c = (x[2 * n + j] + rj * hn).tanh_kernel();
-                let gj = g[j];
-                gh[j] = gj * z;
-                let ga = (gj - gj * z) * (one - c * c);
-                let gz = gj * (h[j] - c);
-                // The composite's sweep adds these into zeros (`0 +`); its n gate's are assigned.
-                let gsr = (zero + ga * hn) * rj * (one - rj);
-                let gsz = gz * z * (one - z);
-                gx[j] = zero + gsr;
-                gp[j] = zero + gsr;
-                gx[n + j] = zero + gsz;
-                gp[n + j] = zero + gsz;
-                gx[2 * n + j] = ga;
-                gp[2 * n + j] = ga * rj;
+        let task = |first: usize, gx: &mut [F], gp: &mut [F], gh: &mut [F]| {
+            let mut s = vec![F::zero(); 3 * n];
+            let rows = gx.chunks_mut(3 * n).zip(gp.chunks_mut(3 * n)).zip(gh.chunks_mut(n));
+            for (i, ((gx, gp), gh)) in rows.enumerate() {
+                let r = first + i;
+                let (x, hp) = (&xp[r * 3 * n..][..3 * n], &hpv[r * 3 * n..][..3 * n]);
+                let (h, g) = (&hv[r * n..][..n], &gv[r * n..][..n]);
+                gates(x, hp, b, &mut s);
+                for j in 0..n {
+                    let (rj, z, c, hn, gj) = (s[j], s[n + j], s[2 * n + j], biased(hp, b, 2 * n + j), g[j]);
+                    gh[j] = gj * z;
+                    let ga = (gj - gj * z) * (one - c * c);
+                    let gz = gj * (h[j] - c);
+                    // The composite's sweep adds these into zeros (`0 +`); its n gate's are assigned.
+                    let gsr = (zero + ga * hn) * rj * (one - rj);
+                    let gsz = gz * z * (one - z);
+                    gx[j] = zero + gsr;
+                    gp[j] = zero + gsr;
+                    gx[n + j] = zero + gsz;
+                    gp[n + j] = zero + gsz;
+                    gx[2 * n + j] = ga;
+                    gp[2 * n + j] = ga * rj;
+                }
             }
         };
-        let rows = gxp.chunks_mut(3 * n).zip(ghp.chunks_mut(3 * n)).zip(gh.chunks_mut(n));
-        if batch * n >= PAR_ELEMENTS {
-            let rows = gxp.par_chunks_mut(3 * n).zip(ghp.par_chunks_mut(3 * n)).zip(gh.par_chunks_mut(n));
-            rows.enumerate().for_each(|(r, ((gx, gp), gh))| row(r, gx, gp, gh));
+        let (par, rows) = row_tasks(batch, n);
+        if par {
+            let (wide, narrow) = (rows * 3 * n, rows * n);
+            let tasks = gxp.par_chunks_mut(wide).zip(ghp.par_chunks_mut(wide)).zip(gh.par_chunks_mut(narrow));
+            tasks.enumerate().for_each(|(t, ((gx, gp), gh))| task(t * rows, gx, gp, gh));
         } else {
-            rows.enumerate().for_each(|(r, ((gx, gp), gh))| row(r, gx, gp, gh));
+            task(0, &mut gxp, &mut ghp, &mut gh);
         }
         GruCellGrads {
             xp: from_vec_shaped(gxp, &[batch, 3 * n]),
