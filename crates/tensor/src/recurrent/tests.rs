@@ -24,8 +24,12 @@ fn bits<F: Float>(t: &Tensor<F>) -> Vec<u64> {
 }
 
 fn forward_matches<F: Float>(batch: usize, n: usize) {
-    let (xp, hp, h, b) =
-        (values::<F>(&[batch, 3 * n], 0.1), values(&[batch, 3 * n], 1.3), values(&[batch, n], 2.9), values(&[3 * n], 4.2));
+    let (xp, hp, h, b) = (
+        values::<F>(&[batch, 3 * n], 0.1),
+        values(&[batch, 3 * n], 1.3),
+        values(&[batch, n], 2.9),
+        values(&[3 * n], 4.2),
+    );
     assert_eq!(bits(&xp.gru_cell(&hp, &h, Some(&b))), bits(&composite(&xp, &hp, &h, Some(&b))));
     assert_eq!(bits(&xp.gru_cell(&hp, &h, None)), bits(&composite(&xp, &hp, &h, None)));
 }
@@ -47,7 +51,8 @@ fn the_fused_step_reads_transposed_operands() {
 #[test]
 fn the_backward_matches_finite_differences() {
     let (batch, n) = (2, 3);
-    let inputs = [values::<f64>(&[batch, 3 * n], 0.1), values(&[batch, 3 * n], 1.3), values(&[batch, n], 2.9)];
+    let inputs =
+        [values::<f64>(&[batch, 3 * n], 0.1), values(&[batch, 3 * n], 1.3), values(&[batch, n], 2.9)];
     let bias = values::<f64>(&[3 * n], 4.2);
     let w = values::<f64>(&[batch, n], 7.7);
     let loss = |v: &[Tensor<f64>]| (&v[0].gru_cell(&v[1], &v[2], Some(&bias)) * &w).sum().item();
@@ -63,7 +68,11 @@ fn the_backward_matches_finite_differences() {
                 loss(&v)
             };
             let numeric = (at(1e-6) - at(-1e-6)) / 2e-6;
-            assert!((numeric - analytic[i]).abs() < 1e-7, "input {k}, element {i}: {} vs {numeric}", analytic[i]);
+            assert!(
+                (numeric - analytic[i]).abs() < 1e-7,
+                "input {k}, element {i}: {} vs {numeric}",
+                analytic[i]
+            );
         }
     }
 }
@@ -83,14 +92,18 @@ fn rows_on_one_or_two_threads_give_the_same_bits() {
 }
 
 #[test]
-#[should_panic(expected = "gru_cell: xp [2, 9], hp [2, 6], h [2, 3]: xp and hp must be [batch, 3 · hidden] = [2, 9]")]
+#[should_panic(
+    expected = "gru_cell: xp [2, 9], hp [2, 6], h [2, 3]: xp and hp must be [batch, 3 · hidden] = [2, 9]"
+)]
 fn a_step_names_the_shapes_that_do_not_fit() {
     let t = |s: &[usize]| Tensor::<f32>::zeros(s);
     t(&[2, 9]).gru_cell(&t(&[2, 6]), &t(&[2, 3]), None);
 }
 
 #[test]
-#[should_panic(expected = "gru_cell: xp [1, 6], hp [1, 6], h [1, 2], bias [2]: the bias must be [3 · hidden] = [6]")]
+#[should_panic(
+    expected = "gru_cell: xp [1, 6], hp [1, 6], h [1, 2], bias [2]: the bias must be [3 · hidden] = [6]"
+)]
 fn a_step_rejects_a_bias_of_the_wrong_length() {
     let t = |s: &[usize]| Tensor::<f32>::zeros(s);
     t(&[1, 6]).gru_cell(&t(&[1, 6]), &t(&[1, 2]), Some(&t(&[2])));

@@ -14,7 +14,13 @@ pub(crate) fn cases() -> impl Strategy<Value = Vec<Case>> {
     (1usize..4, 1usize..4)
         .prop_flat_map(|(b, n)| {
             let t = |shape: &[usize]| strategy::tensor(shape, -2.0..2.0);
-            (t(&[b, 3 * n]), t(&[b, 3 * n]), t(&[b, n]), t(&[3 * n]), strategy::tensor(&[n, 3 * n], -1.0..1.0))
+            (
+                t(&[b, 3 * n]),
+                t(&[b, 3 * n]),
+                t(&[b, n]),
+                t(&[3 * n]),
+                strategy::tensor(&[n, 3 * n], -1.0..1.0),
+            )
         })
         .prop_map(|(xp, hp, h, b, w)| {
             vec![
@@ -66,7 +72,8 @@ fn run<F: Float>(fused: bool, time: usize, batch: usize, n: usize) -> Vec<Vec<u6
         h = if fused { xt.gru_cell(hp, h, Some(b)) } else { composite(xt, hp + b, h) };
         hs.push(h);
     }
-    let y = (Var::stack(&hs, 0).square() * F::from_f64(0.5)).sum() + (h * h.constant(values(&[batch, n], 5.0))).sum();
+    let y = (Var::stack(&hs, 0).square() * F::from_f64(0.5)).sum()
+        + (h * h.constant(values(&[batch, n], 5.0))).sum();
     let bits = |t: &Tensor<F>| t.to_vec().into_iter().map(|v| v.to_f64().to_bits()).collect::<Vec<u64>>();
     let mut out = vec![bits(&h.value())];
     out.extend(tape.grad(y, &[xp, h0, w, b]).iter().map(bits));
@@ -104,7 +111,9 @@ fn the_step_is_named() {
 }
 
 #[test]
-#[should_panic(expected = "gru_cell: xp [2, 6], hp [2, 9], h [2, 2]: xp and hp must be [batch, 3 · hidden] = [2, 6]")]
+#[should_panic(
+    expected = "gru_cell: xp [2, 6], hp [2, 9], h [2, 2]: xp and hp must be [batch, 3 · hidden] = [2, 6]"
+)]
 fn a_step_of_mismatched_shapes_panics_naming_them() {
     let tape = Tape::<f32>::new();
     let z = |s: &[usize]| tape.var(Tensor::zeros(s));

@@ -216,7 +216,8 @@ pub(crate) fn cases() -> impl Strategy<Value = Vec<Case>> {
 fn fifty_time_steps_sliced_from_one_sequence_get_the_bits_of_the_recorded_rule() {
     let x = seq(&[50, 2, 3]);
     let steps = case("fifty time steps", &[x], |v| {
-        let step = |t: usize| v[0].slice(s![t as isize, .., ..]).narrow(1, 1, 2).tanh() * (t as f64 * 0.1 - 2.0);
+        let step =
+            |t: usize| v[0].slice(s![t as isize, .., ..]).narrow(1, 1, 2).tanh() * (t as f64 * 0.1 - 2.0);
         let h = (1..50).fold(step(0), |h, t| (h + step(t)).sin());
         h.sum() + v[0].narrow(0, 10, 30).square().sum()
     });
@@ -239,13 +240,17 @@ fn a_slice_gradient_is_added_into_an_unshared_accumulated_gradient_in_place() {
     let out = add_slice_adjoint(&g, Some(acc.clone()), &info, &[4, 3]);
     assert_ne!(out.view().as_ptr(), at);
     assert_eq!(acc.to_vec(), seq(&[4, 3]).to_vec());
-    assert_eq!(add_slice_adjoint(&g, None, &info, &[4, 3]).to_vec(), slice_adjoint(&g, &info, &[4, 3]).to_vec());
+    assert_eq!(
+        add_slice_adjoint(&g, None, &info, &[4, 3]).to_vec(),
+        slice_adjoint(&g, &info, &[4, 3]).to_vec()
+    );
 }
 
 #[test]
 fn many_slices_differentiate_twice() {
     check2(&[seq(&[4, 2, 3])], |v| {
-        let step = |t: usize| v[0].slice(s![t as isize, .., ..]).square() * v[0].slice(s![t as isize, .., ..;-1]);
+        let step =
+            |t: usize| v[0].slice(s![t as isize, .., ..]).square() * v[0].slice(s![t as isize, .., ..;-1]);
         (1..4).fold(step(0), |acc, t| acc + step(t)) + v[0].narrow(2, 1, 2).sum_to_shape(&[2, 1]).square()
     });
 }

@@ -75,7 +75,8 @@ fn gru_bits(fused: bool) -> Vec<Vec<u32>> {
     let store = ParamStore::<f32>::new(5);
     let gru = Gru::new(&store.root(), 3, 4);
     let tape = Tape::new();
-    let x = tape.var(Tensor::from_vec((0..36).map(|i| (i as f32 * 0.61).sin()).collect(), &[2, 6, 3]).unwrap());
+    let x =
+        tape.var(Tensor::from_vec((0..36).map(|i| (i as f32 * 0.61).sin()).collect(), &[2, 6, 3]).unwrap());
     let w = gru.weights(&tape);
     let (y, h_n) = if fused {
         gru.forward_with(&w, x, None)
