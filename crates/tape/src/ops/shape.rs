@@ -512,7 +512,7 @@ pub(crate) fn add_slice_adjoint<F: Float>(
 ) -> Tensor<F> {
     let Some(mut acc) = acc else { return slice_adjoint(g, info, shape) };
     if acc.is_unique() && acc.view().is_standard_layout() && acc.has_shape(shape) {
-        acc.as_array_mut().slice_mut(info).zip_mut_with(&g.view(), |a, &b| *a = *a + b);
+        acc.as_array_mut().slice_mut(info).zip_mut_with(&g.view(), |a, &b| *a += b);
         return acc;
     }
     acc + slice_adjoint(g, info, shape)
