@@ -1,12 +1,14 @@
 //! The reverse sweep: from the output down, visiting only nodes that lie between the wanted nodes and
 //! the output, it runs each node's rule on tensors (first order, nothing recorded) or on Vars
 //! (recorded, so differentiable again). Each rule's input gradients are reduced to the input's shape
-//! here, in one place, and accumulated (`+=`) when a value was used more than once.
+//! here, in one place, and accumulated (`+=`) when a value was used more than once; a slice's gradient
+//! is added straight into the region of its input's (on tensors, in place).
 
 use smallvec::SmallVec;
 use wengert_tensor::Float;
 
 use crate::op::{Ctx, Op};
+use crate::ops::shape::ShapeOp;
 use crate::tape::Tape;
 use crate::value::Value;
 
@@ -57,6 +59,14 @@ fn run_rule<'t, F: Float, V: Value<'t, F>>(
         needs.push(needed[j]);
     }
     if !needs.contains(&true) {
+        return;
+    }
+    if !anomaly && let Op::Shape(ShapeOp::Slice(info)) = &node.op {
+        // A slice's gradient goes straight into its input's slot, at the region (on tensors, in place).
+        let (info, j) = (info.clone(), node.inputs[0]);
+        drop(node);
+        let shape = tape.node(j).value.shape().to_vec();
+        slots[j] = Some(g.add_slice_adjoint(slots[j].take(), &info, &shape));
         return;
     }
     let ctx = Ctx { tape, inputs: SmallVec::from_slice(&node.inputs), out: i, needs };

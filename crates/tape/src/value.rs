@@ -17,7 +17,7 @@ use wengert_tensor::{Conv2dOptions, ConvTranspose2dOptions, Float, Pool2dOptions
 use crate::custom::CustomOp;
 use crate::op::{Ctx, Grads};
 use crate::ops::index::index_add;
-use crate::ops::shape::slice_adjoint;
+use crate::ops::shape::{add_slice_adjoint, slice_adjoint};
 use crate::ops::unary::{Unary, UnaryGrad};
 use crate::tape::Tape;
 use crate::var::Var;
@@ -80,6 +80,15 @@ pub(crate) trait Value<'t, F: Float>:
     fn slice(self, info: &Rc<[SliceInfoElem]>) -> Self;
     /// Zeros of `shape` with `self` placed at the slice `info`: the adjoint of slicing.
     fn slice_adjoint(self, info: &Rc<[SliceInfoElem]>, shape: &[usize]) -> Self;
+    /// `acc` (zeros when `None`) plus [`Value::slice_adjoint`]: a slice's gradient added into its
+    /// input's accumulated one. Tensors add into `acc`'s region in place when its buffer is unshared.
+    fn add_slice_adjoint(self, acc: Option<Self>, info: &Rc<[SliceInfoElem]>, shape: &[usize]) -> Self {
+        let g = self.slice_adjoint(info, shape);
+        match acc {
+            None => g,
+            Some(prev) => prev + g,
+        }
+    }
     fn pad(self, pads: &[(usize, usize)], value: F) -> Self;
     fn matmul(self, other: Self) -> Self;
     fn softmax(self, axis: usize) -> Self;
@@ -225,6 +234,9 @@ impl<'t, F: Float> Value<'t, F> for Tensor<F> {
     }
     fn slice_adjoint(self, info: &Rc<[SliceInfoElem]>, shape: &[usize]) -> Self {
         slice_adjoint(&self, info, shape)
+    }
+    fn add_slice_adjoint(self, acc: Option<Self>, info: &Rc<[SliceInfoElem]>, shape: &[usize]) -> Self {
+        add_slice_adjoint(&self, acc, info, shape)
     }
     fn pad(self, pads: &[(usize, usize)], value: F) -> Self {
         Tensor::pad(&self, pads, value)

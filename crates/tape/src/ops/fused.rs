@@ -22,6 +22,8 @@ pub(crate) enum Fused {
     SoftmaxCrossEntropy(Rc<[usize]>),
     /// A normalisation or a softmax backward kernel (see `ops::norm`).
     Norm(crate::ops::norm::NormOp),
+    /// A recurrent cell's gates (see `ops::recurrent`).
+    Recurrent(crate::ops::recurrent::RecurrentOp),
 }
 
 impl<'t, F: Float> Var<'t, F> {
@@ -122,6 +124,7 @@ impl Fused {
             Fused::Linear => "linear",
             Fused::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
             Fused::Norm(op) => op.name(),
+            Fused::Recurrent(op) => op.name(),
         }
     }
 
@@ -133,6 +136,7 @@ impl Fused {
     ) -> Grads<V> {
         match self {
             Fused::Norm(op) => op.backward(ctx, g),
+            Fused::Recurrent(op) => op.backward(ctx, g),
             Fused::Linear => {
                 let mut out = Grads::new();
                 out.push(ctx.when(0, || g.clone().matmul(ctx.x(1))));

@@ -18,6 +18,7 @@ pub(crate) mod math;
 pub(crate) mod norm;
 pub(crate) mod pool;
 pub(crate) mod rearrange;
+pub(crate) mod recurrent;
 pub(crate) mod reduce;
 pub(crate) mod shape;
 pub(crate) mod softmax;
@@ -29,7 +30,7 @@ mod tests {
     use super::cases::{bitwise, prop};
     use super::{
         activation, binary, binary_math, conv, cumulative, einsum, fused, index, linalg, math, norm, pool,
-        rearrange, reduce, shape, softmax, special, unary,
+        rearrange, recurrent, reduce, shape, softmax, special, unary,
     };
 
     /// First-order `grad` runs each rule on Tensors, `grad_graph` on Vars: they compute the same
@@ -54,5 +55,6 @@ mod tests {
         prop(rearrange::tests::cases(), bitwise);
         prop(einsum::tests::cases(), bitwise);
         prop(norm::tests::softmax_cases(), bitwise);
+        prop(recurrent::tests::cases(), bitwise);
     }
 }

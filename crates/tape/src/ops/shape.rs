@@ -498,5 +498,25 @@ pub(crate) fn slice_adjoint<F: Float>(g: &Tensor<F>, info: &[SliceInfoElem], sha
     Tensor::from_array(out)
 }
 
+/// `acc` plus zeros of `shape` with `g` placed at the slice `info` (`acc` absent: those zeros), the
+/// way a first-order sweep accumulates a slice's gradient: added into `acc`'s region in place when
+/// `acc` is the only handle to a buffer in standard layout, so that a value sliced many times (each
+/// time step of a sequence) costs one pass over its gradient, not one per slice. Each element gets
+/// the same sum in the same order as `acc + slice_adjoint(g)`; only an element of `acc` outside the
+/// region that is -0 stays -0 (adding the +0 of the zeros would make it +0).
+pub(crate) fn add_slice_adjoint<F: Float>(
+    g: &Tensor<F>,
+    acc: Option<Tensor<F>>,
+    info: &[SliceInfoElem],
+    shape: &[usize],
+) -> Tensor<F> {
+    let Some(mut acc) = acc else { return slice_adjoint(g, info, shape) };
+    if acc.is_unique() && acc.view().is_standard_layout() && acc.has_shape(shape) {
+        acc.as_array_mut().slice_mut(info).zip_mut_with(&g.view(), |a, &b| *a += b);
+        return acc;
+    }
+    acc + slice_adjoint(g, info, shape)
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

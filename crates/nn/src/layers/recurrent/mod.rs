@@ -13,7 +13,8 @@
 //!   c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c')
 //!
 //! Every weight and bias starts uniform on ±1/√hidden. The layers are built from Var ops (matmul,
-//! sigmoid, tanh, narrow, stack, concat), so gradients of every order flow through time.
+//! sigmoid, tanh, narrow, stack, concat; a GRU's gate arithmetic is the one fused op `gru_cell`), so
+//! gradients of every order flow through time.
 
 mod cell;
 mod recurrence;
@@ -206,15 +207,11 @@ impl<'t, F: Float> Prepared<'t, F> {
     ) -> (Var<'t, F>, Option<Var<'t, F>>) {
         let n = self.hidden;
         let hp = h.matmul(self.w_hh_t);
-        let hp = self.bias_h.map_or(hp, |b| hp + b);
         match self.kind {
             Kind::Rnn => ((xp + hp).tanh(), None),
-            Kind::Gru => {
-                let rz = (xp.narrow(1, 0, 2 * n) + hp.narrow(1, 0, 2 * n)).sigmoid();
-                let (r, z) = (rz.narrow(1, 0, n), rz.narrow(1, n, n));
-                let cand = (xp.narrow(1, 2 * n, n) + r * hp.narrow(1, 2 * n, n)).tanh();
-                (cand + z * (h - cand), None)
-            }
+            // The gates in one fused op, with the composite's bits: r, z = σ(xp + hp + b_hh),
+            // n = tanh(xp_n + r (hp_n + b_hn)), h' = n + z (h - n).
+            Kind::Gru => (xp.gru_cell(hp, h, self.bias_h), None),
             Kind::Lstm => {
                 let gates = xp + hp;
                 let s = gates.sigmoid();

@@ -1,10 +1,11 @@
 //! Tests of `shape`.
 
 use proptest::prelude::*;
-use wengert_tensor::ndarray::NewAxis;
+use wengert_tensor::ndarray::{NewAxis, SliceInfoElem};
 use wengert_tensor::{Tensor, s};
 
-use crate::ops::cases::{Case, case, cube, gradchecks, prop};
+use super::{add_slice_adjoint, slice_adjoint};
+use crate::ops::cases::{Case, bitwise, case, cube, gradchecks, prop};
 use crate::ops::index::tests::{check, check2, seq};
 use crate::tape::Tape;
 use crate::var::Var;
@@ -167,13 +168,91 @@ fn joins(a: &Tensor<f64>, b: &Tensor<f64>) -> Vec<Case> {
     ]
 }
 
+/// A value sliced many times, as a first-order sweep adds the slices' gradients into one: every
+/// index of an axis (a sequence layer's time steps), overlapping ranges, stepped and reversed slices,
+/// one slice used twice, and slices whose input's gradient is already a broadcast view or a buffer
+/// shared with another input's (so it cannot be written in place).
+fn slicings(x: &Tensor<f64>, w: &Tensor<f64>) -> Vec<Case> {
+    let (a, c) = (x.shape()[0], x.shape()[2]);
+    let xs = std::slice::from_ref(x);
+    let w = w.clone();
+    vec![
+        case("every index of an axis", xs, move |v| {
+            let step = |t: usize| (v[0].slice(s![t as isize, .., ..]).square() * (t as f64 + 1.0)).sum();
+            (1..a).fold(step(0), |acc, t| acc + step(t))
+        }),
+        case("overlapping slices", xs, move |v| {
+            let whole = v[0].narrow(2, 0, c).square().sum();
+            whole + v[0].slice(s![.., .., c / 2..]).sum() * 3.0 + v[0].narrow(2, c - 1, 1).square().sum()
+        }),
+        case("stepped and reversed slices", xs, |v| {
+            v[0].slice(s![..;2, .., ..;-1]).square().sum() + v[0].slice(s![-1..;-2, 0, ..]).sum()
+        }),
+        case("a slice used twice", xs, |v| {
+            let s = v[0].slice(s![.., ..1, ..]);
+            (s * s * s).sum() + s.sum()
+        }),
+        case("slices after a broadcast gradient", xs, |v| {
+            v[0].narrow(0, 0, 1).square().sum() + v[0].sum() + v[0].narrow(1, 0, 1).sum()
+        }),
+        case("slices after a shared gradient", &[x.clone(), x.clone() * 0.5], move |v| {
+            let s = v[0].narrow(2, c - 1, 1).square().sum();
+            s + ((v[0] + v[1]) * &w).sum() + v[0].narrow(2, 0, 1).sum()
+        }),
+    ]
+}
+
 /// Every case of the family.
 pub(crate) fn cases() -> impl Strategy<Value = Vec<Case>> {
     (cube(), cube()).prop_map(|((x, w), (b, _))| {
         let mut all = views(&x, &w);
         all.extend(joins(&x, &b));
+        all.extend(slicings(&x, &w));
         all
     })
+}
+
+#[test]
+fn fifty_time_steps_sliced_from_one_sequence_get_the_bits_of_the_recorded_rule() {
+    let x = seq(&[50, 2, 3]);
+    let steps = case("fifty time steps", &[x], |v| {
+        let step =
+            |t: usize| v[0].slice(s![t as isize, .., ..]).narrow(1, 1, 2).tanh() * (t as f64 * 0.1 - 2.0);
+        let h = (1..50).fold(step(0), |h, t| (h + step(t)).sin());
+        h.sum() + v[0].narrow(0, 10, 30).square().sum()
+    });
+    prop(Just(vec![steps]), bitwise);
+}
+
+#[test]
+fn a_slice_gradient_is_added_into_an_unshared_accumulated_gradient_in_place() {
+    let info: Vec<SliceInfoElem> = s![1..3, ..;2].as_ref().to_vec();
+    let acc = seq(&[4, 3]);
+    let at = acc.view().as_ptr();
+    let g = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    let out = add_slice_adjoint(&g, Some(acc.clone() * 1.0), &info, &[4, 3]);
+    assert_eq!(out.to_vec(), (acc.clone() + slice_adjoint(&g, &info, &[4, 3])).to_vec());
+    let unshared = acc.clone() * 1.0;
+    let at_unshared = unshared.view().as_ptr();
+    let out = add_slice_adjoint(&g, Some(unshared), &info, &[4, 3]);
+    assert_eq!(out.view().as_ptr(), at_unshared);
+    // A shared buffer is left as it was: the sum goes to a new one.
+    let out = add_slice_adjoint(&g, Some(acc.clone()), &info, &[4, 3]);
+    assert_ne!(out.view().as_ptr(), at);
+    assert_eq!(acc.to_vec(), seq(&[4, 3]).to_vec());
+    assert_eq!(
+        add_slice_adjoint(&g, None, &info, &[4, 3]).to_vec(),
+        slice_adjoint(&g, &info, &[4, 3]).to_vec()
+    );
+}
+
+#[test]
+fn many_slices_differentiate_twice() {
+    check2(&[seq(&[4, 2, 3])], |v| {
+        let step =
+            |t: usize| v[0].slice(s![t as isize, .., ..]).square() * v[0].slice(s![t as isize, .., ..;-1]);
+        (1..4).fold(step(0), |acc, t| acc + step(t)) + v[0].narrow(2, 1, 2).sum_to_shape(&[2, 1]).square()
+    });
 }
 
 #[test]

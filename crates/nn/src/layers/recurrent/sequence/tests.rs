@@ -1,7 +1,7 @@
-//! Tests of the stacked layers' dropout between layers.
+//! Tests of the stacked layers: dropout between layers, and the GRU's fused gates.
 
-use wengert_tape::Tape;
-use wengert_tensor::Tensor;
+use wengert_tape::{Tape, Var};
+use wengert_tensor::{Tensor, s};
 
 use crate::layers::recurrent::{Gru, Lstm, RecurrentOptions, Rnn};
 use crate::store::ParamStore;
@@ -66,4 +66,47 @@ fn gradients_flow_through_the_kept_outputs() {
 fn a_dropout_outside_the_unit_interval_is_refused() {
     let store = ParamStore::<f32>::new(0);
     Lstm::with_options(&store.root(), 3, 4, &RecurrentOptions::default().dropout(1.5));
+}
+
+/// The final state's and outputs' bits, and the gradients' of the input and every parameter, of a
+/// GRU over `[2, 6, 3]`: through the layer (its fused gates), or with its gates written out in Var
+/// ops as the layer recorded them before the fused op.
+fn gru_bits(fused: bool) -> Vec<Vec<u32>> {
+    let store = ParamStore::<f32>::new(5);
+    let gru = Gru::new(&store.root(), 3, 4);
+    let tape = Tape::new();
+    let x =
+        tape.var(Tensor::from_vec((0..36).map(|i| (i as f32 * 0.61).sin()).collect(), &[2, 6, 3]).unwrap());
+    let w = gru.weights(&tape);
+    let (y, h_n) = if fused {
+        gru.forward_with(&w, x, None)
+    } else {
+        let w = w[0];
+        let (w_ih_t, w_hh_t, n) = (w.weight_ih.t(), w.weight_hh.t(), 4);
+        let xp = x.permute(&[1, 0, 2]).matmul(w_ih_t) + w.bias_ih.unwrap();
+        let mut h = tape.constant(Tensor::zeros(&[2, n]));
+        let mut hs = Vec::new();
+        for t in 0..6 {
+            let xp = xp.slice(s![t, .., ..]);
+            let hp = h.matmul(w_hh_t) + w.bias_hh.unwrap();
+            let rz = (xp.narrow(1, 0, 2 * n) + hp.narrow(1, 0, 2 * n)).sigmoid();
+            let (r, z) = (rz.narrow(1, 0, n), rz.narrow(1, n, n));
+            let cand = (xp.narrow(1, 2 * n, n) + r * hp.narrow(1, 2 * n, n)).tanh();
+            h = cand + z * (h - cand);
+            hs.push(h);
+        }
+        (Var::stack(&hs, 0).permute(&[1, 0, 2]), Var::stack(&[h], 0))
+    };
+    let loss = (y.square() * 0.5).sum() + (h_n * 3.0).sum();
+    let w = w[0];
+    let wrt = [x, w.weight_ih, w.weight_hh, w.bias_ih.unwrap(), w.bias_hh.unwrap()];
+    let bits = |t: &Tensor<f32>| t.to_vec().into_iter().map(f32::to_bits).collect::<Vec<u32>>();
+    let mut out = vec![bits(&y.value()), bits(&h_n.value())];
+    out.extend(tape.grad(loss, &wrt).iter().map(bits));
+    out
+}
+
+#[test]
+fn a_gru_gives_the_bits_of_its_gates_written_out_in_var_ops() {
+    assert_eq!(gru_bits(true), gru_bits(false));
 }
