@@ -19,11 +19,15 @@ pub const PAR_THRESHOLD: usize = 1 << 15;
 
 /// Cheap elementwise work (a few arithmetic instructions per element: add, mul, relu, a select, a
 /// comparison) on at least this many elements is split across the pool; below it a fork-join costs
-/// more than a second core saves. `benches/elementwise.rs` times the crossover.
-pub(crate) const CHEAP_PAR_THRESHOLD: usize = 1 << 16;
+/// more than a second core saves. `benches/elementwise.rs` times the crossover: on the 2-core machine
+/// with a neighbour's load of about 1, two halves of an add lost to one loop at every size up to 2^18
+/// (3.4× slower at 2^16, 1.6× at 2^18: memory-bound work gains little from a second core that is
+/// busy), so cheap work splits only from 2^18 elements (1 MiB of f32).
+pub(crate) const CHEAP_PAR_THRESHOLD: usize = 1 << 18;
 
 /// Costly elementwise work (exp, ln, tanh, erf, gelu, pow: tens of instructions per element) on at
-/// least this many elements is split across the pool. `benches/elementwise.rs` times the crossover.
+/// least this many elements is split across the pool. `benches/elementwise.rs` times the crossover:
+/// two halves won from 2^12 elements for tanh, 2^13 for exact gelu and 2^14 for exp.
 pub(crate) const COSTLY_PAR_THRESHOLD: usize = 1 << 13;
 
 /// The cost class of an elementwise function, which sets the size at which it goes parallel.

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::{prop_assert, prop_assert_eq};
 use wengert_tensor::Tensor;
 
 use crate::check::{GradcheckOptions, gradcheck, gradgradcheck, strategy};
@@ -104,6 +105,24 @@ pub(crate) fn bitwise(cases: Vec<Case>) -> Result<(), TestCaseError> {
                 as_floats(&first),
                 as_floats(&graph)
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that first-order `grad_opt` and `grad_graph_opt` agree within 1e-12 (and give `None` for
+/// the same inputs) for every case: for fused rules whose first-order kernel sums in another order than
+/// their recorded formula.
+pub(crate) fn within_1e_12(cases: Vec<Case>) -> Result<(), TestCaseError> {
+    for c in &cases {
+        let (first, graph) = both_orders(c);
+        for (a, b) in first.iter().zip(&graph) {
+            prop_assert_eq!(a.is_some(), b.is_some(), "{}: an input reached by one order only", c.name);
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            for (&p, &q) in a.iter().zip(b) {
+                let (p, q) = (f64::from_bits(p), f64::from_bits(q));
+                prop_assert!((p - q).abs() < 1e-12, "{}: grad {p} vs grad_graph {q}", c.name);
+            }
         }
     }
     Ok(())

@@ -12,7 +12,7 @@
 //! agreeing with the kernel to rounding, while the softmax kernels record a node whose value is the
 //! kernel's, so both paths give the same bits.
 
-use wengert_tensor::{Float, Norm, Tensor};
+use wengert_tensor::{Float, Norm, NormGrads, Tensor};
 
 use crate::op::{Ctx, Grads, Op};
 use crate::ops::fused::Fused;
@@ -164,6 +164,26 @@ impl NormOp {
     }
 }
 
+/// The gradients a fused backward kernel computed (`x`'s, then the weight's and the bias's where the op
+/// has them) as constants for the sweep: the first-order path of the normalisations' rules.
+fn kernel_grads<'t, F: Float, V: crate::value::Value<'t, F>>(
+    ctx: &Ctx<'t, F>,
+    g: &V,
+    grads: NormGrads<F>,
+    weight: bool,
+    bias: bool,
+) -> Grads<V> {
+    let mut out = Grads::new();
+    out.push(ctx.when(0, || g.constant(grads.x)));
+    if weight {
+        out.push(ctx.when(1, || g.constant(grads.weight)));
+    }
+    if bias {
+        out.push(ctx.when(2, || g.constant(grads.bias)));
+    }
+    out
+}
+
 /// The rule of a normalisation: the fused kernel on tensors, the same formulas in Var ops on Vars.
 fn norm_backward<'t, F: Float, V: crate::value::Value<'t, F>>(
     ctx: &Ctx<'t, F>,
@@ -179,14 +199,7 @@ fn norm_backward<'t, F: Float, V: crate::value::Value<'t, F>>(
             let w = weight.then(|| &nodes[ctx.inputs[1]].value);
             nodes[ctx.inputs[0]].value.normalize_backward(&g.tensor(), norm, k, w, eps)
         };
-        out.push(ctx.when(0, || g.constant(grads.x)));
-        if weight {
-            out.push(ctx.when(1, || g.constant(grads.weight)));
-        }
-        if bias {
-            out.push(ctx.when(2, || g.constant(grads.bias)));
-        }
-        return out;
+        return kernel_grads(ctx, &g, grads, weight, bias);
     }
     let x: V = ctx.x(0);
     let shape = x.dims();

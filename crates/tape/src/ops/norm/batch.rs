@@ -7,7 +7,7 @@
 
 use wengert_tensor::{Float, Tensor};
 
-use super::NormOp;
+use super::{NormOp, kernel_grads};
 use crate::op::{Ctx, Grads, Op};
 use crate::ops::fused::Fused;
 use crate::var::Var;
@@ -78,14 +78,7 @@ pub(super) fn batch_norm_backward<'t, F: Float, V: crate::value::Value<'t, F>>(
             let w = weight.then(|| &nodes[ctx.inputs[1]].value);
             nodes[ctx.inputs[0]].value.batch_norm_backward(&g.tensor(), w, eps)
         };
-        out.push(ctx.when(0, || g.constant(grads.x)));
-        if weight {
-            out.push(ctx.when(1, || g.constant(grads.weight)));
-        }
-        if bias {
-            out.push(ctx.when(2, || g.constant(grads.bias)));
-        }
-        return out;
+        return kernel_grads(ctx, &g, grads, weight, bias);
     }
     let x: V = ctx.x(0);
     let shape = x.dims();

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use wengert_tensor::Tensor;
 
 use crate::check::strategy;
-use crate::ops::cases::{Case, case, gradchecks, prop};
+use crate::ops::cases::{Case, case, gradchecks, prop, within_1e_12};
 use crate::tape::Tape;
 use crate::var::Var;
 
@@ -120,21 +120,5 @@ fn batch_norm_grads_match_finite_differences() {
 
 #[test]
 fn batch_norm_grads_by_grad_and_grad_graph_agree_within_1e_12() {
-    prop(cases(), |cases| {
-        for c in &cases {
-            let tape = Tape::<f64>::new();
-            let xs: Vec<_> = c.inputs.iter().map(|x| tape.var(x.clone())).collect();
-            let y = (c.f)(&xs);
-            let first = tape.grad_opt(y, &xs);
-            let graph = tape.grad_graph_opt(y, &xs);
-            for (a, b) in first.iter().zip(&graph) {
-                prop_assert_eq!(a.is_some(), b.is_some());
-                let (Some(a), Some(b)) = (a, b) else { continue };
-                for (p, q) in a.to_vec().iter().zip(b.value().to_vec()) {
-                    prop_assert!((p - q).abs() < 1e-12, "{}: {p} vs {q}", c.name);
-                }
-            }
-        }
-        Ok(())
-    });
+    prop(cases(), within_1e_12);
 }
