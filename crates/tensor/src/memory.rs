@@ -110,6 +110,21 @@ mod tests {
     #[test]
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn a_step_that_frees_its_buffers_gets_them_back_without_faulting_them_in() {
+        // The other tests' threads share this process's malloc arenas and would fill and fragment
+        // them, so the steps run in a process of their own: this test binary running only this test.
+        const CHILD: &str = "WENGERT_MEMORY_TEST_CHILD";
+        if std::env::var_os(CHILD).is_none() {
+            let name = "memory::tests::a_step_that_frees_its_buffers_gets_them_back_without_faulting_them_in";
+            let exe = std::env::current_exe().expect("the test binary's path");
+            let out = std::process::Command::new(exe)
+                .args(["--exact", name, "--test-threads=1", "--nocapture"])
+                .env(CHILD, "1")
+                .output()
+                .expect("the test binary runs again");
+            let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() && text.contains("1 passed"), "the steps' own process:\n{text}");
+            return;
+        }
         if !retain_freed_memory() {
             return; // the user chose the allocator's own policy for this run
         }
