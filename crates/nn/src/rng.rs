@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// written so far, so old files resume the same stream.
 ///
 /// ```
-/// use rand::Rng;
+/// use wengert::rand::Rng;
 /// use wengert::nn::SeedRng;
 /// let (mut a, mut b) = (SeedRng::new(7), SeedRng::new(7));
 /// assert_eq!(a.random::<u64>(), b.random::<u64>());

@@ -144,7 +144,7 @@ impl<F: Float> Tensor<F> {
     /// reproducible from a seeded `rng`.
     ///
     /// ```
-    /// use rand::{SeedableRng, rngs::StdRng};
+    /// use wengert::rand::{SeedableRng, rngs::StdRng};
     /// use wengert::tensor::Tensor;
     /// let a = Tensor::<f32>::randn(&[3], &mut StdRng::seed_from_u64(7));
     /// let b = Tensor::<f32>::randn(&[3], &mut StdRng::seed_from_u64(7));

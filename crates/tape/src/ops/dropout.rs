@@ -18,12 +18,12 @@ impl<'t, F: Float> Var<'t, F> {
     /// `p = 0` it is `self` and at `p = 1` zeros, neither drawing from `rng`.
     ///
     /// ```
-    /// use rand::SeedableRng;
+    /// use wengert::rand::{SeedableRng, rngs::StdRng};
     /// use wengert::tape::Tape;
     /// use wengert::tensor::Tensor;
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Tensor::ones(&[1000]));
-    /// let y = x.dropout(0.5, &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// let y = x.dropout(0.5, &mut StdRng::seed_from_u64(0));
     /// assert!(y.value().to_vec().iter().all(|&v| v == 0.0 || v == 2.0));
     /// assert_eq!(y.sum().backward()[x].to_vec(), y.value().to_vec()); // each element's gradient: its mask
     /// ```
