@@ -21,21 +21,24 @@ pub fn default_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz")
 }
 
-/// Trains the CNN for `epochs` epochs from `seed` (weights, split and shuffling) on the digits at
-/// `path`, printing each epoch, and returns its accuracy on the held-out 20%.
+/// The digits at `path` (images `[N, 1, 8, 8]`, class indices as f32), split 80/20 into training and
+/// held-out sets by `seed`.
 ///
 /// # Errors
 ///
-/// When the file is absent or malformed, or training fails.
-pub fn run(path: &Path, seed: u64, epochs: usize) -> Result<f64, Box<dyn Error>> {
+/// When the file is absent or malformed.
+pub fn split(path: &Path, seed: u64) -> Result<(TensorDataset, TensorDataset), Box<dyn Error>> {
     let (images, labels) = load_digits::<f32>(path)?;
     let n = labels.len();
     let y = Tensor::from_vec(labels.iter().map(|&c| c as f32).collect(), &[n])?;
-    let (train, test) = train_test_split(&TensorDataset::new(images, y)?, 0.2, seed);
+    Ok(train_test_split(&TensorDataset::new(images, y)?, 0.2, seed))
+}
 
-    let store = ParamStore::new(seed);
+/// The CNN, its parameters in `store`: two blocks of a 3x3 convolution, batch norm, ReLU and 2x2 max
+/// pooling, then a linear head from the 128 features to the 10 classes.
+pub fn model(store: &ParamStore) -> Sequential {
     let same = Conv2dOptions::default().padding((1, 1));
-    let model = Sequential::new(&store.root())
+    Sequential::new(&store.root())
         .add(|p| Conv2d::with_options(p, 1, 16, (3, 3), same, true)) //  [N, 16, 8, 8]
         .add(|p| BatchNorm2d::new(p, 16))
         .add(|_| Relu)
@@ -45,7 +48,19 @@ pub fn run(path: &Path, seed: u64, epochs: usize) -> Result<f64, Box<dyn Error>>
         .add(|_| Relu)
         .add(|_| MaxPool2d::new((2, 2))) //                                  [N, 32, 2, 2]
         .add(|_| Flatten)
-        .add(|p| Linear::new(p, 128, 10));
+        .add(|p| Linear::new(p, 128, 10))
+}
+
+/// Trains the CNN for `epochs` epochs from `seed` (weights, split and shuffling) on the digits at
+/// `path`, printing each epoch, and returns its accuracy on the held-out 20%.
+///
+/// # Errors
+///
+/// When the file is absent or malformed, or training fails.
+pub fn run(path: &Path, seed: u64, epochs: usize) -> Result<f64, Box<dyn Error>> {
+    let (train, test) = split(path, seed)?;
+    let store = ParamStore::new(seed);
+    let model = model(&store);
     println!(
         "digits: {} training and {} test images, {} parameters",
         train.len(),
@@ -70,7 +85,7 @@ pub fn run(path: &Path, seed: u64, epochs: usize) -> Result<f64, Box<dyn Error>>
     Ok(acc)
 }
 
-#[allow(dead_code)] // tests include this file as a module and call `run`
+#[allow(dead_code)] // tests, dist_digits and the benches' workloads include this file as a module
 fn main() {
     let path = std::env::args().nth(1).map_or_else(default_path, PathBuf::from);
     if let Err(e) = run(&path, 0, 15) {

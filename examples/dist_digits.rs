@@ -15,32 +15,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use wengert::dist::{World, run, sync_store};
-use wengert::nn::data::{TensorDataset, load_digits, train_test_split};
 use wengert::nn::optim::Adam;
 use wengert::nn::train::{Collective, FitOptions, Metric, Trainer, Verbosity};
-use wengert::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ParamStore, Relu, Sequential, loss};
-use wengert::prelude::*;
-use wengert::tensor::Conv2dOptions;
+use wengert::nn::{ParamStore, loss};
+
+// The digits example's data split and model (its `run` and `main` are not used here).
+#[allow(dead_code)]
+#[path = "digits.rs"]
+mod digits;
 
 fn train(world: &World, path: &Path, epochs: usize) -> Result<(), Box<dyn Error>> {
-    let (images, labels) = load_digits::<f32>(path)?;
-    let n = labels.len();
-    let y = Tensor::from_vec(labels.iter().map(|&c| c as f32).collect(), &[n])?;
-    let (train, test) = train_test_split(&TensorDataset::new(images, y)?, 0.2, 0);
-
+    let (train, test) = digits::split(path, 0)?;
     let store = ParamStore::new(0);
-    let same = Conv2dOptions::default().padding((1, 1));
-    let model = Sequential::new(&store.root())
-        .add(|p| Conv2d::with_options(p, 1, 16, (3, 3), same, true))
-        .add(|p| BatchNorm2d::new(p, 16))
-        .add(|_| Relu)
-        .add(|_| MaxPool2d::new((2, 2)))
-        .add(|p| Conv2d::with_options(p, 16, 32, (3, 3), same, true))
-        .add(|p| BatchNorm2d::new(p, 32))
-        .add(|_| Relu)
-        .add(|_| MaxPool2d::new((2, 2)))
-        .add(|_| Flatten)
-        .add(|p| Linear::new(p, 128, 10));
+    let model = digits::model(&store);
     sync_store(world, &store)?;
     if world.is_leader() {
         println!("digits on {} ranks: {} training and {} test images", world.size(), train.len(), test.len());
@@ -68,8 +55,6 @@ fn train(world: &World, path: &Path, epochs: usize) -> Result<(), Box<dyn Error>
 }
 
 fn main() {
-    let path = std::env::args()
-        .nth(1)
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz"), PathBuf::from);
+    let path = std::env::args().nth(1).map_or_else(digits::default_path, PathBuf::from);
     run(|world| train(world, &path, 15));
 }

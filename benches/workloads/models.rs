@@ -21,14 +21,13 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wengert::nn::data::{TensorDataset, load_digits, train_test_split};
 use wengert::nn::optim::{Adam, Optimizer};
-use wengert::nn::{
-    BatchNorm2d, Conv2d, Flatten, Gru, Linear, MaxPool2d, Module, ParamStore, Relu, Sequential,
-    TransformerEncoderLayer, loss,
-};
+use wengert::nn::{Gru, Module, ParamStore, Sequential, TransformerEncoderLayer, loss};
 use wengert::prelude::*;
-use wengert::tensor::Conv2dOptions;
+
+// The digits example's data split and model.
+#[path = "../../examples/digits.rs"]
+mod digits;
 
 /// The time of one step (or the sum over an epoch's steps) in its three phases.
 #[derive(Debug, Clone, Copy, Default)]
@@ -202,10 +201,7 @@ impl CnnEpoch {
     ///
     /// When the digits file is absent or malformed.
     pub fn new(path: &Path) -> Result<Self, Box<dyn Error>> {
-        let (images, labels) = load_digits::<f32>(path)?;
-        let n = labels.len();
-        let y = Tensor::from_vec(labels.iter().map(|&c| c as f32).collect(), &[n])?;
-        let (train, _) = train_test_split(&TensorDataset::new(images, y)?, 0.2, 0);
+        let (train, _) = digits::split(path, 0)?;
         let batches = (0..train.len())
             .step_by(CNN_BATCH)
             .map(|start| {
@@ -214,18 +210,7 @@ impl CnnEpoch {
             })
             .collect();
         let store = ParamStore::new(0);
-        let same = Conv2dOptions::default().padding((1, 1));
-        let model = Sequential::new(&store.root())
-            .add(|p| Conv2d::with_options(p, 1, 16, (3, 3), same, true))
-            .add(|p| BatchNorm2d::new(p, 16))
-            .add(|_| Relu)
-            .add(|_| MaxPool2d::new((2, 2)))
-            .add(|p| Conv2d::with_options(p, 16, 32, (3, 3), same, true))
-            .add(|p| BatchNorm2d::new(p, 32))
-            .add(|_| Relu)
-            .add(|_| MaxPool2d::new((2, 2)))
-            .add(|_| Flatten)
-            .add(|p| Linear::new(p, 128, 10));
+        let model = digits::model(&store);
         let opt = Adam::new(store.parameters(), 0.01);
         Ok(CnnEpoch { store, model, opt, batches })
     }
